@@ -1,0 +1,71 @@
+// CFolioShims: the few things Swift cannot do itself on Linux.
+//
+// - futex(2) is reached through the variadic syscall(), which Swift cannot call.
+// - Atomics on raw, manually allocated 32-bit words (the futex words of parked
+//   threads and of bucket locks): Swift's `Atomic` needs a stored property, a
+//   futex needs a raw address. The __atomic builtins below are instrumented by
+//   ThreadSanitizer because this header is compiled into the importing module.
+// - The x86 `pause` hint for spin loops.
+#ifndef CFOLIOSHIMS_H
+#define CFOLIOSHIMS_H
+
+#include <stdint.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+
+/// Sleeps while *addr == expected. timeout_ns < 0 waits forever.
+/// Returns 0 when woken (possibly spuriously), else EAGAIN (value differed),
+/// ETIMEDOUT or EINTR.
+static inline int folio_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts, *tsp = 0;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, tsp, 0, 0);
+    return r == -1 ? errno : 0;
+}
+
+/// Wakes up to n threads sleeping on addr. Returns the number woken, or -errno.
+/// Waking an address nobody sleeps on (even freed memory) is harmless.
+static inline int folio_futex_wake(uint32_t *addr, int32_t n) {
+    long r = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, 0, 0, 0);
+    return r == -1 ? -errno : (int)r;
+}
+
+static inline uint32_t folio_atomic_load_acquire(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t folio_atomic_load_relaxed(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void folio_atomic_store_release(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void folio_atomic_store_relaxed(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline uint32_t folio_atomic_exchange_acqrel(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+/// Strong compare-and-swap; on failure *expected receives the current value.
+static inline _Bool folio_atomic_cas_acqrel(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
+static inline void folio_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (no allocation, no Foundation).
+static inline uint64_t folio_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/// The calling thread's kernel id (for diagnostics).
+static inline int32_t folio_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+
+#endif

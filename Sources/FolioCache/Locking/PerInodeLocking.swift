@@ -1,0 +1,50 @@
+import FolioLocks
+
+/// **Per-inode**: one reader-writer lock per file; every page-state change of
+/// the file serializes on it, taken before the page-table lookup.
+///
+/// - Guarantees: an exclusive holder excludes every other change to the file;
+///   shared holders (reads of cached pages) overlap. Truncation needs nothing
+///   more: the lock covers indices, not folio objects, so no recheck.
+/// - Fairness: eventually fair (`ReaderWriterLock`): readers do not join while
+///   anyone is parked; a waiter that lost `unfairness` races or waited
+///   `maxWait` is handed the lock.
+/// - Cost: O(1) per file (one 8-byte word and its object), zero per page;
+///   folio locks are free (no-ops). Writers to different pages of one file
+///   serialize — what the load tool's `range-writers` workload measures.
+/// - Reclaim: `tryLockPages` try-locks the file's lock exclusively.
+public struct PerInodeLocking: LockStrategy {
+    public let lot: ParkingLot
+    public let policy: HybridLockPolicy
+    public let statistics: LockStatistics
+
+    public init(policy: HybridLockPolicy = .hybrid, lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) {
+        self.lot = lot
+        self.policy = policy
+        self.statistics = statistics
+    }
+
+    public var kind: LockStrategyKind { .perInode }
+    public static var locksFolios: Bool { false }
+
+    public func makeMappingLock() -> ReaderWriterLock {
+        ReaderWriterLock(lot: lot, policy: policy, statistics: statistics)
+    }
+
+    @inlinable public func lockFolio(_ folio: Folio) {}
+    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool { true }
+    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool { true }
+    @inlinable public func unlockFolio(_ folio: Folio) {}
+
+    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> LockMode {
+        mapping.lock(mode)
+        return mode
+    }
+    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> LockMode? {
+        mapping.tryLock(mode) ? mode : nil
+    }
+    @inlinable public func unlockPages(_ guard: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(`guard`) }
+
+    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
+    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
+}

@@ -1,0 +1,163 @@
+import Synchronization
+
+/// The two bits a bit lock owns in a 64-bit state word. Every other bit of the
+/// word belongs to its owner (a folio keeps its uptodate / dirty / … flags
+/// there), so lock operations only ever change these two, with atomic
+/// read-modify-write operations that leave the rest alone.
+///
+/// | locked | parked | meaning |
+/// |---|---|---|
+/// | 0 | 0 | free, nobody waits: lock is one CAS, unlock one `lock xadd` |
+/// | 1 | 0 | held, nobody parked: unlock never touches the parking lot |
+/// | 1 | 1 | held, threads may be parked on the word's key |
+/// | 0 | 1 | free, a woken thread is about to retry (or the last waiter timed out) |
+///
+/// **Invariant (no lost wake-up):** whenever a thread is queued in the parking
+/// lot under this word's key, `parked` is set. A parker sets `parked` and then
+/// re-checks `locked && parked` under the bucket lock before it queues; the bit
+/// is cleared only under the same bucket lock when the last queued thread
+/// leaves. An unlocker that sees `parked` after clearing `locked` always calls
+/// into the parking lot.
+public enum BitLockBits {
+    public static let locked: UInt64 = 1 << 0
+    public static let parked: UInt64 = 1 << 1
+    /// Both lock bits.
+    public static let mask: UInt64 = locked | parked
+}
+
+/// The **per-page bit lock**: a lock bit and a waiters bit in someone else's
+/// atomic word, waiters only in a `ParkingLot`, and plain wake-and-retry
+/// (barging) semantics — the Linux page lock before 5.9.
+///
+/// - Guarantees: mutual exclusion; no lost wake-ups; `tryLock` never blocks;
+///   a timed `lock` returns false without the lock.
+/// - Fairness: none. An unlock wakes the first parked thread, which must win
+///   the bit against any thread arriving meanwhile; it re-queues at the tail if
+///   it loses. A thread can be overtaken without bound.
+/// - Cost: zero bytes beyond the two bits; uncontended lock = one load + one
+///   CAS, unlock = one atomic subtract (`lock xadd`); the parking lot is touched
+///   only when the `parked` bit is set.
+///
+/// The word's address is not needed: callers pass a `key` (usually the address
+/// of the object holding the word) under which waiters park.
+public enum BitLock {
+    /// Takes the lock if it is free. Never blocks.
+    ///
+    /// One `lock bts`-style atomic or: if the bit was already set the word is
+    /// unchanged, so a failed attempt has no effect (beyond owning the cache
+    /// line for a moment — slow paths therefore spin on plain loads and only
+    /// come here when the bit looked clear).
+    @inlinable
+    public static func tryLock(_ word: borrowing Atomic<UInt64>) -> Bool {
+        // Acquire pairs with the release in `unlock`.
+        word.bitwiseOr(BitLockBits.locked, ordering: .acquiring).oldValue & BitLockBits.locked == 0
+    }
+
+    /// Takes the lock, parking in `lot` under `key` while it is held.
+    @inlinable
+    public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, statistics: LockStatistics? = nil) {
+        if tryLock(word) { return }
+        _ = lockSlow(word, key: key, lot: lot, timeout: nil, statistics: statistics)
+    }
+
+    /// Takes the lock or gives up after `timeout`; returns whether it is held.
+    @inlinable
+    public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, timeout: Duration, statistics: LockStatistics? = nil) -> Bool {
+        if tryLock(word) { return true }
+        return lockSlow(word, key: key, lot: lot, timeout: timeout, statistics: statistics)
+    }
+
+    /// Releases the lock. The caller must hold it.
+    @inlinable
+    public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot) {
+        // `locked` is known to be set, so subtracting it clears exactly that
+        // bit in one `lock xadd`, leaving the owner's other bits intact.
+        // Release pairs with the acquire of the next locker.
+        let old = word.wrappingSubtract(BitLockBits.locked, ordering: .releasing).oldValue
+        assert(old & BitLockBits.locked != 0, "BitLock.unlock of an unlocked word")
+        if old & BitLockBits.parked != 0 {
+            unlockSlow(word, key: key, lot: lot)
+        }
+    }
+
+    /// Whether the lock bit is set (a racy snapshot, for assertions and tests).
+    @inlinable
+    public static func isLocked(_ word: borrowing Atomic<UInt64>) -> Bool {
+        word.load(ordering: .relaxed) & BitLockBits.locked != 0
+    }
+
+    @usableFromInline
+    static func lockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, timeout: Duration?, statistics: LockStatistics?) -> Bool {
+        let start = MonotonicClock.nanoseconds()
+        let deadline: UInt64? = timeout.map { start &+ min($0.clampedNanoseconds, UInt64.max / 2) }
+        var lost: UInt64 = 0
+        var woken = false
+        while true {
+            let s = word.load(ordering: .relaxed)
+            if s & BitLockBits.locked == 0 {
+                let (ok, _) = word.weakCompareExchange(
+                    expected: s, desired: s | BitLockBits.locked,
+                    successOrdering: .acquiring, failureOrdering: .relaxed)
+                if ok {
+                    statistics?.recordAcquired(lostRaces: lost, since: start)
+                    return true
+                }
+                continue
+            }
+            if woken {
+                // Woken, and somebody else took the lock first.
+                lost += 1
+                woken = false
+                statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
+            }
+            if s & BitLockBits.parked == 0 {
+                let (ok, _) = word.weakCompareExchange(
+                    expected: s, desired: s | BitLockBits.parked,
+                    successOrdering: .relaxed, failureOrdering: .relaxed)
+                if !ok { continue }
+            }
+            var remaining: Duration? = nil
+            if let deadline {
+                let now = MonotonicClock.nanoseconds()
+                if now >= deadline {
+                    statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                    return false
+                }
+                remaining = .nanoseconds(Int64(clamping: deadline - now))
+            }
+            statistics?.parks.wrappingAdd(1, ordering: .relaxed)
+            let result = lot.park(
+                key: key, timeout: remaining,
+                // Under the bucket lock: still held and `parked` still set, so
+                // the unlocker will find us in the queue.
+                validate: { word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask },
+                timedOut: { wasLast in
+                    if wasLast { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
+                })
+            switch result {
+            case .unparked(let token) where token == .handoff:
+                statistics?.recordAcquired(lostRaces: lost, since: start)
+                return true
+            case .unparked:
+                woken = true
+            case .invalid:
+                break
+            case .timedOut:
+                statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                return false
+            }
+        }
+    }
+
+    @usableFromInline
+    static func unlockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot) {
+        lot.unparkOne(key: key) { result in
+            // Under the bucket lock: clearing `parked` here cannot race with a
+            // parker's validate, which runs under the same lock.
+            if !result.haveMoreThreads {
+                word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed)
+            }
+            return .retry
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import CFolioShims
+import Synchronization
+
+/// The **hybrid fair** bit lock: the per-page bit lock (same two bits in the
+/// owner's word, same parking lot) plus bounded optimistic spinning and bounded
+/// unfairness (Linux 5.9's fix, "allow a controlled amount of unfairness in the
+/// page lock", extended with a time bound in the manner of parking_lot).
+///
+/// - Guarantees: mutual exclusion; no lost wake-ups; `tryLock` never blocks.
+/// - Fairness: a woken waiter that has lost `policy.unfairness` races, or has
+///   waited `policy.maxWait`, is handed the lock by the next unlocker (the lock
+///   bit never drops, so no barger can take it). No acquisition follows more
+///   than `unfairness` lost races (`LockStatistics.maxLostRaces`). With
+///   `unfairness == 0` every contended unlock is a FIFO handoff and threads
+///   acquire in the order they parked.
+/// - Cost: zero bytes beyond the two bits. Uncontended lock = one atomic or;
+///   uncontended unlock = one `lock xadd` — except under strict FIFO
+///   (`unfairness == 0`), where the unlocker must decide before the bit drops
+///   and pays a load + CAS. Spinning only while no thread is parked.
+///
+/// Presets: `HybridLockPolicy.fair` (strict FIFO, no spin: the 5.9 kernel) and
+/// `.barging` (no bound) exist so the load tool can compare them.
+public enum HybridLock {
+    @inlinable
+    public static func tryLock(_ word: borrowing Atomic<UInt64>) -> Bool {
+        BitLock.tryLock(word)
+    }
+
+    @inlinable
+    public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
+        if BitLock.tryLock(word) { return }
+        _ = lockSlow(word, key: key, lot: lot, policy: policy, timeout: nil, statistics: statistics)
+    }
+
+    @inlinable
+    public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration, statistics: LockStatistics? = nil) -> Bool {
+        if BitLock.tryLock(word) { return true }
+        return lockSlow(word, key: key, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
+    }
+
+    @inlinable
+    public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
+        if policy.unfairness == 0 {
+            // Strict FIFO: the bit must never drop while anyone is parked, or
+            // a barger could slip in ahead of the queue. Decide before
+            // releasing: one load + one CAS.
+            var s = word.load(ordering: .relaxed)
+            assert(s & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
+            while s & BitLockBits.parked == 0 {
+                // Release pairs with the acquire of the next locker.
+                let (ok, current) = word.weakCompareExchange(
+                    expected: s, desired: s & ~BitLockBits.locked,
+                    successOrdering: .releasing, failureOrdering: .relaxed)
+                if ok { return }
+                s = current
+            }
+            unlockSlowKeepingBit(word, key: key, lot: lot, policy: policy, statistics: statistics)
+        } else {
+            // Bounded unfairness: drop the bit in one `lock xadd` like the
+            // plain bit lock; if someone is parked, the slow path re-takes
+            // the bit on behalf of a waiter that is due a handoff. A barger
+            // that slips into that window overtakes without waking anyone,
+            // exactly like one that arrives while a woken waiter is still
+            // getting up, so the lost-race bound is unaffected.
+            let old = word.wrappingSubtract(BitLockBits.locked, ordering: .releasing).oldValue
+            assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
+            if old & BitLockBits.parked != 0 {
+                unlockSlowAfterRelease(word, key: key, lot: lot, policy: policy, statistics: statistics)
+            }
+        }
+    }
+
+    @usableFromInline
+    static func lockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration?, statistics: LockStatistics?) -> Bool {
+        let start = MonotonicClock.nanoseconds()
+        let deadline: UInt64? = timeout.map { start &+ min($0.clampedNanoseconds, UInt64.max / 2) }
+        var lost: UInt64 = 0
+        var woken = false
+        var spins = 0
+        var firstPark: UInt64 = 0
+        while true {
+            let s = word.load(ordering: .relaxed)
+            if s & BitLockBits.locked == 0 {
+                let (ok, _) = word.weakCompareExchange(
+                    expected: s, desired: s | BitLockBits.locked,
+                    successOrdering: .acquiring, failureOrdering: .relaxed)
+                if ok {
+                    if firstPark == 0 && spins > 0 { statistics?.spinAcquisitions.wrappingAdd(1, ordering: .relaxed) }
+                    statistics?.recordAcquired(lostRaces: lost, since: start)
+                    return true
+                }
+                continue
+            }
+            if woken {
+                lost += 1
+                woken = false
+                statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
+            }
+            // Optimistic spinning: only before our first park and only while
+            // nobody is parked (a parked thread means the holder is slow or the
+            // lock is contended enough that spinning steals a core).
+            if firstPark == 0 && spins < policy.spinLimit && s & BitLockBits.parked == 0 {
+                spins += 1
+                folio_cpu_relax()
+                continue
+            }
+            if s & BitLockBits.parked == 0 {
+                let (ok, _) = word.weakCompareExchange(
+                    expected: s, desired: s | BitLockBits.parked,
+                    successOrdering: .relaxed, failureOrdering: .relaxed)
+                if !ok { continue }
+            }
+            var remaining: Duration? = nil
+            if let deadline {
+                let now = MonotonicClock.nanoseconds()
+                if now >= deadline {
+                    statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                    return false
+                }
+                remaining = .nanoseconds(Int64(clamping: deadline - now))
+            }
+            if firstPark == 0 { firstPark = MonotonicClock.nanoseconds() }
+            statistics?.parks.wrappingAdd(1, ordering: .relaxed)
+            let result = lot.park(
+                key: key,
+                token: ParkToken(bits: lost, timestamp: firstPark),
+                atFront: lost > 0 && policy.requeueAtFront,
+                timeout: remaining,
+                validate: { word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask },
+                timedOut: { wasLast in
+                    if wasLast { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
+                })
+            switch result {
+            case .unparked(let token) where token == .handoff:
+                // The unlocker kept `locked` set on our behalf: we own it.
+                // (Acquire: our park's load of the node state pairs with the
+                // unlocker's release store, made after its critical section.)
+                statistics?.recordAcquired(lostRaces: lost, since: start)
+                return true
+            case .unparked:
+                woken = true
+            case .invalid:
+                break
+            case .timedOut:
+                statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                return false
+            }
+        }
+    }
+
+    /// Slow unlock for strict FIFO: the bit is still set and is either
+    /// handed over or dropped under the bucket lock.
+    @usableFromInline
+    static func unlockSlowKeepingBit(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
+        lot.unparkOne(key: key) { result in
+            // Under the bucket lock, so no parker can validate in between.
+            guard let first = result.firstToken else {
+                // Nobody parked after all (timed out): drop both bits.
+                word.bitwiseAnd(~BitLockBits.mask, ordering: .releasing)
+                return .retry
+            }
+            if policy.mustHandOff(to: first, now: MonotonicClock.nanoseconds) {
+                // Keep `locked` set: ownership passes to the woken thread and
+                // no barger can slip in.
+                if !result.haveMoreThreads {
+                    word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed)
+                }
+                statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
+                return .handoff
+            }
+            let clear = result.haveMoreThreads ? BitLockBits.locked : BitLockBits.mask
+            word.bitwiseAnd(~clear, ordering: .releasing)
+            return .retry
+        }
+    }
+
+    /// Slow unlock after the bit was already dropped. The first parked waiter
+    /// is either due a handoff — then the bit is re-taken on its behalf, or,
+    /// if a barger holds it by now, the waiter stays queued and that barger's
+    /// unlock (which will see `parked`) hands it over — or it is woken to race.
+    @usableFromInline
+    static func unlockSlowAfterRelease(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
+        var decided = false
+        var handoff = false
+        lot.unparkFilter(
+            key: key,
+            filter: { token in
+                if decided { return .stop }
+                decided = true
+                guard policy.mustHandOff(to: token, now: MonotonicClock.nanoseconds) else { return .unpark }
+                var s = word.load(ordering: .relaxed)
+                while s & BitLockBits.locked == 0 {
+                    // Acquire: the waiter inherits whatever the last holder
+                    // released (it is us, or a barger that also released).
+                    let (ok, current) = word.weakCompareExchange(
+                        expected: s, desired: s | BitLockBits.locked,
+                        successOrdering: .acquiring, failureOrdering: .relaxed)
+                    if ok {
+                        handoff = true
+                        return .unpark
+                    }
+                    s = current
+                }
+                // A barger holds it; `parked` stays set, so its unlock comes here.
+                return .stop
+            },
+            callback: { result in
+                // Under the bucket lock: clear `parked` only if nobody is left.
+                if !result.haveMoreThreads {
+                    word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed)
+                }
+                if handoff {
+                    statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
+                    return .handoff
+                }
+                return .retry
+            })
+    }
+}

@@ -1,0 +1,69 @@
+import Synchronization
+
+/// Counters a lock updates on its slow path only (the uncontended fast path
+/// never touches them). Shared by every lock of a strategy, so they describe a
+/// whole cache rather than one word.
+///
+/// "Lost race": a thread woken with `.retry` found the lock taken again by a
+/// thread that did not wait in the queue (a barger) and had to park again. This
+/// is the quantity the hybrid lock bounds: no acquisition ever follows more
+/// than `unfairness` lost races.
+public final class LockStatistics: Sendable {
+    /// Acquisitions that did not succeed on the first atomic operation.
+    public let slowAcquisitions = Atomic<UInt64>(0)
+    /// Slow acquisitions that succeeded while spinning, before any park.
+    public let spinAcquisitions = Atomic<UInt64>(0)
+    /// Times a thread went to sleep in the parking lot.
+    public let parks = Atomic<UInt64>(0)
+    /// Times an unlocker handed the lock directly to a parked thread.
+    public let handoffs = Atomic<UInt64>(0)
+    /// Times a woken thread lost the race for the lock to a barger.
+    public let lostRaces = Atomic<UInt64>(0)
+    /// Acquire attempts that gave up at their timeout.
+    public let timeouts = Atomic<UInt64>(0)
+    /// The most lost races any single acquisition suffered.
+    public let maxLostRaces = Atomic<UInt64>(0)
+    /// The longest slow-path wait, in nanoseconds, from entering the slow path
+    /// to owning the lock.
+    public let maxWaitNanoseconds = Atomic<UInt64>(0)
+    /// Sum of slow-path waits in nanoseconds (mean = total / slowAcquisitions).
+    public let totalWaitNanoseconds = Atomic<UInt64>(0)
+
+    public init() {}
+
+    /// A plain-value copy of the counters.
+    public var snapshot: Snapshot {
+        Snapshot(
+            slowAcquisitions: slowAcquisitions.load(ordering: .relaxed),
+            spinAcquisitions: spinAcquisitions.load(ordering: .relaxed),
+            parks: parks.load(ordering: .relaxed),
+            handoffs: handoffs.load(ordering: .relaxed),
+            lostRaces: lostRaces.load(ordering: .relaxed),
+            timeouts: timeouts.load(ordering: .relaxed),
+            maxLostRaces: maxLostRaces.load(ordering: .relaxed),
+            maxWaitNanoseconds: maxWaitNanoseconds.load(ordering: .relaxed),
+            totalWaitNanoseconds: totalWaitNanoseconds.load(ordering: .relaxed))
+    }
+
+    public struct Snapshot: Sendable, Equatable {
+        public var slowAcquisitions: UInt64
+        public var spinAcquisitions: UInt64
+        public var parks: UInt64
+        public var handoffs: UInt64
+        public var lostRaces: UInt64
+        public var timeouts: UInt64
+        public var maxLostRaces: UInt64
+        public var maxWaitNanoseconds: UInt64
+        public var totalWaitNanoseconds: UInt64
+    }
+
+    /// Records the end of one slow-path acquisition.
+    @usableFromInline func recordAcquired(lostRaces lost: UInt64, since start: UInt64) {
+        slowAcquisitions.wrappingAdd(1, ordering: .relaxed)
+        if lost > 0 { maxLostRaces.max(lost, ordering: .relaxed) }
+        let now = MonotonicClock.nanoseconds()
+        let waited = now >= start ? now - start : 0
+        maxWaitNanoseconds.max(waited, ordering: .relaxed)
+        totalWaitNanoseconds.wrappingAdd(waited, ordering: .relaxed)
+    }
+}

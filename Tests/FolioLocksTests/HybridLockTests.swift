@@ -1,0 +1,113 @@
+import FolioLocks
+import FolioTestSupport
+import Testing
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct HybridLockTests {
+    /// With unfairness 0 the lock is handed from owner to owner in the order
+    /// the waiters parked, and a thread that never queued (a barger trying
+    /// the lock all the time) never gets it while anyone waits.
+    @Test func strictFairAcquiresInArrivalOrder() {
+        let lot = ParkingLot(bucketCount: 1)
+        let policy = HybridLockPolicy.fair
+        let w = TestWord()
+        let order = EventLog<Int>()
+        let n = 6
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy)
+        for i in 0..<n {
+            spawnThread {
+                HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy)
+                order.append(i)
+                HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
+            }
+            // Arrival order is park order: wait until thread i is queued.
+            #expect(waitUntil { lot.parkedCount(key: w.key) == i + 1 })
+        }
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
+        var bargerWins = 0
+        while order.events.count < n {
+            if HybridLock.tryLock(w.word) {
+                if order.events.count < n { bargerWins += 1 }
+                HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
+            }
+        }
+        #expect(order.events == Array(0..<n))
+        #expect(bargerWins == 0, "a barger overtook queued waiters \(bargerWins) times")
+    }
+
+    /// Under heavy contention (8 threads, 2 cores) no acquisition follows more
+    /// than `unfairness` lost races.
+    @Test(arguments: [UInt64(0), 1, 5])
+    func lostRacesAreBounded(_ unfairness: UInt64) {
+        let lot = ParkingLot(bucketCount: 1)
+        let policy = HybridLockPolicy(spinLimit: 40, unfairness: unfairness, maxWait: nil)
+        let stats = LockStatistics()
+        let w = TestWord()
+        let counter = UnprotectedCounter()
+        let iterations = stressIterations(unfairness == 0 ? 2_000 : 20_000)
+        let ok = finishes(within: 120) {
+            runThreads(8) { _ in
+                for _ in 0..<iterations {
+                    HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                    counter.value += 1
+                    HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                }
+            }
+        }
+        #expect(ok)
+        let s = stats.snapshot
+        #expect(counter.value == 8 * iterations)
+        #expect(s.maxLostRaces <= unfairness, "an acquisition followed \(s.maxLostRaces) lost races (bound \(unfairness)); \(s)")
+        if unfairness == 0 { #expect(s.lostRaces == 0) }
+    }
+
+    /// The instrument sees lost races when nothing bounds them, so the bound
+    /// above is not vacuous.
+    @Test func bargingLosesRaces() {
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let w = TestWord()
+        let iterations = stressIterations(20_000)
+        runThreads(8) { _ in
+            for _ in 0..<iterations {
+                HybridLock.lock(w.word, key: w.key, lot: lot, policy: .barging, statistics: stats)
+                HybridLock.unlock(w.word, key: w.key, lot: lot, policy: .barging, statistics: stats)
+            }
+        }
+        let s = stats.snapshot
+        #expect(s.handoffs == 0)
+        #expect(s.lostRaces > 0, "no lost race observed: \(s)")
+    }
+
+    /// A waiter parked longer than `maxWait` is handed the lock even though
+    /// the lost-race bound is off; without a time bound it is only woken.
+    @Test(arguments: [true, false])
+    func maxWaitForcesHandoff(_ bounded: Bool) {
+        let lot = ParkingLot(bucketCount: 1)
+        let policy = HybridLockPolicy(spinLimit: 0, unfairness: HybridLockPolicy.unbounded,
+                                      maxWait: bounded ? .milliseconds(1) : nil)
+        let stats = LockStatistics()
+        let w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let done = Atomic<Bool>(false)
+        spawnThread {
+            HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+            HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+            done.store(true, ordering: .releasing)
+        }
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        usleep(5_000)
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { done.load(ordering: .acquiring) })
+        #expect(stats.snapshot.handoffs == (bounded ? 1 : 0))
+    }
+
+    @Test func presetsAreWhatTheySay() {
+        #expect(HybridLockPolicy.fair.unfairness == 0 && HybridLockPolicy.fair.spinLimit == 0)
+        #expect(HybridLockPolicy.barging.unfairness == HybridLockPolicy.unbounded && HybridLockPolicy.barging.maxWait == nil)
+        #expect(HybridLockPolicy.hybrid.unfairness == 5 && HybridLockPolicy.hybrid.maxWait == .milliseconds(1))
+    }
+}

@@ -1,0 +1,46 @@
+import FolioLocks
+import Synchronization
+
+/// A lock word owned by a class, as a folio owns its state word.
+final class TestWord: Sendable {
+    let word = Atomic<UInt64>(0)
+    var key: UInt { UInt(bitPattern: ObjectIdentifier(self).hashValue) }
+    var bits: UInt64 { word.load(ordering: .relaxed) }
+}
+
+/// The bit-lock flavours under test, behind one interface.
+enum BitFlavour: Sendable, CustomStringConvertible {
+    case plain
+    case hybrid(HybridLockPolicy)
+
+    func lock(_ w: TestWord, _ lot: ParkingLot, _ stats: LockStatistics? = nil) {
+        switch self {
+        case .plain: BitLock.lock(w.word, key: w.key, lot: lot, statistics: stats)
+        case .hybrid(let p): HybridLock.lock(w.word, key: w.key, lot: lot, policy: p, statistics: stats)
+        }
+    }
+    func lock(_ w: TestWord, _ lot: ParkingLot, timeout: Duration, _ stats: LockStatistics? = nil) -> Bool {
+        switch self {
+        case .plain: BitLock.lock(w.word, key: w.key, lot: lot, timeout: timeout, statistics: stats)
+        case .hybrid(let p): HybridLock.lock(w.word, key: w.key, lot: lot, policy: p, timeout: timeout, statistics: stats)
+        }
+    }
+    func tryLock(_ w: TestWord) -> Bool { BitLock.tryLock(w.word) }
+    func unlock(_ w: TestWord, _ lot: ParkingLot, _ stats: LockStatistics? = nil) {
+        switch self {
+        case .plain: BitLock.unlock(w.word, key: w.key, lot: lot)
+        case .hybrid(let p): HybridLock.unlock(w.word, key: w.key, lot: lot, policy: p, statistics: stats)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .plain: "bit"
+        case .hybrid(let p) where p == .fair: "fair"
+        case .hybrid(let p) where p == .barging: "barging"
+        case .hybrid(let p): "hybrid(\(p))"
+        }
+    }
+
+    static let all: [BitFlavour] = [.plain, .hybrid(.hybrid), .hybrid(.fair), .hybrid(.barging)]
+}

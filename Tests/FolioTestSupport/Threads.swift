@@ -1,0 +1,109 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs `body(i)` on `count` fresh OS threads (more threads than cores is the
+/// point: contention tests on 2 cores must oversubscribe) and returns when all
+/// are done. The threads start together behind a `StartGate`.
+public func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let gate = StartGate(parties: count)
+    let done = DispatchGroup()
+    for i in 0..<count {
+        done.enter()
+        let t = Thread {
+            gate.arriveAndWait()
+            body(i)
+            done.leave()
+        }
+        t.stackSize = 1 << 20
+        t.start()
+    }
+    done.wait()
+}
+
+/// Starts `body` on a new thread and returns at once.
+public func spawnThread(_ body: @escaping @Sendable () -> Void) {
+    let t = Thread { body() }
+    t.start()
+}
+
+/// Runs `body` on another thread and waits at most `seconds` for it. Returns
+/// false if it did not finish: a deadlock or a lost wake-up in the code under
+/// test. (The stuck thread is abandoned; the test fails instead of hanging.)
+public func finishes(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+    let sem = DispatchSemaphore(value: 0)
+    spawnThread {
+        body()
+        sem.signal()
+    }
+    return sem.wait(timeout: .now() + seconds) == .success
+}
+
+/// A barrier: `arriveAndWait` returns once `parties` threads have arrived.
+public final class StartGate: Sendable {
+    let parties: Int
+    let arrived = Atomic<Int>(0)
+
+    public init(parties: Int) { self.parties = parties }
+
+    public func arriveAndWait() {
+        arrived.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        while arrived.load(ordering: .acquiring) < parties { sched_yield() }
+    }
+}
+
+/// Polls `condition` (yielding) until it holds or `seconds` pass.
+@discardableResult
+public func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        usleep(100)
+    }
+    return true
+}
+
+/// A deliberately unsynchronized counter: only the lock under test protects
+/// it. A broken lock loses increments (and ThreadSanitizer reports the race).
+public final class UnprotectedCounter: @unchecked Sendable {
+    // @unchecked Sendable: intentionally not thread-safe; every test that
+    // shares one serializes access with the lock it is testing.
+    public var value = 0
+    public init() {}
+}
+
+/// A thread-safe log of events (for ordering assertions). Guarded by a pthread
+/// mutex rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see
+/// on Linux (false race reports).
+public final class EventLog<Element: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: `items` is only touched with `mutex` held.
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    var items: [Element] = []
+
+    public init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+    public func append(_ e: Element) {
+        pthread_mutex_lock(mutex)
+        items.append(e)
+        pthread_mutex_unlock(mutex)
+    }
+    public var events: [Element] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return items
+    }
+}
+
+/// Scales iteration counts: FOLIO_STRESS_SCALE=10 runs ten times as many.
+public func stressIterations(_ base: Int) -> Int {
+    let scale = ProcessInfo.processInfo.environment["FOLIO_STRESS_SCALE"].flatMap(Double.init) ?? 1
+    return max(1, Int(Double(base) * scale))
+}
