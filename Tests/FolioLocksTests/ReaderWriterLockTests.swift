@@ -1,0 +1,130 @@
+import FolioLocks
+import FolioTestSupport
+import Testing
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two fields a writer keeps equal; a reader that ever sees them differ saw a
+/// write in progress. Unsynchronized on purpose.
+final class Pair: @unchecked Sendable {
+    // @unchecked Sendable: protected only by the lock under test.
+    var a = 0
+    var b = 0
+}
+
+@Suite struct ReaderWriterLockTests {
+    @Test(arguments: [1, 256])
+    func writersExcludeEveryone(buckets: Int) {
+        let lock = ReaderWriterLock(lot: ParkingLot(bucketCount: buckets))
+        let pair = Pair()
+        let torn = Atomic<Int>(0)
+        let iterations = stressIterations(10_000)
+        let ok = finishes(within: 120) {
+            runThreads(8) { t in
+                for _ in 0..<iterations {
+                    if t % 2 == 0 {
+                        lock.lock(.exclusive)
+                        pair.a += 1
+                        pair.b += 1
+                        lock.unlock(.exclusive)
+                    } else {
+                        lock.lock(.shared)
+                        if pair.a != pair.b { torn.wrappingAdd(1, ordering: .relaxed) }
+                        lock.unlock(.shared)
+                    }
+                }
+            }
+        }
+        #expect(ok, "stuck: lost wake-up")
+        #expect(pair.a == 4 * iterations && pair.b == 4 * iterations)
+        let seen = torn.load(ordering: .relaxed)
+        #expect(seen == 0, "readers saw \(seen) torn writes")
+        #expect(!lock.isLocked)
+    }
+
+    /// Two readers inside at once, proved by a rendezvous: the first waits
+    /// inside for the second to arrive inside. If shared excluded shared, this
+    /// would deadlock.
+    @Test func readersOverlap() {
+        let lock = ReaderWriterLock(lot: ParkingLot(bucketCount: 1))
+        let inside = Atomic<Int>(0)
+        let ok = finishes(within: 10) {
+            runThreads(2) { _ in
+                lock.lock(.shared)
+                inside.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                while inside.load(ordering: .acquiring) < 2 { sched_yield() }
+                lock.unlock(.shared)
+            }
+        }
+        #expect(ok, "shared holders did not overlap")
+    }
+
+    @Test func tryLockRespectsModes() {
+        let lock = ReaderWriterLock()
+        #expect(lock.tryLock(.shared))
+        #expect(lock.tryLock(.shared))
+        #expect(!lock.tryLock(.exclusive))
+        lock.unlock(.shared)
+        lock.unlock(.shared)
+        #expect(lock.tryLock(.exclusive))
+        #expect(!lock.tryLock(.shared))
+        #expect(!lock.tryLock(.exclusive))
+        lock.unlock(.exclusive)
+        #expect(!lock.isLocked)
+    }
+
+    /// Once a writer is parked behind a reader, new readers queue behind it
+    /// instead of joining the reader (which could go on forever).
+    @Test func readersDoNotJoinWhileAWriterWaits() {
+        let lot = ParkingLot(bucketCount: 1)
+        let lock = ReaderWriterLock(lot: lot)
+        lock.lock(.shared)
+        let wrote = Atomic<Bool>(false)
+        spawnThread {
+            lock.lock(.exclusive)
+            wrote.store(true, ordering: .releasing)
+            lock.unlock(.exclusive)
+        }
+        let key = UInt(bitPattern: Unmanaged.passUnretained(lock).toOpaque())
+        #expect(waitUntil { lot.parkedCount(key: key) == 1 })
+        #expect(!lock.tryLock(.shared), "a reader joined ahead of a parked writer")
+        lock.unlock(.shared)
+        #expect(waitUntil { wrote.load(ordering: .acquiring) })
+        #expect(lock.tryLock(.shared))
+        lock.unlock(.shared)
+    }
+
+    /// A stream of overlapping readers never lets the lock go free; a writer
+    /// must still get in (readers stop joining once it is parked).
+    @Test func writerIsNotStarvedByReaders() {
+        let lot = ParkingLot(bucketCount: 1)
+        let lock = ReaderWriterLock(lot: lot)
+        let stop = Atomic<Bool>(false)
+        let writes = Atomic<Int>(0)
+        let readersRunning = Atomic<Int>(0)
+        for _ in 0..<3 {
+            spawnThread {
+                readersRunning.wrappingAdd(1, ordering: .relaxed)
+                while !stop.load(ordering: .relaxed) {
+                    lock.lock(.shared)
+                    for _ in 0..<50 { _ = stop.load(ordering: .relaxed) }
+                    lock.unlock(.shared)
+                }
+                readersRunning.wrappingAdd(-1, ordering: .relaxed)
+            }
+        }
+        #expect(waitUntil { readersRunning.load(ordering: .relaxed) == 3 })
+        let ok = finishes(within: 30) {
+            for _ in 0..<200 {
+                lock.lock(.exclusive)
+                writes.wrappingAdd(1, ordering: .relaxed)
+                lock.unlock(.exclusive)
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        #expect(ok, "writer starved: \(writes.load(ordering: .relaxed)) of 200 writes in 30 s")
+        #expect(waitUntil { readersRunning.load(ordering: .relaxed) == 0 })
+    }
+}
