@@ -28,7 +28,7 @@ let package = Package(
 
         // Small demo that drives every strategy under contention (the main job
         // until folio-load lands).
-        .executableTarget(name: "folio-demo", dependencies: ["FolioCache"]),
+        .executableTarget(name: "folio-demo", dependencies: ["FolioCache", "FolioLocks"]),
 
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),

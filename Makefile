@@ -1,0 +1,23 @@
+# Folio: the two set-up commands of the README, runnable on a fresh Debian
+# machine with the Swift 6.3 toolchain (as root, or with sudo available).
+#
+#   make run    builds and runs the main job (every lock strategy side by side)
+#   make test   builds and runs the whole test suite
+#
+# Both install liblz4-dev (and pkg-config) first when they are missing.
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test deps
+
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4; then \
+		echo "installing liblz4-dev and pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config; \
+	fi
+
+run: deps
+	swift run -c release folio-demo
+
+test: deps
+	swift test
