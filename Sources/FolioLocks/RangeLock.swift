@@ -53,6 +53,10 @@ public final class RangeLock: @unchecked Sendable {
     }
 
     @usableFromInline let lot: ParkingLot
+    /// Slow-path counters: a request that had to wait counts as a slow
+    /// acquisition and, since it is granted by its predecessors' release (never
+    /// by racing), as a handoff.
+    public let statistics: LockStatistics?
     let listLockWord: UnsafeMutablePointer<UInt32>
     var head: UnsafeMutablePointer<Node>? = nil
     var tail: UnsafeMutablePointer<Node>? = nil
@@ -60,8 +64,9 @@ public final class RangeLock: @unchecked Sendable {
     var freeCount = 0
     static let maxFree = 64
 
-    public init(lot: ParkingLot = .shared) {
+    public init(lot: ParkingLot = .shared, statistics: LockStatistics? = nil) {
         self.lot = lot
+        self.statistics = statistics
         listLockWord = .allocate(capacity: 1)
         listLockWord.initialize(to: 0)
         assert(MemoryLayout<Node>.offset(of: \Node.blocking) == 0)
@@ -187,6 +192,8 @@ public final class RangeLock: @unchecked Sendable {
     @discardableResult
     func waitUntilGranted(_ node: UnsafeMutablePointer<Node>, deadline: UInt64?) -> Bool {
         let word = Self.blockingWord(node)
+        if folio_atomic_load_acquire(word) == 0 { return true }
+        let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)
         // Acquire pairs with the releasing decrement in `release`, so the
         // previous holder's writes are visible once we see zero.
@@ -194,14 +201,20 @@ public final class RangeLock: @unchecked Sendable {
             var timeout: Duration? = nil
             if let deadline {
                 let now = MonotonicClock.nanoseconds()
-                if now >= deadline { return false }
+                if now >= deadline {
+                    statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                    return false
+                }
                 timeout = .nanoseconds(Int64(clamping: deadline - now))
             }
             // Validate under the bucket lock: a releaser decrements first and
             // unparks after, so either we see zero here or it finds us queued.
             // Spurious wake-ups (a recycled node's address) just loop.
+            statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             _ = lot.park(key: key, timeout: timeout, validate: { folio_atomic_load_acquire(word) != 0 })
         }
+        statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
+        statistics?.recordAcquired(lostRaces: 0, since: start)
         return true
     }
 

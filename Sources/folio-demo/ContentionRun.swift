@@ -102,6 +102,16 @@ func runContention<S: LockStrategy>(_ strategy: S, workload: Workload, threads: 
         violations: state.violations.load(ordering: .relaxed))
 }
 
+/// Runs the contention loop specialized for the configured strategy's type.
+struct ContentionVisitor: LockStrategyVisitor {
+    var workload: Workload
+    var threads: Int
+    var seconds: Double
+    func visit<S: LockStrategy>(_ strategy: S) -> RunResult {
+        runContention(strategy, workload: workload, threads: threads, seconds: seconds)
+    }
+}
+
 /// Per-thread operation counts, one cache line apart, written once per thread.
 final class CountsBox: @unchecked Sendable {
     // @unchecked Sendable: each thread writes only its own slot, once, before

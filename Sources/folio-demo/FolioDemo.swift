@@ -25,8 +25,8 @@ enum FolioDemo {
             print("\nworkload \(workload.rawValue) (\(workload.pages) page\(workload.pages == 1 ? "" : "s"))")
             var results: [RunResult] = []
             for kind in options.kinds {
-                let strategy = LockStrategyConfiguration(kind: kind).makeStrategy()
-                let r = runContention(strategy, workload: workload, threads: options.threads, seconds: options.seconds)
+                let r = LockStrategyConfiguration(kind: kind).visit(
+                    ContentionVisitor(workload: workload, threads: options.threads, seconds: options.seconds))
                 results.append(r)
                 if r.violations > 0 { failed = true }
             }

@@ -145,6 +145,24 @@ func exerciseMutualExclusion<S: LockStrategy>(_ s: S) -> (ok: Bool, counts: [Int
         #expect(folio.flags == [.uptodate, .referenced])
     }
 
+    struct KindProbe: LockStrategyVisitor {
+        func visit<S: LockStrategy>(_ strategy: S) -> (LockStrategyKind, String) { (strategy.kind, "\(S.self)") }
+    }
+
+    @Test(arguments: allKinds)
+    func visitorReceivesTheConcreteType(_ kind: LockStrategyKind) {
+        let (k, typeName) = LockStrategyConfiguration(kind: kind).visit(KindProbe())
+        #expect(k == kind)
+        #expect(!typeName.contains("any"), "visited as \(typeName)")
+        let expected: String = switch kind {
+        case .perPageBit: "PerPageBitLocking"
+        case .hybridFair, .fair, .barging: "HybridFairLocking"
+        case .perInode: "PerInodeLocking"
+        case .perRange: "PerRangeLocking"
+        }
+        #expect(typeName == expected)
+    }
+
     @Test func configurationBuildsTheNamedStrategy() {
         for kind in allKinds {
             let c = LockStrategyConfiguration(kind: kind, hybridPolicy: HybridLockPolicy(spinLimit: 3, unfairness: 2))

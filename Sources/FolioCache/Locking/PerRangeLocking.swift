@@ -26,7 +26,7 @@ public struct PerRangeLocking: LockStrategy {
     public var kind: LockStrategyKind { .perRange }
     public static var locksFolios: Bool { false }
 
-    public func makeMappingLock() -> RangeLock { RangeLock(lot: lot) }
+    public func makeMappingLock() -> RangeLock { RangeLock(lot: lot, statistics: statistics) }
 
     @inlinable public func lockFolio(_ folio: Folio) {}
     @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool { true }
