@@ -8,65 +8,58 @@ import Synchronization
 ///
 /// - Guarantees: mutual exclusion; no lost wake-ups; `tryLock` never blocks.
 /// - Fairness: a woken waiter that has lost `policy.unfairness` races, or has
-///   waited `policy.maxWait`, is handed the lock by the next unlocker (the lock
-///   bit never drops, so no barger can take it). No acquisition follows more
-///   than `unfairness` lost races (`LockStatistics.maxLostRaces`). With
-///   `unfairness == 0` every contended unlock is a FIFO handoff and threads
-///   acquire in the order they parked.
-/// - Cost: zero bytes beyond the two bits. Uncontended lock = one atomic or;
-///   uncontended unlock = one `lock xadd` — except under strict FIFO
-///   (`unfairness == 0`), where the unlocker must decide before the bit drops
-///   and pays a load + CAS. Spinning only while no thread is parked.
+///   waited `policy.maxWait`, is handed the lock by the next unlocker (who
+///   re-takes the bit on its behalf, so no barger can keep it). No acquisition
+///   follows more than `unfairness` lost races (`LockStatistics.maxLostRaces`).
+///   With `unfairness == 0` every contended unlock is a FIFO handoff, and a
+///   thread that finds the bit free while others are parked passes it to the
+///   first of them instead of keeping it: threads acquire in the order they
+///   parked.
+/// - Cost: zero bytes beyond the two bits. Uncontended lock = one atomic or,
+///   uncontended unlock = one `lock xadd`, for every policy. Spinning only while
+///   no thread is parked.
 ///
 /// Presets: `HybridLockPolicy.fair` (strict FIFO, no spin: the 5.9 kernel) and
 /// `.barging` (no bound) exist so the load tool can compare them.
 public enum HybridLock {
+    /// Takes the lock if it is free. Never blocks (under strict FIFO it may
+    /// pass a free lock on to a parked waiter, which takes the bucket lock but
+    /// never waits for the lock itself).
     @inlinable
-    public static func tryLock(_ word: borrowing Atomic<UInt64>) -> Bool {
-        BitLock.tryLock(word)
+    public static func tryLock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) -> Bool {
+        // One atomic or (acquire pairs with the release in `unlock`).
+        let old = word.bitwiseOr(BitLockBits.locked, ordering: .acquiring).oldValue
+        if old & BitLockBits.locked != 0 { return false }
+        if old & BitLockBits.parked == 0 || policy.unfairness != 0 { return true }
+        // Strict FIFO and threads are parked: the lock is theirs.
+        return !yieldToQueue(word, key: key, lot: lot, statistics: statistics)
     }
 
     @inlinable
     public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
-        if BitLock.tryLock(word) { return }
+        if tryLock(word, key: key, lot: lot, policy: policy, statistics: statistics) { return }
         _ = lockSlow(word, key: key, lot: lot, policy: policy, timeout: nil, statistics: statistics)
     }
 
     @inlinable
     public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration, statistics: LockStatistics? = nil) -> Bool {
-        if BitLock.tryLock(word) { return true }
+        if tryLock(word, key: key, lot: lot, policy: policy, statistics: statistics) { return true }
         return lockSlow(word, key: key, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
     }
 
     @inlinable
     public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
-        if policy.unfairness == 0 {
-            // Strict FIFO: the bit must never drop while anyone is parked, or
-            // a barger could slip in ahead of the queue. Decide before
-            // releasing: one load + one CAS.
-            var s = word.load(ordering: .relaxed)
-            assert(s & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
-            while s & BitLockBits.parked == 0 {
-                // Release pairs with the acquire of the next locker.
-                let (ok, current) = word.weakCompareExchange(
-                    expected: s, desired: s & ~BitLockBits.locked,
-                    successOrdering: .releasing, failureOrdering: .relaxed)
-                if ok { return }
-                s = current
-            }
-            unlockSlowKeepingBit(word, key: key, lot: lot, policy: policy, statistics: statistics)
-        } else {
-            // Bounded unfairness: drop the bit in one `lock xadd` like the
-            // plain bit lock; if someone is parked, the slow path re-takes
-            // the bit on behalf of a waiter that is due a handoff. A barger
-            // that slips into that window overtakes without waking anyone,
-            // exactly like one that arrives while a woken waiter is still
-            // getting up, so the lost-race bound is unaffected.
-            let old = word.wrappingSubtract(BitLockBits.locked, ordering: .releasing).oldValue
-            assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
-            if old & BitLockBits.parked != 0 {
-                unlockSlowAfterRelease(word, key: key, lot: lot, policy: policy, statistics: statistics)
-            }
+        // Drop the bit in one `lock xadd` (release pairs with the next
+        // locker's acquire). If someone is parked, the slow path re-takes the
+        // bit for a waiter that is due a handoff. A barger that slips into that
+        // window either overtakes without waking anyone — exactly like one that
+        // arrives while a woken waiter is still getting up, so the lost-race
+        // bound is unaffected — or, under strict FIFO, sees `parked` and passes
+        // the bit on to the queue itself (`tryLock`).
+        let old = word.wrappingSubtract(BitLockBits.locked, ordering: .releasing).oldValue
+        assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
+        if old & BitLockBits.parked != 0 {
+            unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
         }
     }
 
@@ -85,6 +78,12 @@ public enum HybridLock {
                     expected: s, desired: s | BitLockBits.locked,
                     successOrdering: .acquiring, failureOrdering: .relaxed)
                 if ok {
+                    if policy.unfairness == 0 && s & BitLockBits.parked != 0
+                        && yieldToQueue(word, key: key, lot: lot, statistics: statistics) {
+                        // Strict FIFO: the free bit belonged to a parked waiter
+                        // and has been passed to it; queue behind.
+                        continue
+                    }
                     if firstPark == 0 && spins > 0 { statistics?.spinAcquisitions.wrappingAdd(1, ordering: .relaxed) }
                     statistics?.recordAcquired(lostRaces: lost, since: start)
                     return true
@@ -148,30 +147,24 @@ public enum HybridLock {
         }
     }
 
-    /// Slow unlock for strict FIFO: the bit is still set and is either
-    /// handed over or dropped under the bucket lock.
+    /// Under strict FIFO, a thread that took the bit while others are parked
+    /// passes it to the first of them (keeping the bit set, so ownership moves
+    /// directly). Returns false if nobody was parked after all: the caller
+    /// keeps the lock (and `parked` is cleared).
     @usableFromInline
-    static func unlockSlowKeepingBit(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
+    static func yieldToQueue(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, statistics: LockStatistics?) -> Bool {
+        var handedOver = false
         lot.unparkOne(key: key) { result in
-            // Under the bucket lock, so no parker can validate in between.
-            guard let first = result.firstToken else {
-                // Nobody parked after all (timed out): drop both bits.
-                word.bitwiseAnd(~BitLockBits.mask, ordering: .releasing)
-                return .retry
+            // Under the bucket lock: no parker validates concurrently.
+            if !result.haveMoreThreads {
+                word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed)
             }
-            if policy.mustHandOff(to: first, now: MonotonicClock.nanoseconds) {
-                // Keep `locked` set: ownership passes to the woken thread and
-                // no barger can slip in.
-                if !result.haveMoreThreads {
-                    word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed)
-                }
-                statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
-                return .handoff
-            }
-            let clear = result.haveMoreThreads ? BitLockBits.locked : BitLockBits.mask
-            word.bitwiseAnd(~clear, ordering: .releasing)
-            return .retry
+            guard result.unparkedThreads > 0 else { return .retry }
+            handedOver = true
+            statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
+            return .handoff
         }
+        return handedOver
     }
 
     /// Slow unlock after the bit was already dropped. The first parked waiter
@@ -179,7 +172,7 @@ public enum HybridLock {
     /// if a barger holds it by now, the waiter stays queued and that barger's
     /// unlock (which will see `parked`) hands it over — or it is woken to race.
     @usableFromInline
-    static func unlockSlowAfterRelease(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
+    static func unlockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
         var decided = false
         var handoff = false
         lot.unparkFilter(

@@ -67,11 +67,11 @@ import Glibc
         #expect(waitUntil { held.load(ordering: .acquiring) })
         // The holder keeps the lock until we say so: if tryLock blocked, this
         // would never return.
-        let returned = finishes(within: 10) { #expect(!flavour.tryLock(w)) }
+        let returned = finishes(within: 10) { #expect(!flavour.tryLock(w, lot)) }
         #expect(returned)
         release.store(true, ordering: .releasing)
         #expect(waitUntil { w.bits & BitLockBits.locked == 0 })
-        #expect(flavour.tryLock(w))
+        #expect(flavour.tryLock(w, lot))
         flavour.unlock(w, lot)
     }
 

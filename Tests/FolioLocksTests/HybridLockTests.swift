@@ -29,13 +29,47 @@ import Glibc
         HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
         var bargerWins = 0
         while order.events.count < n {
-            if HybridLock.tryLock(w.word) {
+            if HybridLock.tryLock(w.word, key: w.key, lot: lot, policy: policy) {
                 if order.events.count < n { bargerWins += 1 }
                 HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
             }
         }
         #expect(order.events == Array(0..<n))
         #expect(bargerWins == 0, "a barger overtook queued waiters \(bargerWins) times")
+    }
+
+    /// The window inside a strict-FIFO unlock: the bit has dropped (one
+    /// `lock xadd`) but the unlocker has not yet re-taken it for the parked
+    /// waiter. A thread arriving exactly then must not keep the lock: it
+    /// passes it to the waiter and queues behind it. The window is built by
+    /// hand (dropping the bit without the slow path) so the test is exact.
+    @Test(arguments: [false, true])
+    func strictFairArrivalInTheUnlockWindowYields(_ blocking: Bool) {
+        let lot = ParkingLot(bucketCount: 1)
+        let policy = HybridLockPolicy.fair
+        let w = TestWord()
+        let order = EventLog<String>()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy)
+        spawnThread {
+            HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy)
+            order.append("waiter")
+            HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
+        }
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        // First half of an unlock: bit dropped, `parked` still set.
+        w.word.wrappingSubtract(BitLockBits.locked, ordering: .releasing)
+        #expect(w.bits == BitLockBits.parked)
+        if blocking {
+            HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy)
+            order.append("newcomer")
+            HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy)
+            #expect(order.events == ["waiter", "newcomer"])
+        } else {
+            let got = HybridLock.tryLock(w.word, key: w.key, lot: lot, policy: policy)
+            #expect(!got)
+            #expect(waitUntil { order.events == ["waiter"] })
+        }
+        #expect(waitUntil { w.bits == 0 })
     }
 
     /// Under heavy contention (8 threads, 2 cores) no acquisition follows more

@@ -25,7 +25,12 @@ enum BitFlavour: Sendable, CustomStringConvertible {
         case .hybrid(let p): HybridLock.lock(w.word, key: w.key, lot: lot, policy: p, timeout: timeout, statistics: stats)
         }
     }
-    func tryLock(_ w: TestWord) -> Bool { BitLock.tryLock(w.word) }
+    func tryLock(_ w: TestWord, _ lot: ParkingLot) -> Bool {
+        switch self {
+        case .plain: BitLock.tryLock(w.word)
+        case .hybrid(let p): HybridLock.tryLock(w.word, key: w.key, lot: lot, policy: p)
+        }
+    }
     func unlock(_ w: TestWord, _ lot: ParkingLot, _ stats: LockStatistics? = nil) {
         switch self {
         case .plain: BitLock.unlock(w.word, key: w.key, lot: lot)

@@ -8,8 +8,8 @@ import FolioLocks
 /// - Guarantees: as `PerPageBitLocking`.
 /// - Fairness: no acquisition follows more than `unfairness` lost races;
 ///   `.fair` (unfairness 0) acquires in arrival order; `.barging` has no bound.
-/// - Cost: zero bytes per page beyond the state word; lock = load + CAS,
-///   unlock = load + CAS; one `ReaderWriterLock` per file (invalidate).
+/// - Cost: zero bytes per page beyond the state word; lock = one atomic or,
+///   unlock = one `lock xadd`; one `ReaderWriterLock` per file (invalidate).
 /// - Recheck: required after `lockFolio`, as for the plain bit lock.
 public struct HybridFairLocking: LockStrategy {
     public let lot: ParkingLot
@@ -52,7 +52,9 @@ public struct HybridFairLocking: LockStrategy {
     @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool {
         HybridLock.lock(folio.state, key: folio.lockKey, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
     }
-    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool { HybridLock.tryLock(folio.state) }
+    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool {
+        HybridLock.tryLock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
+    }
     @inlinable public func unlockFolio(_ folio: Folio) {
         HybridLock.unlock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
     }
