@@ -30,6 +30,14 @@ let package = Package(
         // until folio-load lands).
         .executableTarget(name: "folio-demo", dependencies: ["FolioCache", "FolioLocks"]),
 
+        // `swift package load-test …`: builds and runs the load tool.
+        .plugin(
+            name: "LoadTestCommand",
+            capability: .command(
+                intent: .custom(verb: "load-test", description: "Build the Folio load tool in release mode and run it"),
+                permissions: []),
+            path: "Plugins/LoadTestCommand"),
+
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),
         .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport"]),

@@ -7,17 +7,20 @@ import Synchronization
 /// page lock", extended with a time bound in the manner of parking_lot).
 ///
 /// - Guarantees: mutual exclusion; no lost wake-ups; `tryLock` never blocks.
-/// - Fairness: a woken waiter that has lost `policy.unfairness` races, or has
-///   waited `policy.maxWait`, is handed the lock by the next unlocker (who
-///   re-takes the bit on its behalf, so no barger can keep it). No acquisition
-///   follows more than `unfairness` lost races (`LockStatistics.maxLostRaces`).
+/// - Fairness: a waiter that has lost `policy.unfairness` races, or has waited
+///   `policy.maxWait`, is due a handoff: the unlocker re-takes the bit on its
+///   behalf and wakes it as owner. No acquisition follows more than
+///   `unfairness` lost races (`LockStatistics.maxLostRaces`). A barger that
+///   takes the bit in the instant between an unlock's `xadd` and the re-take
+///   defers the handoff to its own unlock (as in Linux); see docs/locking.md.
 ///   With `unfairness == 0` every contended unlock is a FIFO handoff, and a
 ///   thread that finds the bit free while others are parked passes it to the
 ///   first of them instead of keeping it: threads acquire in the order they
 ///   parked.
-/// - Cost: zero bytes beyond the two bits. Uncontended lock = one atomic or,
-///   uncontended unlock = one `lock xadd`, for every policy. Spinning only while
-///   no thread is parked.
+/// - Cost: zero bytes beyond the two bits. Uncontended lock = one `lock bts`
+///   (strict FIFO: plus a plain load of `parked`),
+///   uncontended unlock = one `lock xadd`. Spinning only while no thread is
+///   parked.
 ///
 /// Presets: `HybridLockPolicy.fair` (strict FIFO, no spin: the 5.9 kernel) and
 /// `.barging` (no bound) exist so the load tool can compare them.
@@ -25,17 +28,23 @@ public enum HybridLock {
     /// Takes the lock if it is free. Never blocks (under strict FIFO it may
     /// pass a free lock on to a parked waiter, which takes the bucket lock but
     /// never waits for the lock itself).
-    @inlinable
+    @inlinable @inline(__always)
     public static func tryLock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) -> Bool {
-        // One atomic or (acquire pairs with the release in `unlock`).
-        let old = word.bitwiseOr(BitLockBits.locked, ordering: .acquiring).oldValue
-        if old & BitLockBits.locked != 0 { return false }
-        if old & BitLockBits.parked == 0 || policy.unfairness != 0 { return true }
-        // Strict FIFO and threads are parked: the lock is theirs.
-        return !yieldToQueue(word, key: key, lot: lot, statistics: statistics)
+        // One `lock bts` (acquire pairs with the release in `unlock`).
+        if word.bitwiseOr(BitLockBits.locked, ordering: .acquiring).oldValue & BitLockBits.locked != 0 {
+            return false
+        }
+        // Strict FIFO: a free bit while threads are parked is theirs. `parked`
+        // is read after taking the bit: if it was set before, it still is
+        // (it is cleared only when nobody is left to wake); if a waiter set it
+        // just after, passing the lock on is merely polite.
+        if policy.unfairness == 0 && word.load(ordering: .relaxed) & BitLockBits.parked != 0 {
+            return !yieldToQueue(word, key: key, lot: lot, statistics: statistics)
+        }
+        return true
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
         if tryLock(word, key: key, lot: lot, policy: policy, statistics: statistics) { return }
         _ = lockSlow(word, key: key, lot: lot, policy: policy, timeout: nil, statistics: statistics)
@@ -47,7 +56,7 @@ public enum HybridLock {
         return lockSlow(word, key: key, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
         // Drop the bit in one `lock xadd` (release pairs with the next
         // locker's acquire). If someone is parked, the slow path re-takes the

@@ -10,8 +10,10 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// the lock. 0 is strict FIFO handoff (the Linux 5.9 page lock);
     /// `HybridLockPolicy.unbounded` never hands off (pure barging).
     public var unfairness: UInt64
-    /// A waiter parked at least this long gets the lock handed to it by the
-    /// next unlocker, whatever its lost-race count. `nil`: no time bound.
+    /// A waiter parked at least this long is due a handoff whatever its
+    /// lost-race count: the next unlock that finds the bit free for it hands it
+    /// over. Checked for the first waiter in the queue only. `nil`: no time
+    /// bound.
     public var maxWait: Duration?
     /// Where a waiter that lost a race re-queues: ahead of the other waiters
     /// (true, so the lost-race bound is reached promptly) or behind them.

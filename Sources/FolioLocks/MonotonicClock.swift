@@ -10,7 +10,9 @@ extension Duration {
     /// This duration in whole nanoseconds, clamped to `0...UInt64.max`.
     @inlinable var clampedNanoseconds: UInt64 {
         let (seconds, attoseconds) = components
-        if seconds < 0 { return 0 }
+        // Negative durations (including sub-second ones, whose seconds
+        // component rounds to 0) mean "no time".
+        if seconds < 0 || attoseconds < 0 { return 0 }
         let (s, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return .max }
         let (total, overflow2) = s.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))

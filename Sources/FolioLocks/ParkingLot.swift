@@ -55,8 +55,11 @@ public final class ParkingLot: @unchecked Sendable {
         while n < max(1, bucketCount) && n < (1 << 20) { n <<= 1 }
         self.bucketCount = n
         self.shift = UInt64(64 - n.trailingZeroBitCount)
-        self.buckets = .allocate(capacity: n)
+        // Cache-line aligned, so with the padding no two buckets share a line.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Bucket>.stride, alignment: 64)
+        self.buckets = raw.bindMemory(to: Bucket.self, capacity: n)
         buckets.initialize(repeating: Bucket(), count: n)
+        assert(MemoryLayout<Bucket>.stride == 64)
         assert(MemoryLayout<Bucket>.offset(of: \Bucket.lockWord) == 0)
         assert(MemoryLayout<WaiterNode>.offset(of: \WaiterNode.state) == 0)
     }

@@ -24,8 +24,10 @@ import CFolioShims
 ///   by a stream of narrow ones (they queue behind it), and vice versa.
 /// - Cost: lock and unlock each take the internal lock and walk the list of
 ///   outstanding requests (O(holders + waiters), small: at most one per
-///   thread). Nodes are recycled through a free list; no allocation once warm.
-///   Waiters park in the parking lot on their node's address.
+///   thread). Nodes are recycled through a free list (up to 64 per lock), so
+///   no allocation once warm. Waiters park in the parking lot on their node's
+///   address; a release wakes them while still holding the list lock (lock
+///   order: list lock → parking-lot bucket lock).
 public final class RangeLock: @unchecked Sendable {
     // @unchecked Sendable: the list, the free list and every node's fields
     // except `blocking` are touched only under `listLock`; `blocking` is read by
@@ -34,8 +36,12 @@ public final class RangeLock: @unchecked Sendable {
     /// An acquired (or, inside the lock, a queued) range. Pass it back to
     /// `unlock`; it is only valid once.
     public struct Token: @unchecked Sendable {
-        // @unchecked Sendable: an opaque handle; the node it points to is owned
-        // by the RangeLock and only dereferenced under its list lock.
+        // @unchecked Sendable: an opaque handle to a node owned by the
+        // RangeLock. While the token is held (between lock and unlock) the
+        // node's range and mode are immutable, so reading them needs no lock;
+        // the list links are touched only under the list lock. A token is
+        // valid for exactly one `unlock`; using it afterwards is a programming
+        // error (the node may have been recycled).
         @usableFromInline let node: UnsafeMutablePointer<Node>
         /// The range this token holds.
         public var range: Range<UInt64> { node.pointee.lower..<node.pointee.upper }
@@ -144,7 +150,10 @@ public final class RangeLock: @unchecked Sendable {
     static func conflict(_ a: UnsafeMutablePointer<Node>, _ lower: UInt64, _ upper: UInt64, _ mode: LockMode) -> Bool {
         // Field by field: `blocking` is not read here (its owner reads it
         // concurrently through atomics).
-        return a.pointee.lower < upper && lower < a.pointee.upper && a.pointee.mode.conflicts(with: mode)
+        // Empty ranges conflict with nothing, on either side.
+        let nLower = a.pointee.lower, nUpper = a.pointee.upper
+        return nLower < nUpper && lower < upper && nLower < upper && lower < nUpper
+            && a.pointee.mode.conflicts(with: mode)
     }
 
     /// Appends a node for the request and sets its blocking count. With
@@ -219,7 +228,6 @@ public final class RangeLock: @unchecked Sendable {
     }
 
     func release(_ node: UnsafeMutablePointer<Node>) {
-        var toWake: [UInt] = []
         listLock.lock()
         let lower = node.pointee.lower, upper = node.pointee.upper, mode = node.pointee.mode
         if lower < upper {
@@ -228,9 +236,17 @@ public final class RangeLock: @unchecked Sendable {
                 if Self.conflict(n, lower, upper, mode) {
                     let w = Self.blockingWord(n)
                     let v = folio_atomic_load_relaxed(w)
-                    assert(v > 0, "RangeLock: blocking count underflow")
+                    precondition(v > 0, "RangeLock: blocking count underflow")
+                    // Release pairs with the waiter's acquire load of zero.
                     folio_atomic_store_release(w, v - 1)
-                    if v == 1 { toWake.append(UInt(bitPattern: n)) }
+                    if v == 1 {
+                        // Unpark while still holding the list lock (lock order:
+                        // list lock → bucket lock): the node cannot be released,
+                        // recycled or freed until we drop it, so this wake can
+                        // never reach an unrelated thread parked on a reused
+                        // address.
+                        lot.unparkOne(key: UInt(bitPattern: n))
+                    }
                 }
                 cur = n.pointee.next
             }
@@ -248,6 +264,5 @@ public final class RangeLock: @unchecked Sendable {
             node.deinitialize(count: 1)
             node.deallocate()
         }
-        for key in toWake { lot.unparkOne(key: key) }
     }
 }

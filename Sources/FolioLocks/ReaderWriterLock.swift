@@ -9,15 +9,18 @@ import Synchronization
 /// - Guarantees: a writer excludes everyone; readers overlap each other;
 ///   `tryLock*` never blocks; no lost wake-ups (same `parked`-bit protocol as
 ///   `BitLock`).
-/// - Fairness: eventually fair, like the hybrid bit lock. New readers do not
-///   join a held read lock while anyone is parked, so a stream of readers
-///   cannot starve a writer. Bargers may take a free lock; a parked waiter that
-///   has lost `policy.unfairness` races or waited `policy.maxWait` gets the
-///   lock handed to it (a run of parked readers is handed it together). A
-///   handoff after the last *reader* leaves can be pre-empted by a barger, so
-///   the lost-race bound is strict only for handoffs from a writer.
+/// - Fairness: eventually fair, like the hybrid bit lock. A reader that has
+///   not waited yet never takes the lock while anyone is parked (so a stream
+///   of readers cannot starve a writer, even across moments where the reader
+///   count touches zero); writers may barge into a *free* lock. A parked
+///   waiter that has lost `policy.unfairness` races or waited `policy.maxWait`
+///   is handed the lock by the next release that finds it free (a run of
+///   parked readers is handed it together); as with the bit lock, a barging
+///   writer that slips in between a release and that handoff defers it to its
+///   own release.
 /// - Cost: 8 bytes of word plus the object header, per file; uncontended
-///   read or write acquire = one load + one CAS, release = one atomic.
+///   write acquire and release = one CAS each (constant expected value);
+///   read acquire = load + CAS, read release = one `lock xadd`.
 public final class ReaderWriterLock: @unchecked Sendable {
     // @unchecked Sendable: all mutable state is the atomic word; the other
     // stored properties are immutable references/values.
@@ -41,14 +44,15 @@ public final class ReaderWriterLock: @unchecked Sendable {
     @inlinable var key: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
 
     /// Whether a thread wanting `mode` may take the lock in state `s` now.
-    @inlinable static func canTake(_ mode: LockMode, _ s: UInt64) -> Bool {
+    /// `woken`: the thread was queued and has been woken to retry.
+    @inlinable static func canTake(_ mode: LockMode, _ s: UInt64, woken: Bool = false) -> Bool {
         if s & writer != 0 { return false }
-        let readers = s >> 2
         switch mode {
-        case .exclusive: return readers == 0
-        // Readers do not join readers while someone is parked (a writer,
-        // usually): that is what keeps writers from starving.
-        case .shared: return readers == 0 || s & parked == 0
+        case .exclusive: return s >> 2 == 0
+        // A reader that has not queued does not join while anyone is parked:
+        // that is what keeps writers from starving. A woken reader was in
+        // the queue itself and may.
+        case .shared: return woken || s & parked == 0
         }
     }
 
@@ -59,6 +63,14 @@ public final class ReaderWriterLock: @unchecked Sendable {
     // MARK: Public API
 
     @inlinable public func tryLock(_ mode: LockMode) -> Bool {
+        if mode == .exclusive {
+            // Common case first: a free word with nobody parked. A constant
+            // expected value spares the load before the CAS.
+            let (ok, current) = word.compareExchange(
+                expected: 0, desired: Self.writer, successOrdering: .acquiring, failureOrdering: .relaxed)
+            if ok { return true }
+            if !Self.canTake(.exclusive, current) { return false }
+        }
         var s = word.load(ordering: .relaxed)
         while Self.canTake(mode, s) {
             let (ok, current) = word.weakCompareExchange(
@@ -78,6 +90,10 @@ public final class ReaderWriterLock: @unchecked Sendable {
     @inlinable public func unlock(_ mode: LockMode) {
         switch mode {
         case .exclusive:
+            // Common case: nobody parked. Constant expected value, no load.
+            if word.compareExchange(
+                expected: Self.writer, desired: 0, successOrdering: .releasing, failureOrdering: .relaxed
+            ).exchanged { return }
             var s = word.load(ordering: .relaxed)
             assert(s & Self.writer != 0, "ReaderWriterLock: exclusive unlock without the lock")
             while s & Self.parked == 0 {
@@ -111,7 +127,7 @@ public final class ReaderWriterLock: @unchecked Sendable {
         let modeBit: UInt64 = mode == .exclusive ? 1 : 0
         while true {
             let s = word.load(ordering: .relaxed)
-            if Self.canTake(mode, s) {
+            if Self.canTake(mode, s, woken: woken || lost > 0) {
                 let (ok, _) = word.weakCompareExchange(
                     expected: s, desired: Self.taken(mode, s),
                     successOrdering: .acquiring, failureOrdering: .relaxed)
@@ -156,16 +172,26 @@ public final class ReaderWriterLock: @unchecked Sendable {
             case .unparked:
                 woken = true
             case .invalid, .timedOut:
-                break
+                // The lock went free but `parked` is still set: a woken
+                // waiter is about to take it. Let it run.
+                let v = word.load(ordering: .relaxed)
+                if v & Self.parked != 0 && v & Self.writer == 0 && v >> 2 == 0 { folio_thread_yield() }
             }
         }
     }
 
     /// Wakes the first parked waiter, or the run of parked readers at the head
-    /// of the queue. Called by an exclusive unlock that still holds `writer`,
-    /// or by the last shared unlock (the lock is then free, or re-taken by a
-    /// barger).
+    /// of the queue. Called by an exclusive unlock that still holds `writer`
+    /// (which it either passes on or drops here), or by the last shared unlock
+    /// (the lock is then free, or re-taken by a barger).
+    ///
+    /// A waiter due a handoff is granted the lock inside the filter, under the
+    /// bucket lock, before it is dequeued: a writer gets `writer` (ours, or
+    /// taken by CAS from a free word), each reader of the run one reader count.
+    /// If the lock is not free for it, it stays queued and nobody is woken: the
+    /// holder's release will see `parked` and come back here.
     @usableFromInline func wakeWaiters(releasing: LockMode) {
+        var ownWriter = releasing == .exclusive
         var first = true
         var handoff = false
         var wakingWriter = false
@@ -175,42 +201,64 @@ public final class ReaderWriterLock: @unchecked Sendable {
                 let isWriter = token.bits & 1 == 1
                 if first {
                     first = false
-                    handoff = self.policy.mustHandOff(
+                    wakingWriter = isWriter
+                    let due = self.policy.mustHandOff(
                         to: ParkToken(bits: token.bits >> 1, timestamp: token.timestamp),
                         now: MonotonicClock.nanoseconds)
-                    wakingWriter = isWriter
-                    return .unpark
+                    if !due { return .unpark }
+                    if self.grant(isWriter ? .exclusive : .shared, usingOwnWriter: &ownWriter) {
+                        handoff = true
+                        return .unpark
+                    }
+                    return .stop
                 }
-                return wakingWriter || isWriter ? .stop : .unpark
+                if wakingWriter || isWriter { return .stop }
+                if handoff {
+                    // Readers behind a granted reader: the word holds readers,
+                    // so no writer can be in; add one count each.
+                    self.word.wrappingAdd(Self.oneReader, ordering: .relaxed)
+                }
+                return .unpark
             },
             callback: { result in
                 // Under the bucket lock: no parker validates concurrently.
-                let keepParked = result.haveMoreThreads ? 0 : Self.parked
-                let n = UInt64(result.unparkedThreads)
-                var s = self.word.load(ordering: .relaxed)
-                while true {
-                    var desired: UInt64
-                    var token = UnparkToken.retry
-                    if releasing == .exclusive {
-                        desired = s & ~Self.writer
-                    } else {
-                        desired = s
-                    }
-                    desired &= ~keepParked
-                    let free = desired & Self.writer == 0 && desired >> 2 == 0
-                    if handoff && n > 0 && free {
-                        desired = wakingWriter ? desired | Self.writer : desired + n * Self.oneReader
-                        token = .handoff
-                    }
-                    let (ok, current) = self.word.weakCompareExchange(
-                        expected: s, desired: desired,
-                        successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
-                    if ok {
-                        if token == .handoff { self.statistics?.handoffs.wrappingAdd(n, ordering: .relaxed) }
-                        return token
-                    }
-                    s = current
+                var clear: UInt64 = result.haveMoreThreads ? 0 : Self.parked
+                if ownWriter { clear |= Self.writer }  // not passed on: release it
+                if clear != 0 {
+                    // Release: our critical section happens-before the next
+                    // owner's acquire of the word.
+                    self.word.bitwiseAnd(~clear, ordering: .releasing)
                 }
+                if handoff {
+                    self.statistics?.handoffs.wrappingAdd(UInt64(result.unparkedThreads), ordering: .relaxed)
+                    return .handoff
+                }
+                return .retry
             })
+    }
+
+    /// Takes the lock in `mode` on behalf of a parked waiter (under the bucket
+    /// lock). With `ownWriter`, the caller's writer bit is converted instead.
+    @usableFromInline func grant(_ mode: LockMode, usingOwnWriter ownWriter: inout Bool) -> Bool {
+        var s = word.load(ordering: .relaxed)
+        while true {
+            var desired: UInt64
+            if ownWriter {
+                // We hold `writer`: keep it for a writer, swap it for a reader.
+                desired = mode == .exclusive ? s : (s & ~Self.writer) + Self.oneReader
+            } else {
+                let free = s & Self.writer == 0 && (mode == .shared || s >> 2 == 0)
+                if !free { return false }
+                desired = mode == .exclusive ? s | Self.writer : s + Self.oneReader
+            }
+            let (ok, current) = word.weakCompareExchange(
+                expected: s, desired: desired,
+                successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
+            if ok {
+                ownWriter = false
+                return true
+            }
+            s = current
+        }
     }
 }

@@ -96,6 +96,19 @@ import Glibc
         #expect(w.bits == 0)
     }
 
+    @Test(arguments: BitFlavour.all)
+    func negativeTimeoutsMeanNoWait(_ flavour: BitFlavour) {
+        let lot = ParkingLot(bucketCount: 1)
+        let w = TestWord()
+        flavour.lock(w, lot)
+        for t: Duration in [.milliseconds(-1), .nanoseconds(-5), .seconds(-2), .zero] {
+            let got = flavour.lock(w, lot, timeout: t)
+            #expect(!got)
+        }
+        flavour.unlock(w, lot)
+        #expect(w.bits == 0)
+    }
+
     /// Flags the owner keeps in the same word survive lock traffic.
     @Test(arguments: BitFlavour.all)
     func otherBitsOfTheWordSurvive(_ flavour: BitFlavour) {

@@ -176,11 +176,30 @@ final class Occupancy: Sendable {
     }
 
     @Test func emptyRangesConflictWithNothing() {
-        let lock = RangeLock()
+        let lock = RangeLock(lot: ParkingLot(bucketCount: 1))
         let all = lock.lock(0..<UInt64.max, .exclusive)
         let empty = lock.tryLock(5..<5, .exclusive)
         #expect(empty != nil)
-        if let empty { lock.unlock(empty) }
+        // An empty request queued while a range covering it is held must not
+        // be counted by that range's release…
+        let emptyShared = lock.lock(5..<5, .shared)
         lock.unlock(all)
+        // …and a held empty range must not block a later request around it.
+        let around = lock.lock(0..<10, .shared, timeout: .seconds(5))
+        #expect(around != nil)
+        if let around { lock.unlock(around) }
+        if let empty { lock.unlock(empty) }
+        lock.unlock(emptyShared)
+        #expect(lock.outstandingCount == 0)
+    }
+
+    @Test func negativeTimeoutsMeanNoWait() {
+        let lock = RangeLock(lot: ParkingLot(bucketCount: 1))
+        let holder = lock.lock(0..<10, .exclusive)
+        for t: Duration in [.milliseconds(-1), .nanoseconds(-1), .seconds(-3), .zero] {
+            #expect(lock.lock(0..<1, .exclusive, timeout: t) == nil)
+        }
+        lock.unlock(holder)
+        #expect(lock.outstandingCount == 0)
     }
 }

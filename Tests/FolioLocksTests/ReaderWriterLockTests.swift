@@ -96,6 +96,39 @@ final class Pair: @unchecked Sendable {
         lock.unlock(.shared)
     }
 
+    /// With unfairness 0 every contended release is a handoff in queue order:
+    /// a writer, then the run of readers behind it together, then the next
+    /// writer — and a reader that shows up meanwhile waits its turn.
+    @Test func fairPolicyHandsOffInQueueOrder() {
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let lock = ReaderWriterLock(lot: lot, policy: .fair, statistics: stats)
+        let key = UInt(bitPattern: Unmanaged.passUnretained(lock).toOpaque())
+        let log = EventLog<String>()
+        let readersInside = Atomic<Int>(0)
+        lock.lock(.exclusive)
+        let plan: [(String, LockMode)] = [("W1", .exclusive), ("R1", .shared), ("R2", .shared), ("W2", .exclusive)]
+        for (i, (name, mode)) in plan.enumerated() {
+            spawnThread {
+                lock.lock(mode)
+                log.append(name)
+                if mode == .shared {
+                    // Both readers must be inside together (handed off as a run).
+                    readersInside.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                    _ = waitUntil(seconds: 5) { readersInside.load(ordering: .acquiring) == 2 }
+                }
+                lock.unlock(mode)
+            }
+            #expect(waitUntil { lot.parkedCount(key: key) == i + 1 })
+        }
+        lock.unlock(.exclusive)
+        #expect(waitUntil { log.events.count == 4 })
+        let e = log.events
+        #expect(e.first == "W1" && e.last == "W2" && Set(e[1...2]) == ["R1", "R2"], "order: \(e)")
+        #expect(stats.snapshot.handoffs == 4)
+        #expect(!lock.isLocked)
+    }
+
     /// A stream of overlapping readers never lets the lock go free; a writer
     /// must still get in (readers stop joining once it is parked).
     @Test func writerIsNotStarvedByReaders() {

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
@@ -64,6 +65,9 @@ static inline uint64_t folio_monotonic_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/// Gives up the processor (a transient state another thread must resolve).
+static inline void folio_thread_yield(void) { sched_yield(); }
 
 /// The calling thread's kernel id (for diagnostics).
 static inline int32_t folio_gettid(void) { return (int32_t)syscall(SYS_gettid); }

@@ -53,15 +53,19 @@ public final class Folio: Sendable {
     /// A racy snapshot of the flags, for assertions and diagnostics.
     public var flags: FolioFlags { FolioFlags(rawValue: state.load(ordering: .relaxed)) }
 
-    /// Sets flags with one atomic or; returns the previous flags.
+    /// Sets flags with one atomic or; returns the previous flags. The lock
+    /// bits cannot be set this way.
     @discardableResult
     @inlinable public func setFlags(_ f: FolioFlags) -> FolioFlags {
-        FolioFlags(rawValue: state.bitwiseOr(f.rawValue, ordering: .acquiringAndReleasing).oldValue)
+        precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
+        return FolioFlags(rawValue: state.bitwiseOr(f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
 
-    /// Clears flags with one atomic and; returns the previous flags.
+    /// Clears flags with one atomic and; returns the previous flags. The lock
+    /// bits cannot be cleared this way.
     @discardableResult
     @inlinable public func clearFlags(_ f: FolioFlags) -> FolioFlags {
-        FolioFlags(rawValue: state.bitwiseAnd(~f.rawValue, ordering: .acquiringAndReleasing).oldValue)
+        precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
+        return FolioFlags(rawValue: state.bitwiseAnd(~f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
 }
