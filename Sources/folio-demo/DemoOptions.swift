@@ -44,29 +44,26 @@ struct DemoOptions {
                 }
                 seconds = s
             case "--strategy":
-                let v = try value(arg)
-                if v == "all" {
-                    kinds = LockStrategyKind.allCases
-                } else if let k = LockStrategyKind(rawValue: v) {
-                    kinds = [k]
-                } else {
-                    throw UsageError(description: "--strategy: unknown strategy '\(v)'; allowed: \(LockStrategyKind.allCases.map(\.rawValue).joined(separator: ", ")), all")
-                }
+                kinds = try Self.choices(arg, try value(arg), noun: "strategy")
             case "--workload":
-                let v = try value(arg)
-                if v == "all" {
-                    workloads = Workload.allCases
-                } else if let w = Workload(rawValue: v) {
-                    workloads = [w]
-                } else {
-                    throw UsageError(description: "--workload: unknown workload '\(v)'; allowed: hammer, spread, all")
-                }
+                workloads = try Self.choices(arg, try value(arg), noun: "workload")
             case "-h", "--help":
                 throw UsageError(description: Self.usage)
             default:
                 throw UsageError(description: "unknown argument '\(arg)'\n\n\(Self.usage)")
             }
         }
+    }
+}
+
+extension DemoOptions {
+    /// `all`, or one named case of `T`.
+    static func choices<T: CaseIterable & RawRepresentable>(_ flag: String, _ v: String, noun: String) throws(UsageError) -> [T]
+    where T.RawValue == String {
+        if v == "all" { return Array(T.allCases) }
+        if let one = T(rawValue: v) { return [one] }
+        let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+        throw UsageError(description: "\(flag): unknown \(noun) '\(v)'; allowed: \(allowed), all")
     }
 }
 
