@@ -3,17 +3,20 @@ import Synchronization
 
 /// The bits of a folio's state word. Bits 0 and 1 belong to the bit lock
 /// (`BitLockBits`): the per-page strategies lock a folio by setting bit 0 of
-/// this very word, so a folio costs no lock storage of its own.
+/// this very word, so a folio costs no lock storage of its own. The high 32
+/// bits are the pin count.
 ///
 /// | bit | flag | set / cleared by |
 /// |---|---|---|
 /// | 0 | locked | the per-page strategies (`BitLockBits.locked`) |
 /// | 1 | parked | the per-page strategies (`BitLockBits.parked`) |
-/// | 2 | uptodate | the filler, with the folio locked |
-/// | 3 | dirty | writers, with the folio locked |
-/// | 4 | writeback | writeback, with the folio locked |
-/// | 5 | referenced | readers, without a lock (atomic or) |
-/// | 6 | compressed | collapse / compression, with the folio locked |
+/// | 2 | uptodate | the filler, with the folio's page lock held |
+/// | 3 | dirty | writers, with the page lock held |
+/// | 4 | writeback | writeback, with the page lock held |
+/// | 5 | referenced | readers on a hit, without a lock (the eviction policy's "visited" bit) |
+/// | 6 | compressed | collapse / compression, with the page lock held |
+/// | 7 | detached | whoever removes the folio from its page table, with the page lock and the table shard lock held; never cleared |
+/// | 32–63 | pin count | `pin()` / `unpin()` |
 public struct FolioFlags: OptionSet, Sendable, Hashable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -25,33 +28,67 @@ public struct FolioFlags: OptionSet, Sendable, Hashable {
     public static let writeback = FolioFlags(rawValue: 1 << 4)
     public static let referenced = FolioFlags(rawValue: 1 << 5)
     public static let compressed = FolioFlags(rawValue: 1 << 6)
+    /// Removed from its page table: whoever finds it after locking must retry
+    /// the lookup. A folio is never re-inserted, so "not detached" means "still
+    /// in the table at `index`" — identity is the generation.
+    public static let detached = FolioFlags(rawValue: 1 << 7)
+
+    /// All flag bits (below the pin count).
+    public static let allFlags = FolioFlags(rawValue: 0xFFFF_FFFF)
 }
 
 /// The unit the cache holds: `2^order` contiguous pages of one file starting at
 /// an index aligned to `2^order`.
 ///
-/// This is the part of a folio the lock strategies need: its atomic state word
-/// (whose low two bits are the per-page lock) and the key under which threads
-/// wait for it. The engine adds its data, pin count and mapping.
-public final class Folio: Sendable {
-    /// Flags and the per-page lock bits. See `FolioFlags`.
+/// Layout (64 bytes with the object header, the size of Linux's struct page):
+/// the state word (flags, per-page lock bits, pin count), the index, the order,
+/// the data pointer, and two links reserved for the eviction policy.
+public final class Folio: @unchecked Sendable {
+    // @unchecked Sendable: `state` is atomic; `index`, `order`, `data` are
+    // immutable; `policyPrev`/`policyNext` are read and written only by the
+    // eviction policy under its own lock.
+
+    /// Flags, the per-page lock bits and the pin count. See `FolioFlags`.
     public let state = Atomic<UInt64>(0)
     /// First page of the folio.
     public let index: PageIndex
     /// log2 of the number of pages.
     public let order: UInt8
+    /// The folio's bytes (`pageSize << order`), owned; nil for a folio that
+    /// only stands for a lock (tests, benchmarks).
+    public let data: UnsafeMutableRawPointer?
+    /// Intrusive links for the eviction policy's list (owned by the policy's
+    /// lock; the page table holds the strong reference).
+    public unowned(unsafe) var policyPrev: Folio?
+    public unowned(unsafe) var policyNext: Folio?
 
+    /// A folio with no data, standing only for its lock.
     public init(index: PageIndex, order: UInt8 = 0) {
         self.index = index
         self.order = order
+        self.data = nil
     }
+
+    /// A folio owning `byteCount` bytes of zeroed, 64-byte aligned memory.
+    public init(index: PageIndex, order: UInt8 = 0, byteCount: Int) {
+        self.index = index
+        self.order = order
+        let p = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        self.data = p
+    }
+
+    deinit { data?.deallocate() }
+
+    /// One pin, in the state word's high half.
+    public static let onePin: UInt64 = 1 << 32
 
     /// The parking-lot key of this folio: its address. Stable while the folio
     /// is alive, which any thread locking it guarantees by holding a reference.
     @inlinable public var lockKey: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
 
     /// A racy snapshot of the flags, for assertions and diagnostics.
-    public var flags: FolioFlags { FolioFlags(rawValue: state.load(ordering: .relaxed)) }
+    public var flags: FolioFlags { FolioFlags(rawValue: state.load(ordering: .relaxed) & FolioFlags.allFlags.rawValue) }
 
     /// Sets flags with one atomic or; returns the previous flags. The lock
     /// bits cannot be set this way.
@@ -68,4 +105,22 @@ public final class Folio: Sendable {
         precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
         return FolioFlags(rawValue: state.bitwiseAnd(~f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
+
+    /// Pins the folio: it will not be freed, evicted, merged or split until
+    /// the matching `unpin`. The engine pins under the page-table shard lock,
+    /// so reclaim (which checks the count under the same lock) never misses it.
+    @inlinable public func pin() {
+        state.wrappingAdd(Folio.onePin, ordering: .relaxed)
+    }
+
+    /// Drops a pin. Release: the pinner's reads of the data happen-before a
+    /// reclaimer that sees the count at zero (acquire) frees it.
+    @inlinable public func unpin() {
+        let old = state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue
+        assert(old >= Folio.onePin, "Folio.unpin without a pin")
+    }
+
+    /// The current pin count (a racy snapshot unless the caller holds the
+    /// page-table shard lock).
+    @inlinable public var pinCount: UInt64 { state.load(ordering: .acquiring) >> 32 }
 }
