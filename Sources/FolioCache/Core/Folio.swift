@@ -16,6 +16,7 @@ import Synchronization
 /// | 5 | referenced | readers on a hit, without a lock (the eviction policy's "visited" bit) |
 /// | 6 | compressed | collapse / compression, with the page lock held |
 /// | 7 | detached | whoever removes the folio from its page table, with the page lock and the table shard lock held; never cleared |
+/// | 8–15 | order | set at creation, immutable |
 /// | 32–63 | pin count | `pin()` / `unpin()` |
 public struct FolioFlags: OptionSet, Sendable, Hashable {
     public var rawValue: UInt64
@@ -33,46 +34,55 @@ public struct FolioFlags: OptionSet, Sendable, Hashable {
     /// in the table at `index`" — identity is the generation.
     public static let detached = FolioFlags(rawValue: 1 << 7)
 
-    /// All flag bits (below the pin count).
-    public static let allFlags = FolioFlags(rawValue: 0xFFFF_FFFF)
+    /// All flag bits (bits 8–15 hold the order, 32–63 the pin count).
+    public static let allFlags = FolioFlags(rawValue: 0xFF)
 }
 
 /// The unit the cache holds: `2^order` contiguous pages of one file starting at
 /// an index aligned to `2^order`.
 ///
-/// Layout (64 bytes with the object header, the size of Linux's struct page):
-/// the state word (flags, per-page lock bits, pin count), the index, the order,
-/// the data pointer, and two links reserved for the eviction policy.
+/// Layout (64 bytes with the 16-byte object header, the size of Linux's
+/// struct page): the state word (flags, per-page lock bits, order, pin count),
+/// the index, the data pointer, the owning mapping, and two links reserved for
+/// the eviction policy.
 public final class Folio: @unchecked Sendable {
-    // @unchecked Sendable: `state` is atomic; `index`, `order`, `data` are
-    // immutable; `policyPrev`/`policyNext` are read and written only by the
-    // eviction policy under its own lock.
+    // @unchecked Sendable: `state` is atomic; `index` and `data` are
+    // immutable; `mapping` is written once before the folio is published to
+    // other threads (through the page-table shard lock); `policyPrev` and
+    // `policyNext` are read and written only by the eviction policy under its
+    // own lock.
 
-    /// Flags, the per-page lock bits and the pin count. See `FolioFlags`.
-    public let state = Atomic<UInt64>(0)
+    /// Flags, the per-page lock bits, the order and the pin count. See
+    /// `FolioFlags`.
+    public let state: Atomic<UInt64>
     /// First page of the folio.
     public let index: PageIndex
-    /// log2 of the number of pages.
-    public let order: UInt8
     /// The folio's bytes (`pageSize << order`), owned; nil for a folio that
     /// only stands for a lock (tests, benchmarks).
     public let data: UnsafeMutableRawPointer?
+    /// The mapping whose page table holds this folio: set once by the engine
+    /// before the folio is published; a strong reference so that reclaim,
+    /// which finds folios through the eviction policy, can always reach it.
+    var mapping: MappingCore?
     /// Intrusive links for the eviction policy's list (owned by the policy's
     /// lock; the page table holds the strong reference).
     public unowned(unsafe) var policyPrev: Folio?
     public unowned(unsafe) var policyNext: Folio?
 
+    /// log2 of the number of pages (kept in bits 8–15 of the state word).
+    @inlinable public var order: UInt8 { UInt8(truncatingIfNeeded: state.load(ordering: .relaxed) >> 8) }
+
     /// A folio with no data, standing only for its lock.
     public init(index: PageIndex, order: UInt8 = 0) {
+        self.state = Atomic(UInt64(order) << 8)
         self.index = index
-        self.order = order
         self.data = nil
     }
 
     /// A folio owning `byteCount` bytes of zeroed, 64-byte aligned memory.
     public init(index: PageIndex, order: UInt8 = 0, byteCount: Int) {
+        self.state = Atomic(UInt64(order) << 8)
         self.index = index
-        self.order = order
         let p = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         p.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         self.data = p

@@ -1,0 +1,77 @@
+import FolioLocks
+
+/// The operations of an open file, for code that does not know the cache's
+/// strategy type (a cache chosen at run time). `CachedFile<Strategy>` is the
+/// only conformer; calls through this protocol run the same, specialized
+/// engine code.
+public protocol CachedFileProtocol: AnyObject, Sendable {
+    var path: String { get }
+    var isClosed: Bool { get }
+    var statistics: CacheStatistics { get }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int
+    func read(count: Int, at offset: Int64) throws(FolioError) -> [UInt8]
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError)
+    func write(_ bytes: [UInt8], at offset: Int64) throws(FolioError)
+    func size() throws(FolioError) -> Int64
+    func truncate(to newSize: Int64) throws(FolioError)
+    func flush() throws(FolioError)
+    func sync() throws(FolioError)
+    func close() throws(FolioError)
+}
+
+extension CachedFile: CachedFileProtocol {}
+
+/// The operations of a cache, independent of its strategy type.
+public protocol PageCacheProtocol: AnyObject, Sendable {
+    var configuration: PageCacheConfiguration { get }
+    var strategyKind: LockStrategyKind { get }
+    var lockStatistics: LockStatistics { get }
+    var statistics: CacheStatistics { get }
+    func openFile(path: String, options: POSIXBackend.Options) throws(FolioError) -> any CachedFileProtocol
+    func openFile(backend: any IOBackend) throws(FolioError) -> any CachedFileProtocol
+    func shrink(toBytes bytes: Int)
+}
+
+extension PageCache: PageCacheProtocol {
+    public var strategyKind: LockStrategyKind { strategy.kind }
+    public var lockStatistics: LockStatistics { strategy.statistics }
+    public func openFile(path: String, options: POSIXBackend.Options) throws(FolioError) -> any CachedFileProtocol {
+        try open(path: path, options: options)
+    }
+    public func openFile(backend: any IOBackend) throws(FolioError) -> any CachedFileProtocol {
+        try open(backend: backend)
+    }
+}
+
+/// A page cache whose strategy is chosen at run time, from a configuration
+/// value. The configuration is opened once, here, into a
+/// `PageCache<ConcreteStrategy>`; every file operation then runs that
+/// specialized engine (one dynamic call per operation, none per lock).
+public final class AnyPageCache: Sendable {
+    public let base: any PageCacheProtocol
+
+    public init(strategy: LockStrategyConfiguration, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
+        struct Make: LockStrategyVisitor {
+            let configuration: PageCacheConfiguration
+            func visit<S: LockStrategy>(_ strategy: S) -> Result<any PageCacheProtocol, FolioError> {
+                Result { () throws(FolioError) -> any PageCacheProtocol in
+                    try PageCache(strategy: strategy, configuration: configuration)
+                }
+            }
+        }
+        base = try strategy.visit(Make(configuration: configuration)).get()
+    }
+
+    public var configuration: PageCacheConfiguration { base.configuration }
+    public var strategyKind: LockStrategyKind { base.strategyKind }
+    public var lockStatistics: LockStatistics { base.lockStatistics }
+    public var statistics: CacheStatistics { base.statistics }
+
+    public func open(path: String, options: POSIXBackend.Options = [.create]) throws(FolioError) -> any CachedFileProtocol {
+        try base.openFile(path: path, options: options)
+    }
+    public func open(backend: any IOBackend) throws(FolioError) -> any CachedFileProtocol {
+        try base.openFile(backend: backend)
+    }
+    public func shrink(toBytes bytes: Int) { base.shrink(toBytes: bytes) }
+}

@@ -1,0 +1,64 @@
+import FolioLocks
+
+/// An open file of a `PageCache`: positional reads and writes through the
+/// cache, size, truncate, flush (write back dirty pages), sync (flush +
+/// fsync) and close (flush, then release).
+///
+/// All methods may be called from any number of threads at once. Offsets and
+/// lengths are bytes; reads and writes may be unaligned, span pages, and (for
+/// writes) go past the end of the file, leaving a hole that reads as zeros.
+/// Errors are thrown as `FolioError`, naming the file and offset; a failed
+/// operation leaves the file as it was (a failed read caches nothing, a failed
+/// truncate truncates nothing, a failed writeback keeps the data dirty).
+///
+/// Atomicity: each page's part of a read or write happens under that page's
+/// lock, so a read never sees half of a concurrent write *within a page*. A
+/// multi-page read or write is not atomic as a whole (as with POSIX files on
+/// Linux).
+public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
+    // @unchecked Sendable: immutable references; all shared state lives in the
+    // mapping (atomics, locks) and the cache.
+
+    public let cache: PageCache<Strategy>
+    let mapping: Mapping<Strategy>
+
+    init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>) {
+        self.cache = cache
+        self.mapping = mapping
+    }
+
+    /// The file's name (its path, or the backend's label).
+    public var path: String { mapping.path }
+    var strategy: Strategy { cache.strategy }
+    var pageSize: Int { mapping.pageSize }
+
+    /// The logical size in bytes (including data not yet written back).
+    public func size() throws(FolioError) -> Int64 {
+        try checkOpen()
+        return mapping.size.load(ordering: .acquiring)
+    }
+
+    /// Whether `close()` has completed.
+    public var isClosed: Bool { mapping.isClosed.load(ordering: .acquiring) }
+
+    /// Statistics of the cache this file belongs to.
+    public var statistics: CacheStatistics { cache.statistics }
+
+    @inline(__always) func checkOpen() throws(FolioError) {
+        if mapping.isClosed.load(ordering: .acquiring) { throw .closed(path: path) }
+    }
+
+    /// Checks a byte range given by a caller; returns its end.
+    func checkRange(_ operation: String, offset: Int64, count: Int) throws(FolioError) -> Int64 {
+        guard offset >= 0 else { throw .invalidArgument("\(operation) of '\(path)': offset \(offset) is negative") }
+        guard count >= 0 else { throw .invalidArgument("\(operation) of '\(path)': length \(count) is negative") }
+        let (end, overflow) = offset.addingReportingOverflow(Int64(count))
+        guard !overflow, end <= Int64.max >> 1 else {
+            throw .invalidArgument("\(operation) of '\(path)': offset \(offset) + length \(count) overflows")
+        }
+        return end
+    }
+
+    @inline(__always) func pageIndex(of offset: Int64) -> PageIndex { PageIndex(UInt64(offset) >> UInt64(mapping.pageShift)) }
+    @inline(__always) func onePage(_ i: PageIndex) -> Range<PageIndex> { i..<i.advanced(by: 1) }
+}

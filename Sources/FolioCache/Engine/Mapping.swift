@@ -1,0 +1,60 @@
+import FolioLocks
+import Synchronization
+
+/// The cache's state for one open file (the kernel's `address_space`): its
+/// backend, its size, its page table, and the writeback error waiting to be
+/// reported. The part that does not depend on the lock strategy, so that a
+/// folio can point back to it.
+class MappingCore: @unchecked Sendable {
+    // @unchecked Sendable: `size` and `isClosed` are atomic; `pendingError` is
+    // accessed only under `errorLock`; everything else is immutable.
+
+    let backend: any IOBackend
+    let table = PageTable()
+    /// Logical file size in bytes (what `size` returns). Grows with writes
+    /// (atomic max, under the invalidate lock shared), changes arbitrarily only
+    /// in truncate (under the invalidate lock exclusive).
+    let size: Atomic<Int64>
+    let isClosed = Atomic<Bool>(false)
+    let pageSize: Int
+    let pageShift: Int
+    let errorLock = ShortLock()
+    var pendingError: FolioError?
+
+    init(backend: any IOBackend, pageSize: Int, initialSize: Int64) {
+        self.backend = backend
+        self.pageSize = pageSize
+        self.pageShift = pageSize.trailingZeroBitCount
+        self.size = Atomic(initialSize)
+    }
+
+    var path: String { backend.path }
+
+    /// Remembers a writeback failure for the next flush / sync / close
+    /// (errseq semantics: reported once, to whoever asks next).
+    func recordWritebackError(_ e: FolioError) {
+        errorLock.withLock { if pendingError == nil { pendingError = e } }
+    }
+
+    func takePendingError() -> FolioError? {
+        errorLock.withLock {
+            let e = pendingError
+            pendingError = nil
+            return e
+        }
+    }
+
+    /// Byte offset of a page.
+    @inline(__always) func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
+}
+
+/// A mapping plus the strategy's per-file lock state.
+final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
+    // @unchecked Sendable: adds one immutable field to MappingCore.
+    let pageLock: Strategy.MappingLock
+
+    init(backend: any IOBackend, pageSize: Int, initialSize: Int64, pageLock: Strategy.MappingLock) {
+        self.pageLock = pageLock
+        super.init(backend: backend, pageSize: pageSize, initialSize: initialSize)
+    }
+}

@@ -1,0 +1,87 @@
+import FolioLocks
+
+extension PageCache {
+    /// Called at the end of an operation, with no page lock held.
+    @inline(__always)
+    func reclaimIfNeeded() {
+        if residentBytes.load(ordering: .relaxed) > configuration.capacity {
+            reclaim(target: configuration.capacity)
+        }
+    }
+
+    /// Evicts policy candidates until at most `target` bytes are resident, or
+    /// three rounds in a row make no progress (everything left is busy).
+    func reclaim(target: Int) {
+        var idleRounds = 0
+        while residentBytes.load(ordering: .relaxed) > target && idleRounds < 3 {
+            let candidates = policy.candidates(limit: 32)
+            if candidates.isEmpty { break }
+            var progress = false
+            for folio in candidates {
+                if residentBytes.load(ordering: .relaxed) <= target { break }
+                switch tryEvict(folio) {
+                case .evicted:
+                    progress = true
+                case .busy:
+                    counters.reclaimSkips.wrappingAdd(1, ordering: .relaxed)
+                    policy.access(folio)  // a second chance, so it is not offered again at once
+                case .gone:
+                    break  // removed by someone else, who told the policy
+                }
+            }
+            idleRounds = progress ? 0 : idleRounds + 1
+        }
+    }
+
+    enum EvictOutcome { case evicted, busy, gone }
+
+    /// Evicts one folio if that is possible without waiting: try-locks it
+    /// through the strategy, skips it if pinned, writes it back if dirty,
+    /// removes it from its page table.
+    func tryEvict(_ folio: Folio) -> EvictOutcome {
+        guard let core = folio.mapping else { return .gone }
+        // Every folio of this cache belongs to a Mapping<Strategy>.
+        let mapping = unsafeDowncast(core, to: Mapping<Strategy>.self)
+        let pages = folio.index..<folio.index.advanced(by: 1 << Int64(folio.order))
+        guard let pagesGuard = strategy.tryLockPages(pages, .exclusive, in: mapping.pageLock) else { return .busy }
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        guard strategy.tryLockFolio(folio) else { return .busy }
+        defer { strategy.unlockFolio(folio) }
+        // Recheck under the lock: truncate, close or another reclaimer may
+        // have removed it since the policy offered it (they hold this same
+        // lock to do so, so the answer is now stable).
+        if folio.flags.contains(.detached) { return .gone }
+        if folio.pinCount > 0 { return .busy }
+        if folio.flags.contains(.dirty) {
+            do {
+                try writeback(folio, of: mapping)
+            } catch {
+                mapping.recordWritebackError(error)
+                return .busy
+            }
+        }
+        // Pins are re-checked under the shard lock, where lookups pin.
+        guard mapping.table.remove(folio, onlyIfUnpinned: true) else { return .busy }
+        policy.remove(folio)
+        residentBytes.wrappingSubtract(mapping.pageSize << Int(folio.order), ordering: .relaxed)
+        counters.evictions.wrappingAdd(1, ordering: .relaxed)
+        return .evicted
+    }
+
+    /// Writes a dirty folio's bytes below EOF to the backend. The caller holds
+    /// the folio's page lock (so its bytes are stable and nobody re-dirties it
+    /// meanwhile). On failure the folio stays dirty.
+    func writeback(_ folio: Folio, of mapping: MappingCore) throws(FolioError) {
+        let start = mapping.offset(of: folio.index)
+        let size = mapping.size.load(ordering: .acquiring)
+        let bytes = mapping.pageSize << Int(folio.order)
+        let n = start >= size ? 0 : Int(min(Int64(bytes), size - start))
+        if n > 0, let data = folio.data {
+            folio.setFlags(.writeback)
+            defer { folio.clearFlags(.writeback) }
+            try mapping.backend.write(UnsafeRawBufferPointer(start: data, count: n), at: start)
+            counters.writebacks.wrappingAdd(1, ordering: .relaxed)
+        }
+        folio.clearFlags(.dirty)
+    }
+}

@@ -1,0 +1,112 @@
+import FolioLocks
+import Synchronization
+
+/// Least recently used: the baseline policy.
+///
+/// One doubly linked list threaded through the folios' `policyPrev` /
+/// `policyNext` links, most recently used at the head. `insert` links at the
+/// head; `access` (every hit) takes the list lock and moves the folio to the
+/// head; `candidates` reads from the tail (least recent first) without
+/// unlinking; `remove` unlinks. No allocation per folio, no dictionary.
+///
+/// Cost on the hit path: one lock acquisition and up to six pointer writes on
+/// a shared list, i.e. every hit from every thread serializes on one lock and
+/// writes the shared head cache line — the cost SIEVE avoids.
+///
+/// Preconditions (the `EvictionPolicy` contract):
+/// * `insert` is called once per folio, for a folio that is not tracked by
+///   any policy (its links are nil). A folio is never inserted twice.
+/// * `remove` is called exactly once for each inserted folio, before the
+///   folio is freed. The policy holds no strong reference: its links are
+///   `unowned(unsafe)`, so the caller (the page table) must keep the folio
+///   alive while it is tracked. Removing an untracked folio traps.
+/// * `access` on a folio that is not (or no longer) tracked by this policy is
+///   a no-op, so a hit racing with the folio's removal is harmless. A folio
+///   tracked by a *different* policy instance must not be passed.
+public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
+    // @unchecked Sendable: `head`, `tail` and every tracked folio's policy
+    // links are read and written only with `lock` held; `trackedCount` is
+    // atomic (written under the lock, read without it).
+
+    public var kind: EvictionPolicyKind { .lru }
+
+    let lock = ShortLock()
+    /// Most recently used.
+    unowned(unsafe) var head: Folio?
+    /// Least recently used.
+    unowned(unsafe) var tail: Folio?
+    let trackedCount = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Folios currently tracked. Exact: it changes only under the list lock,
+    /// together with the list.
+    public var count: Int { trackedCount.load(ordering: .relaxed) }
+
+    public func insert(_ folio: Folio) {
+        lock.lock()
+        defer { lock.unlock() }
+        precondition(!isLinked(folio), "LRUPolicy.insert: folio is already tracked")
+        pushHead(folio)
+        trackedCount.store(trackedCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
+    }
+
+    public func access(_ folio: Folio) {
+        lock.lock()
+        defer { lock.unlock() }
+        // Already the most recent, or not tracked (removed concurrently): nothing to do.
+        guard head !== folio, isLinked(folio) else { return }
+        unlink(folio)
+        pushHead(folio)
+    }
+
+    public func remove(_ folio: Folio) {
+        lock.lock()
+        defer { lock.unlock() }
+        precondition(isLinked(folio), "LRUPolicy.remove: folio is not tracked (removed twice, or never inserted)")
+        unlink(folio)
+        trackedCount.store(trackedCount.load(ordering: .relaxed) - 1, ordering: .relaxed)
+    }
+
+    /// Up to `limit` folios from the tail, least recently used first. They
+    /// stay tracked (and in place) until `remove` is called for them.
+    public func candidates(limit: Int) -> [Folio] {
+        guard limit > 0 else { return [] }
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [Folio] = []
+        out.reserveCapacity(min(limit, trackedCount.load(ordering: .relaxed)))
+        var f = tail
+        while let cur = f, out.count < limit {
+            out.append(cur)
+            f = cur.policyPrev
+        }
+        return out
+    }
+
+    // MARK: - List helpers (lock held)
+
+    /// Whether `folio` is in this list. A folio with nil links is linked only
+    /// if it is the sole element (it is then the head).
+    @inline(__always) func isLinked(_ folio: Folio) -> Bool {
+        folio.policyPrev != nil || folio.policyNext != nil || head === folio
+    }
+
+    /// `policyPrev` points toward the head (more recent), `policyNext` toward
+    /// the tail (less recent).
+    @inline(__always) func pushHead(_ folio: Folio) {
+        folio.policyPrev = nil
+        folio.policyNext = head
+        if let h = head { h.policyPrev = folio } else { tail = folio }
+        head = folio
+    }
+
+    @inline(__always) func unlink(_ folio: Folio) {
+        let p = folio.policyPrev
+        let n = folio.policyNext
+        if let p { p.policyNext = n } else { head = n }
+        if let n { n.policyPrev = p } else { tail = p }
+        folio.policyPrev = nil
+        folio.policyNext = nil
+    }
+}

@@ -1,0 +1,23 @@
+/// Where a mapping's bytes live: a POSIX file, or memory (tests). All calls
+/// may be made concurrently from several threads at different offsets.
+///
+/// Offsets and sizes are in bytes. Implementations retry interrupted calls and
+/// short transfers themselves; a thrown error means the operation did not
+/// complete, and names the file and offset.
+public protocol IOBackend: AnyObject, Sendable {
+    /// The file's name for messages (a path, or a label).
+    var path: String { get }
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were
+    /// read, fewer only at end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int
+    /// Writes all of `bytes` at `offset` (extending the file if needed).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError)
+    /// The current size of the backing file.
+    func size() throws(FolioError) -> Int64
+    /// Sets the backing file's size (shrinks or grows with zeros).
+    func truncate(to size: Int64) throws(FolioError)
+    /// Makes everything written so far durable (fsync).
+    func sync() throws(FolioError)
+    /// Releases the backing file. Called once.
+    func close() throws(FolioError)
+}
