@@ -107,3 +107,22 @@ public func stressIterations(_ base: Int) -> Int {
     let scale = ProcessInfo.processInfo.environment["FOLIO_STRESS_SCALE"].flatMap(Double.init) ?? 1
     return max(1, Int(Double(base) * scale))
 }
+
+/// A pthread mutex for test bookkeeping (visible to ThreadSanitizer).
+public final class TestLock: @unchecked Sendable {
+    // @unchecked Sendable: a pthread mutex at a stable address.
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    public init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}

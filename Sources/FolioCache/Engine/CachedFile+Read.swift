@@ -40,7 +40,9 @@ extension CachedFile {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
             guard let folio = mapping.table.lookupAndPin(index) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-                try fill(index)
+                // Not cached: fill it, unless the file shrank below it
+                // meanwhile (then this read ends here).
+                if try !fill(index) { return 0 }
                 continue
             }
             strategy.lockFolio(folio)
@@ -77,9 +79,10 @@ extension CachedFile {
     /// Brings page `index` into the cache: inserts a new folio *locked*, so
     /// that concurrent readers of the same page wait on it instead of reading
     /// it twice, reads it from the backend, marks it uptodate, unlocks it.
-    /// Returns without doing anything if another thread inserted it first or
-    /// the page lies past EOF; the caller retries its lookup.
-    func fill(_ index: PageIndex) throws(FolioError) {
+    /// Returns false if the page lies past EOF; true once the page is cached
+    /// (by this call or, if another thread inserted it first, by that one):
+    /// the caller retries its lookup.
+    func fill(_ index: PageIndex) throws(FolioError) -> Bool {
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
         let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
@@ -87,9 +90,9 @@ extension CachedFile {
         try checkOpen()
         let pageStart = mapping.offset(of: index)
         let size = mapping.size.load(ordering: .acquiring)
-        guard pageStart < size else { return }
+        guard pageStart < size else { return false }
         let folio = newFolio(index)
-        guard insertLocked(folio) else { return }
+        guard insertLocked(folio) else { return true }
         let want = Int(min(Int64(pageSize), size - pageStart))
         do {
             // Bytes past the backend's end (data never written back, a hole)
@@ -105,6 +108,7 @@ extension CachedFile {
         cache.policy.insert(folio)
         strategy.unlockFolio(folio)
         folio.unpin()
+        return true
     }
 
     /// A new, pinned, zeroed folio of this mapping.

@@ -16,6 +16,7 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     var failWrites: (count: Int, errno: Int32) = (0, 0)
     var failSyncs: (count: Int, errno: Int32) = (0, 0)
     var readDelayMicroseconds: UInt32 = 0
+    var writeDelayMicroseconds: UInt32 = 0
     var reads = 0
     var writes = 0
     var syncs = 0
@@ -35,6 +36,9 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     /// Makes every read sleep this long (outside the lock) first, so that
     /// tests can make concurrent misses overlap.
     public func setReadDelay(microseconds: UInt32) { lock.withLock { readDelayMicroseconds = microseconds } }
+    /// Makes every write sleep this long (outside the lock) first: a slow
+    /// disk, which widens the windows in which writeback holds page locks.
+    public func setWriteDelay(microseconds: UInt32) { lock.withLock { writeDelayMicroseconds = microseconds } }
     /// Makes the next `count` writes fail with `errno`.
     public func failNextWrites(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failWrites = (count, e) } }
     /// Makes the next `count` syncs fail with `errno`.
@@ -59,6 +63,8 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     }
 
     public func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {
+        let delay = lock.withLock { writeDelayMicroseconds }
+        if delay > 0 { usleep(delay) }
         lock.lock()
         defer { lock.unlock() }
         if failWrites.count > 0 {
