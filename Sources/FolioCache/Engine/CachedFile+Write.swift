@@ -9,6 +9,15 @@ extension CachedFile {
         try checkOpen()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         defer { cache.reclaimIfNeeded() }
+        // A write that only partly covers its first or last page needs that
+        // page's old bytes. Read them in before changing anything, so that an
+        // I/O error fails the write as a whole. (If such a page is evicted
+        // again before its turn and the second read fails, the pages before it
+        // stay written: a multi-page write is not atomic, as with POSIX.)
+        let firstPage = pageIndex(of: offset)
+        let lastPage = pageIndex(of: offset + Int64(bytes.count - 1))
+        if offset & Int64(pageSize - 1) != 0 { try prefault(firstPage) }
+        if (offset + Int64(bytes.count)) & Int64(pageSize - 1) != 0 && lastPage != firstPage { try prefault(lastPage) }
         var done = 0
         while done < bytes.count {
             let pos = offset + Int64(done)
@@ -25,6 +34,15 @@ extension CachedFile {
             Result { () throws(FolioError) in try write(buf, at: offset) }
         }
         try result.get()
+    }
+
+    /// Makes sure page `index` is cached (if it lies below EOF).
+    func prefault(_ index: PageIndex) throws(FolioError) {
+        if let f = mapping.table.lookupAndPin(index) {
+            f.unpin()
+            return
+        }
+        _ = try fill(index)
     }
 
     func writePage(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) throws(FolioError) {
