@@ -28,5 +28,25 @@ let package = Package(
             path: "LockBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "CacheBenchmarks",
+            dependencies: [
+                .product(name: "FolioLocks", package: "Folio"),
+                .product(name: "FolioCache", package: "Folio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "CacheBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Trace-driven miss-ratio simulator for the eviction policies, checked
+        // against libCacheSim by scripts/policy-check/run.sh (docs/eviction.md).
+        // Not a package-benchmark target: its sources are one level deeper so
+        // the benchmark plugin (which runs every executable directly in
+        // Benchmarks/) skips it.
+        .executableTarget(
+            name: "PolicySim",
+            dependencies: [.product(name: "FolioCache", package: "Folio")],
+            path: "PolicySim/Sources"
+        ),
     ]
 )

@@ -65,9 +65,13 @@ public final class Folio: @unchecked Sendable {
     /// which finds folios through the eviction policy, can always reach it.
     var mapping: MappingCore?
     /// Intrusive links for the eviction policy's list (owned by the policy's
-    /// lock; the page table holds the strong reference).
-    public unowned(unsafe) var policyPrev: Folio?
-    public unowned(unsafe) var policyNext: Folio?
+    /// lock; the page table holds the strong reference). `Unmanaged`, with
+    /// exclusivity checks off, so that walking and relinking the list touches
+    /// no reference counts — with `unowned(unsafe) Folio?` links every read
+    /// retained and released the neighbouring folio (measured: 77–120 ns per
+    /// LRU relink against 7 ns).
+    @exclusivity(unchecked) public var policyPrev: Unmanaged<Folio>?
+    @exclusivity(unchecked) public var policyNext: Unmanaged<Folio>?
 
     /// log2 of the number of pages (kept in bits 8–15 of the state word).
     @inlinable public var order: UInt8 { UInt8(truncatingIfNeeded: state.load(ordering: .relaxed) >> 8) }

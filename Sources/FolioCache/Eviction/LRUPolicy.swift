@@ -18,23 +18,21 @@ import Synchronization
 ///   any policy (its links are nil). A folio is never inserted twice.
 /// * `remove` is called exactly once for each inserted folio, before the
 ///   folio is freed. The policy holds no strong reference: its links are
-///   `unowned(unsafe)`, so the caller (the page table) must keep the folio
+///   `Unmanaged`, so the caller (the page table) must keep the folio
 ///   alive while it is tracked. Removing an untracked folio traps.
 /// * `access` on a folio that is not (or no longer) tracked by this policy is
 ///   a no-op, so a hit racing with the folio's removal is harmless. A folio
 ///   tracked by a *different* policy instance must not be passed.
 public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
-    // @unchecked Sendable: `head`, `tail` and every tracked folio's policy
-    // links are read and written only with `lock` held; `trackedCount` is
+    // @unchecked Sendable: `list` and every tracked folio's policy links are
+    // read and written only with `lock` held; `trackedCount` is
     // atomic (written under the lock, read without it).
 
     public var kind: EvictionPolicyKind { .lru }
 
     let lock = ShortLock()
-    /// Most recently used.
-    unowned(unsafe) var head: Folio?
-    /// Least recently used.
-    unowned(unsafe) var tail: Folio?
+    /// Head: most recently used; tail: least recently used.
+    var list = FolioList()
     let trackedCount = Atomic<Int>(0)
 
     public init() {}
@@ -46,8 +44,8 @@ public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
     public func insert(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(!isLinked(folio), "LRUPolicy.insert: folio is already tracked")
-        pushHead(folio)
+        precondition(!list.contains(folio), "LRUPolicy.insert: folio is already tracked")
+        list.pushHead(folio)
         trackedCount.store(trackedCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
     }
 
@@ -55,16 +53,16 @@ public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // Already the most recent, or not tracked (removed concurrently): nothing to do.
-        guard head !== folio, isLinked(folio) else { return }
-        unlink(folio)
-        pushHead(folio)
+        guard !FolioList.same(list.head, folio), list.contains(folio) else { return }
+        list.unlink(folio)
+        list.pushHead(folio)
     }
 
     public func remove(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(isLinked(folio), "LRUPolicy.remove: folio is not tracked (removed twice, or never inserted)")
-        unlink(folio)
+        precondition(list.contains(folio), "LRUPolicy.remove: folio is not tracked (removed twice, or never inserted)")
+        list.unlink(folio)
         trackedCount.store(trackedCount.load(ordering: .relaxed) - 1, ordering: .relaxed)
     }
 
@@ -76,37 +74,11 @@ public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
         defer { lock.unlock() }
         var out: [Folio] = []
         out.reserveCapacity(min(limit, trackedCount.load(ordering: .relaxed)))
-        var f = tail
+        var f = list.tail
         while let cur = f, out.count < limit {
-            out.append(cur)
-            f = cur.policyPrev
+            out.append(cur.takeUnretainedValue())
+            f = FolioList.newer(cur)
         }
         return out
-    }
-
-    // MARK: - List helpers (lock held)
-
-    /// Whether `folio` is in this list. A folio with nil links is linked only
-    /// if it is the sole element (it is then the head).
-    @inline(__always) func isLinked(_ folio: Folio) -> Bool {
-        folio.policyPrev != nil || folio.policyNext != nil || head === folio
-    }
-
-    /// `policyPrev` points toward the head (more recent), `policyNext` toward
-    /// the tail (less recent).
-    @inline(__always) func pushHead(_ folio: Folio) {
-        folio.policyPrev = nil
-        folio.policyNext = head
-        if let h = head { h.policyPrev = folio } else { tail = folio }
-        head = folio
-    }
-
-    @inline(__always) func unlink(_ folio: Folio) {
-        let p = folio.policyPrev
-        let n = folio.policyNext
-        if let p { p.policyNext = n } else { head = n }
-        if let n { n.policyPrev = p } else { tail = p }
-        folio.policyPrev = nil
-        folio.policyNext = nil
     }
 }

@@ -32,24 +32,22 @@ import Synchronization
 ///   `referenced` flag is left as it is (a fresh folio has it clear).
 /// * `remove` is called exactly once for each inserted folio, before the
 ///   folio is freed. The policy holds no strong reference: its links and the
-///   hand are `unowned(unsafe)`, so the caller (the page table) must keep the
+///   hand are `Unmanaged`, so the caller (the page table) must keep the
 ///   folio alive while it is tracked. Removing an untracked folio traps.
 /// * `access` may be called on any live folio, tracked or not.
 public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
-    // @unchecked Sendable: `head`, `tail`, `hand` and every tracked folio's
-    // policy links are read and written only with `lock` held;
+    // @unchecked Sendable: `list`, `hand` and every tracked folio's policy
+    // links are read and written only with `lock` held;
     // `trackedCount` is atomic (written under the lock, read without it); the
     // `referenced` bit lives in the folio's atomic state word.
 
     public var kind: EvictionPolicyKind { .sieve }
 
     let lock = ShortLock()
-    /// Newest.
-    unowned(unsafe) var head: Folio?
-    /// Oldest.
-    unowned(unsafe) var tail: Folio?
+    /// Head: newest; tail: oldest.
+    var list = FolioList()
     /// The next folio the eviction walk examines; nil means "the tail".
-    unowned(unsafe) var hand: Folio?
+    var hand: Unmanaged<Folio>?
     let trackedCount = Atomic<Int>(0)
 
     public init() {}
@@ -61,12 +59,8 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     public func insert(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(!isLinked(folio), "SievePolicy.insert: folio is already tracked")
-        // policyPrev points toward the head (newer), policyNext toward the tail (older).
-        folio.policyPrev = nil
-        folio.policyNext = head
-        if let h = head { h.policyPrev = folio } else { tail = folio }
-        head = folio
+        precondition(!list.contains(folio), "SievePolicy.insert: folio is already tracked")
+        list.pushHead(folio)
         trackedCount.store(trackedCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
     }
 
@@ -80,15 +74,10 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     public func remove(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(isLinked(folio), "SievePolicy.remove: folio is not tracked (removed twice, or never inserted)")
+        precondition(list.contains(folio), "SievePolicy.remove: folio is not tracked (removed twice, or never inserted)")
         // SIEVE: the hand moves to the removed object's predecessor toward the head.
-        if hand === folio { hand = folio.policyPrev }
-        let p = folio.policyPrev
-        let n = folio.policyNext
-        if let p { p.policyNext = n } else { head = n }
-        if let n { n.policyPrev = p } else { tail = p }
-        folio.policyPrev = nil
-        folio.policyNext = nil
+        if FolioList.same(hand, folio) { hand = folio.policyPrev }
+        list.unlink(folio)
         trackedCount.store(trackedCount.load(ordering: .relaxed) - 1, ordering: .relaxed)
     }
 
@@ -106,7 +95,7 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let n = trackedCount.load(ordering: .relaxed)
-        guard n > 0, let tail else { return [] }
+        guard n > 0, let tail = list.tail else { return [] }
         let want = min(limit, n)
         let maxSteps = 2 * n + limit
         var out: [Folio] = []
@@ -116,13 +105,14 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
         while out.count < want && steps < maxSteps {
             steps += 1
             // Toward the head; past the head, wrap to the tail.
-            let next = cur.policyPrev ?? tail
-            if cur.flags.contains(.referenced) {
+            let next = FolioList.newer(cur) ?? tail
+            let folio = cur.takeUnretainedValue()
+            if folio.flags.contains(.referenced) {
                 // Visited: keep it in place, clear the bit, move on.
-                cur.clearFlags(.referenced)
-            } else if steps <= n || !out.contains(where: { $0 === cur }) {
+                folio.clearFlags(.referenced)
+            } else if steps <= n || !out.contains(where: { $0 === folio }) {
                 // A folio can only come round again after a full lap (n steps).
-                out.append(cur)
+                out.append(folio)
             }
             cur = next
         }
@@ -130,13 +120,5 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
         // last candidate, as after the reference's `hand = evicted.prev`.
         hand = cur
         return out
-    }
-
-    // MARK: - Helpers (lock held)
-
-    /// Whether `folio` is in this list. A folio with nil links is linked only
-    /// if it is the sole element (it is then the head).
-    @inline(__always) func isLinked(_ folio: Folio) -> Bool {
-        folio.policyPrev != nil || folio.policyNext != nil || head === folio
     }
 }

@@ -1,0 +1,46 @@
+/// An intrusive doubly linked list threaded through folios' `policyPrev` /
+/// `policyNext` links: `policyPrev` points toward the head (newer),
+/// `policyNext` toward the tail (older). It holds no references and no lock:
+/// its owner's lock protects it, and the page table keeps every listed folio
+/// alive. Unmanaged links, so that list operations touch no reference counts.
+struct FolioList {
+    typealias Link = Unmanaged<Folio>
+
+    /// Newest.
+    var head: Link?
+    /// Oldest.
+    var tail: Link?
+
+    @inline(__always) static func link(_ f: Folio) -> Link { Unmanaged.passUnretained(f) }
+    @inline(__always) static func same(_ a: Link?, _ b: Folio) -> Bool {
+        a?.toOpaque() == Unmanaged.passUnretained(b).toOpaque()
+    }
+    /// The neighbour toward the head (newer), nil at the head.
+    @inline(__always) static func newer(_ l: Link) -> Link? { l._withUnsafeGuaranteedRef { $0.policyPrev } }
+    /// The neighbour toward the tail (older), nil at the tail.
+    @inline(__always) static func older(_ l: Link) -> Link? { l._withUnsafeGuaranteedRef { $0.policyNext } }
+
+    /// Whether `folio` is in this list. A folio with nil links is listed only
+    /// if it is the sole element (it is then the head). A folio in a
+    /// *different* list must not be asked about.
+    @inline(__always) func contains(_ folio: Folio) -> Bool {
+        folio.policyPrev != nil || folio.policyNext != nil || Self.same(head, folio)
+    }
+
+    @inline(__always) mutating func pushHead(_ folio: Folio) {
+        let l = Self.link(folio)
+        folio.policyPrev = nil
+        folio.policyNext = head
+        if let h = head { h._withUnsafeGuaranteedRef { $0.policyPrev = l } } else { tail = l }
+        head = l
+    }
+
+    @inline(__always) mutating func unlink(_ folio: Folio) {
+        let p = folio.policyPrev
+        let n = folio.policyNext
+        if let p { p._withUnsafeGuaranteedRef { $0.policyNext = n } } else { head = n }
+        if let n { n._withUnsafeGuaranteedRef { $0.policyPrev = p } } else { tail = p }
+        folio.policyPrev = nil
+        folio.policyNext = nil
+    }
+}
