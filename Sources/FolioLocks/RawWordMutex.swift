@@ -11,20 +11,20 @@ import CFolioShims
 /// visible to it.
 ///
 /// Word values: 0 unlocked, 1 locked, 2 locked and maybe contended.
-@usableFromInline
-struct RawWordMutex {
-    @usableFromInline let word: UnsafeMutablePointer<UInt32>
+public struct RawWordMutex: @unchecked Sendable {
+    // @unchecked Sendable: a handle to a word that is only touched atomically.
+    public let word: UnsafeMutablePointer<UInt32>
 
     /// Wraps a word that the caller has initialized to 0 and keeps alive.
-    @inlinable init(word: UnsafeMutablePointer<UInt32>) { self.word = word }
+    @inlinable public init(word: UnsafeMutablePointer<UInt32>) { self.word = word }
 
-    @inlinable func lock() {
+    @inlinable public func lock() {
         var expected: UInt32 = 0
         if folio_atomic_cas_acqrel(word, &expected, 1) { return }
         lockSlow()
     }
 
-    @inlinable func tryLock() -> Bool {
+    @inlinable public func tryLock() -> Bool {
         var expected: UInt32 = 0
         return folio_atomic_cas_acqrel(word, &expected, 1)
     }
@@ -46,7 +46,7 @@ struct RawWordMutex {
         }
     }
 
-    @inlinable func unlock() {
+    @inlinable public func unlock() {
         // Release pairs with the acquire of the next locker's CAS/exchange.
         if folio_atomic_exchange_acqrel(word, 0) == 2 {
             _ = folio_futex_wake(word, 1)

@@ -22,20 +22,20 @@ public struct FolioFlags: OptionSet, Sendable, Hashable {
     public var rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    public static let locked = FolioFlags(rawValue: BitLockBits.locked)
-    public static let parked = FolioFlags(rawValue: BitLockBits.parked)
-    public static let uptodate = FolioFlags(rawValue: 1 << 2)
-    public static let dirty = FolioFlags(rawValue: 1 << 3)
-    public static let writeback = FolioFlags(rawValue: 1 << 4)
-    public static let referenced = FolioFlags(rawValue: 1 << 5)
-    public static let compressed = FolioFlags(rawValue: 1 << 6)
+    @inlinable public static var locked: FolioFlags { FolioFlags(rawValue: BitLockBits.locked) }
+    @inlinable public static var parked: FolioFlags { FolioFlags(rawValue: BitLockBits.parked) }
+    @inlinable public static var uptodate: FolioFlags { FolioFlags(rawValue: 1 << 2) }
+    @inlinable public static var dirty: FolioFlags { FolioFlags(rawValue: 1 << 3) }
+    @inlinable public static var writeback: FolioFlags { FolioFlags(rawValue: 1 << 4) }
+    @inlinable public static var referenced: FolioFlags { FolioFlags(rawValue: 1 << 5) }
+    @inlinable public static var compressed: FolioFlags { FolioFlags(rawValue: 1 << 6) }
     /// Removed from its page table: whoever finds it after locking must retry
     /// the lookup. A folio is never re-inserted, so "not detached" means "still
     /// in the table at `index`" — identity is the generation.
-    public static let detached = FolioFlags(rawValue: 1 << 7)
+    @inlinable public static var detached: FolioFlags { FolioFlags(rawValue: 1 << 7) }
 
     /// All flag bits (bits 8–15 hold the order, 32–63 the pin count).
-    public static let allFlags = FolioFlags(rawValue: 0xFF)
+    @inlinable public static var allFlags: FolioFlags { FolioFlags(rawValue: 0xFF) }
 }
 
 /// The unit the cache holds: `2^order` contiguous pages of one file starting at

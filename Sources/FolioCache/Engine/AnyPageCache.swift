@@ -1,4 +1,5 @@
 import FolioLocks
+import Synchronization
 
 /// The operations of an open file, for code that does not know the cache's
 /// strategy type (a cache chosen at run time). `CachedFile<Strategy>` is the

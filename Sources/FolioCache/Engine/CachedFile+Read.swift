@@ -1,10 +1,14 @@
 import FolioLocks
+import Synchronization
 
 extension CachedFile {
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read
     /// (fewer only at end of file, 0 at or past it).
+    @inlinable
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int {
-        _ = try checkRange("read", offset: offset, count: buffer.count)
+        if offset < 0 || offset > Int64.max >> 2 || buffer.count > Int.max >> 2 {
+            _ = try checkRange("read", offset: offset, count: buffer.count)
+        }
         try checkOpen()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         var done = 0
@@ -35,6 +39,7 @@ extension CachedFile {
 
     /// Copies `count` bytes from `inPage` of page `index`, faulting the page in
     /// if needed. Returns the bytes copied (fewer if EOF moved down).
+    @inlinable
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
         while true {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
@@ -70,7 +75,7 @@ extension CachedFile {
             }
             strategy.unlockFolio(folio)
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-            cache.policy.access(folio)
+            cache.recordHit(folio)
             folio.unpin()
             return n
         }
@@ -82,6 +87,7 @@ extension CachedFile {
     /// Returns false if the page lies past EOF; true once the page is cached
     /// (by this call or, if another thread inserted it first, by that one):
     /// the caller retries its lookup.
+    @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> Bool {
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }

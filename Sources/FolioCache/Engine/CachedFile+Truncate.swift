@@ -1,4 +1,5 @@
 import FolioLocks
+import Synchronization
 
 extension CachedFile {
     /// Sets the file's size. Shrinking drops cached pages past the new end

@@ -1,4 +1,5 @@
 import FolioLocks
+import Synchronization
 
 extension CachedFile {
     /// Writes all of `bytes` at `offset`, extending the file if it ends past

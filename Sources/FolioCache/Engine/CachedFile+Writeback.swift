@@ -1,4 +1,5 @@
 import FolioLocks
+import Synchronization
 
 extension CachedFile {
     /// Writes every page dirtied before this call back to the file. The first

