@@ -35,7 +35,7 @@ import Testing
                     #expect(!table.remove(Folio(index: index), onlyIfUnpinned: false))
                 }
             default:
-                let found = table.lookupAndPin(index)
+                let found = table.lookupAndPin(index, of: nil)
                 #expect(found === model[key], "step \(step): lookup of \(key) wrong (seed \(seed))")
                 found?.unpin()
             }

@@ -48,6 +48,12 @@ static inline _Bool folio_atomic_cas_acqrel(uint32_t *p, uint32_t *expected, uin
     return __atomic_compare_exchange_n(p, expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+/// 64-bit atomics on raw words (the page table's slots, read without its lock).
+static inline uint64_t folio_atomic_load64_acquire(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint64_t folio_atomic_load64_relaxed(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void folio_atomic_store64_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void folio_atomic_store64_relaxed(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
 /// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
 static inline void folio_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

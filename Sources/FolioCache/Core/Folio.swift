@@ -55,15 +55,18 @@ public final class Folio: @unchecked Sendable {
     /// Flags, the per-page lock bits, the order and the pin count. See
     /// `FolioFlags`.
     public let state: Atomic<UInt64>
-    /// First page of the folio.
-    public let index: PageIndex
+    /// First page of the folio. Changes only while the folio is free in its
+    /// cache's pool (readers see it only after pinning, which a free folio
+    /// refuses).
+    @exclusivity(unchecked) public internal(set) var index: PageIndex
     /// The folio's bytes (`pageSize << order`), owned; nil for a folio that
     /// only stands for a lock (tests, benchmarks).
     public let data: UnsafeMutableRawPointer?
-    /// The mapping whose page table holds this folio: set once by the engine
-    /// before the folio is published; a strong reference so that reclaim,
-    /// which finds folios through the eviction policy, can always reach it.
-    var mapping: MappingCore?
+    /// The mapping whose page table holds this folio: set by the engine before
+    /// the folio is published (and only while it is free); a strong reference
+    /// so that reclaim, which finds folios through the eviction policy, can
+    /// always reach it.
+    @exclusivity(unchecked) @usableFromInline var mapping: MappingCore?
     /// Intrusive links for the eviction policy's list (owned by the policy's
     /// lock; the page table holds the strong reference). `Unmanaged`, with
     /// exclusivity checks off, so that walking and relinking the list touches
@@ -127,11 +130,65 @@ public final class Folio: @unchecked Sendable {
         state.wrappingAdd(Folio.onePin, ordering: .relaxed)
     }
 
+    /// Pins the folio only if it is live in a page table: published, not
+    /// detached, not free. This is how a lock-free lookup makes a pointer it
+    /// read from the table safe to use — folios of a cache are never freed
+    /// while the cache lives (they return to its pool), so pinning a stale
+    /// pointer is harmless: it just fails. Acquire pairs with the release that
+    /// published the folio (its index and mapping are visible after success).
+    @inlinable public func tryPin() -> Bool {
+        var s = state.load(ordering: .relaxed)
+        while s & Folio.liveMask == Folio.publishedBit {
+            let (ok, current) = state.weakCompareExchange(
+                expected: s, desired: s &+ Folio.onePin,
+                successOrdering: .acquiring, failureOrdering: .relaxed)
+            if ok { return true }
+            s = current
+        }
+        return false
+    }
+
+    // Lifetime bits (above the order, below the pin count; not `FolioFlags`).
+    /// In a page table (set under the shard lock when inserted).
+    public static let publishedBit: UInt64 = 1 << 16
+    /// No longer in the eviction policy (or never put there).
+    public static let unlistedBit: UInt64 = 1 << 17
+    /// In its cache's pool, not in use.
+    public static let freeBit: UInt64 = 1 << 18
+    @usableFromInline static let liveMask: UInt64 = publishedBit | FolioFlags.detached.rawValue | freeBit
+
     /// Drops a pin. Release: the pinner's reads of the data happen-before a
     /// reclaimer that sees the count at zero (acquire) frees it.
     @inlinable public func unpin() {
         let old = state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue
         assert(old >= Folio.onePin, "Folio.unpin without a pin")
+        if old >> 32 == 1 && old & Folio.retireMask == Folio.retireReady { retireIfIdle() }
+    }
+
+    /// Records that the eviction policy no longer tracks this folio (or never
+    /// did); retires it if nothing else holds it.
+    @usableFromInline func markUnlisted() {
+        let old = state.bitwiseOr(Folio.unlistedBit, ordering: .acquiringAndReleasing).oldValue
+        if old >> 32 == 0 && (old | Folio.unlistedBit) & Folio.retireMask == Folio.retireReady { retireIfIdle() }
+    }
+
+    @usableFromInline static let retireMask: UInt64 = FolioFlags.detached.rawValue | unlistedBit | freeBit
+    @usableFromInline static let retireReady: UInt64 = FolioFlags.detached.rawValue | unlistedBit
+
+    /// Returns the folio to its cache's pool once it is detached, unlisted and
+    /// unpinned — exactly once, whoever gets here last (the CAS decides).
+    @usableFromInline func retireIfIdle() {
+        var s = state.load(ordering: .acquiring)
+        while s >> 32 == 0 && s & Folio.retireMask == Folio.retireReady {
+            let (ok, current) = state.weakCompareExchange(
+                expected: s, desired: s | Folio.freeBit,
+                successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+            if ok {
+                mapping?.pool.put(self)
+                return
+            }
+            s = current
+        }
     }
 
     /// The current pin count (a racy snapshot unless the caller holds the

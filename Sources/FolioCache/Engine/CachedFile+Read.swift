@@ -43,7 +43,7 @@ extension CachedFile {
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
         while true {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
-            guard let folio = mapping.table.lookupAndPin(index) else {
+            guard let folio = mapping.table.lookupAndPin(index, of: mapping) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
                 // Not cached: fill it, unless the file shrank below it
                 // meanwhile (then this read ends here).
@@ -117,12 +117,9 @@ extension CachedFile {
         return true
     }
 
-    /// A new, pinned, zeroed folio of this mapping.
+    /// A new (or recycled), pinned, zeroed folio of this mapping.
     func newFolio(_ index: PageIndex) -> Folio {
-        let folio = Folio(index: index, byteCount: pageSize)
-        folio.mapping = mapping
-        folio.pin()
-        return folio
+        cache.pool.take(index: index, mapping: mapping)
     }
 
     /// Locks `folio` (nobody else can see it yet, so this never waits) and
@@ -133,6 +130,10 @@ extension CachedFile {
         if let existing = mapping.table.insertOrPinExisting(folio) {
             existing.unpin()
             strategy.unlockFolio(folio)
+            // Never published: back to the pool once nobody pins it (a
+            // lock-free lookup cannot have, but the rule is the same).
+            folio.setFlags(.detached)
+            folio.markUnlisted()
             folio.unpin()
             return false
         }
@@ -145,6 +146,7 @@ extension CachedFile {
     func discardInserted(_ folio: Folio) {
         _ = mapping.table.remove(folio, onlyIfUnpinned: false)
         cache.residentBytes.wrappingSubtract(pageSize, ordering: .relaxed)
+        folio.markUnlisted()
         strategy.unlockFolio(folio)
         folio.unpin()
     }

@@ -61,6 +61,7 @@ extension CachedFile {
     func removeLocked(_ folio: Folio) {
         if mapping.table.remove(folio, onlyIfUnpinned: false) {
             cache.policy.remove(folio)
+            folio.markUnlisted()
             cache.residentBytes.wrappingSubtract(pageSize << Int(folio.order), ordering: .relaxed)
         }
     }

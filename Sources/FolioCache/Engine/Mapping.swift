@@ -11,6 +11,9 @@ class MappingCore: @unchecked Sendable {
     // accessed only under `errorLock`; everything else is immutable.
 
     @usableFromInline let backend: any IOBackend
+    /// The cache's folio pool (owned by the cache, which outlives every use
+    /// of its files; unowned so that folios → mapping → pool is no cycle).
+    @usableFromInline unowned(unsafe) let pool: FolioPool
     @usableFromInline let table = PageTable()
     /// Logical file size in bytes (what `size` returns). Grows with writes
     /// (atomic max, under the invalidate lock shared), changes arbitrarily only
@@ -22,8 +25,9 @@ class MappingCore: @unchecked Sendable {
     let errorLock = ShortLock()
     var pendingError: FolioError?
 
-    init(backend: any IOBackend, pageSize: Int, initialSize: Int64) {
+    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64) {
         self.backend = backend
+        self.pool = pool
         self.pageSize = pageSize
         self.pageShift = pageSize.trailingZeroBitCount
         self.size = Atomic(initialSize)
@@ -55,8 +59,8 @@ final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
     // @unchecked Sendable: adds one immutable field to MappingCore.
     @usableFromInline let pageLock: Strategy.MappingLock
 
-    init(backend: any IOBackend, pageSize: Int, initialSize: Int64, pageLock: Strategy.MappingLock) {
+    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64, pageLock: Strategy.MappingLock) {
         self.pageLock = pageLock
-        super.init(backend: backend, pageSize: pageSize, initialSize: initialSize)
+        super.init(backend: backend, pool: pool, pageSize: pageSize, initialSize: initialSize)
     }
 }

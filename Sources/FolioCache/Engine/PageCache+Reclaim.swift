@@ -37,23 +37,46 @@ extension PageCache {
 
     enum EvictOutcome { case evicted, busy, gone }
 
-    /// Evicts one folio if that is possible without waiting: try-locks it
-    /// through the strategy, skips it if pinned, writes it back if dirty,
-    /// removes it from its page table.
+    /// Evicts one folio if that is possible without waiting: pins it (a
+    /// candidate may have left the cache and gone back to the pool meanwhile —
+    /// `tryPin` refuses such a folio), try-locks it through the strategy,
+    /// skips it if someone else pins it, writes it back if dirty, removes it
+    /// from its page table and the policy. It returns to the pool when the
+    /// last pin — ours — drops, after its locks are released.
     func tryEvict(_ folio: Folio) -> EvictOutcome {
-        guard let core = folio.mapping else { return .gone }
+        guard folio.tryPin() else { return .gone }
+        guard let core = folio.mapping else {
+            folio.unpin()
+            return .gone
+        }
         // Every folio of this cache belongs to a Mapping<Strategy>.
         let mapping = unsafeDowncast(core, to: Mapping<Strategy>.self)
         let pages = folio.index..<folio.index.advanced(by: 1 << Int64(folio.order))
-        guard let pagesGuard = strategy.tryLockPages(pages, .exclusive, in: mapping.pageLock) else { return .busy }
-        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
-        guard strategy.tryLockFolio(folio) else { return .busy }
-        defer { strategy.unlockFolio(folio) }
+        guard let pagesGuard = strategy.tryLockPages(pages, .exclusive, in: mapping.pageLock) else {
+            folio.unpin()
+            return .busy
+        }
+        guard strategy.tryLockFolio(folio) else {
+            strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+            folio.unpin()
+            return .busy
+        }
+        let outcome = evictLocked(folio, of: mapping)
+        strategy.unlockFolio(folio)
+        strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+        if outcome == .evicted { folio.markUnlisted() }
+        folio.unpin()
+        return outcome
+    }
+
+    /// The part of `tryEvict` done with the folio pinned (once, by us) and
+    /// locked.
+    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>) -> EvictOutcome {
         // Recheck under the lock: truncate, close or another reclaimer may
         // have removed it since the policy offered it (they hold this same
         // lock to do so, so the answer is now stable).
         if folio.flags.contains(.detached) { return .gone }
-        if folio.pinCount > 0 { return .busy }
+        if folio.pinCount > 1 { return .busy }
         if folio.flags.contains(.dirty) {
             do {
                 try writeback(folio, of: mapping)
@@ -63,7 +86,7 @@ extension PageCache {
             }
         }
         // Pins are re-checked under the shard lock, where lookups pin.
-        guard mapping.table.remove(folio, onlyIfUnpinned: true) else { return .busy }
+        guard mapping.table.remove(folio, onlyIfUnpinned: true, allowedPins: 1) else { return .busy }
         policy.remove(folio)
         residentBytes.wrappingSubtract(mapping.pageSize << Int(folio.order), ordering: .relaxed)
         counters.evictions.wrappingAdd(1, ordering: .relaxed)

@@ -29,6 +29,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     @usableFromInline let policyIsSieve: Bool
     @usableFromInline let residentBytes = Atomic<Int>(0)
     @usableFromInline let counters = CacheCounters()
+    let pool: FolioPool
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
@@ -36,6 +37,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.configuration = configuration
         self.policy = makeEvictionPolicy(configuration.evictionPolicy)
         self.policyIsSieve = configuration.evictionPolicy == .sieve
+        self.pool = FolioPool(byteCount: configuration.pageSize)
     }
 
     /// Opens (by default creating) the file at `path`.
@@ -47,7 +49,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     public func open(backend: any IOBackend) throws(FolioError) -> CachedFile<Strategy> {
         let size = try backend.size()
         let mapping = Mapping<Strategy>(
-            backend: backend, pageSize: configuration.pageSize, initialSize: size,
+            backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
             pageLock: strategy.makeMappingLock())
         return CachedFile(cache: self, mapping: mapping)
     }

@@ -3,101 +3,143 @@ import Synchronization
 
 /// A mapping's index → folio table: 64 shards, each a futex word and an
 /// open-addressing hash table (linear probing, backward-shift deletion) in
-/// memory the table owns. The lock is held only to find, insert or remove an
-/// entry (and to pin what it finds), never across I/O or while sleeping on a
-/// page lock — the role of the kernel's xarray lock. Nothing here is
-/// cache-global.
+/// memory the table owns.
 ///
-/// Built on raw memory rather than `Dictionary`s in shard objects because on
-/// the hit path every class reference the compiler touches is a retain and a
-/// release: with shard objects, a lookup wrote the shard's and its lock's
-/// shared reference counts four times (measured: most of a hit's cost with
-/// two threads). Here a lookup writes only the shard's lock word and the found
-/// folio's own header and state word.
+/// **Writers** (insert, remove, grow) hold the shard's lock — only to change
+/// the table, never across I/O or while sleeping on a page lock (the role of
+/// the kernel's xarray lock).
+///
+/// **Lookups** first try without the lock: read the slot words with atomic
+/// loads, then `tryPin` the folio found and check that it is the live folio of
+/// this mapping at this index. That is safe because folios are type-stable
+/// (they return to the cache's `FolioPool`, never to malloc, while the cache
+/// lives) and slot arrays replaced by growth are kept until the table dies; a
+/// stale or half-moved slot only makes the attempt fail, and the lookup then
+/// takes the shard lock. So a hit writes nothing shared: only the found folio's
+/// own state word. (With a locked lookup, two threads reading different pages
+/// still bounced the shard lock words between cores; with shard objects and
+/// `Dictionary`s, every lookup also wrote their shared reference counts.)
 @usableFromInline
 final class PageTable: @unchecked Sendable {
-    // @unchecked Sendable: each shard's slots are read and written only with
-    // that shard's lock word held.
+    // @unchecked Sendable: shard words and slot words are written only with
+    // the shard's lock held, and read without it only through atomic loads
+    // (`RawAtomic64`); retired slot arrays are freed only in deinit.
 
-    @usableFromInline
-    struct Slot {
-        @usableFromInline var key: UInt64
-        /// Owned (+1) reference; nil marks an empty slot.
-        @usableFromInline var folio: Unmanaged<Folio>?
-    }
-
-    @usableFromInline
-    struct Shard {
-        @usableFromInline var lockWord: UInt32 = 0  // first: RawWordMutex word
-        @usableFromInline var count: Int = 0
-        @usableFromInline var mask: Int = 0
-        @usableFromInline var slots: UnsafeMutablePointer<Slot>? = nil
-        // Pads the header to a cache line so shards never share one.
-        var pad: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    }
+    /// A shard is one cache line of raw words, never accessed as a Swift
+    /// struct (an access to a whole struct would overlap the lock word that
+    /// other threads CAS, and ThreadSanitizer rightly calls that a race):
+    /// word 0 the lock (low 32 bits), word 1 the entry count, word 2 the
+    /// address of the current slot array (0: none yet; loaded atomically by
+    /// lock-free readers), word 3 the head of the list of retired arrays.
+    ///
+    /// A slot array is [capacity (a power of two), next retired array,
+    /// key0, ptr0, key1, ptr1, …]; pointer 0 marks an empty slot.
+    @usableFromInline typealias Shard = UnsafeMutablePointer<UInt64>
+    @usableFromInline static let shardWords = 8
 
     @usableFromInline static let shardBits = 6
     @usableFromInline static let shardCount = 1 << shardBits
-    @usableFromInline let shards: UnsafeMutablePointer<Shard>
+    @usableFromInline let shards: UnsafeMutablePointer<UInt64>
 
     init() {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: PageTable.shardCount * MemoryLayout<Shard>.stride, alignment: 64)
-        shards = raw.bindMemory(to: Shard.self, capacity: PageTable.shardCount)
-        shards.initialize(repeating: Shard(), count: PageTable.shardCount)
+        let words = PageTable.shardCount * PageTable.shardWords
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 64)
+        shards = raw.bindMemory(to: UInt64.self, capacity: words)
+        shards.initialize(repeating: 0, count: words)
     }
 
     deinit {
         for i in 0..<PageTable.shardCount {
-            let s = shards + i
-            if let slots = s.pointee.slots {
-                for j in 0...s.pointee.mask { slots[j].folio?.release() }
-                slots.deallocate()
+            let s = shards + i * PageTable.shardWords
+            if s[2] != 0 { PageTable.words(s[2]).deallocate() }
+            var r = s[3]
+            while r != 0 {
+                let w = PageTable.words(r)
+                r = w[1]
+                w.deallocate()
             }
         }
-        shards.deinitialize(count: PageTable.shardCount)
         shards.deallocate()
     }
 
-    @inlinable func shard(_ index: PageIndex) -> UnsafeMutablePointer<Shard> {
-        shards + Int(truncatingIfNeeded: index.rawValue) & (PageTable.shardCount - 1)
+    // MARK: Layout helpers
+
+    @inlinable func shard(_ index: PageIndex) -> Shard {
+        shards + (Int(truncatingIfNeeded: index.rawValue) & (PageTable.shardCount - 1)) * PageTable.shardWords
     }
 
-    @inlinable static func lock(_ s: UnsafeMutablePointer<Shard>) -> RawWordMutex {
+    @inlinable static func lock(_ s: Shard) -> RawWordMutex {
         RawWordMutex(word: UnsafeMutableRawPointer(s).assumingMemoryBound(to: UInt32.self))
     }
 
-    /// Home slot of a key within a shard (the low bits chose the shard).
+    @inlinable static func blockWord(_ s: Shard) -> UnsafeMutablePointer<UInt64> { s + 2 }
+
+    /// The words of a slot array.
+    @inlinable static func words(_ block: UInt64) -> UnsafeMutablePointer<UInt64> {
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(block)).unsafelyUnwrapped
+    }
+
+    /// Home slot of a key (the low bits chose the shard).
     @inlinable static func home(_ key: UInt64, _ mask: Int) -> Int {
         Int(truncatingIfNeeded: ((key >> UInt64(shardBits)) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
-    /// Slot index of `key` in shard `s`, or nil. Lock held.
-    @inlinable static func find(_ key: UInt64, in s: UnsafeMutablePointer<Shard>) -> Int? {
-        guard let slots = s.pointee.slots else { return nil }
-        let mask = s.pointee.mask
+    @inlinable static func keyWord(_ w: UnsafeMutablePointer<UInt64>, _ i: Int) -> UnsafeMutablePointer<UInt64> { w + 2 + 2 * i }
+    @inlinable static func ptrWord(_ w: UnsafeMutablePointer<UInt64>, _ i: Int) -> UnsafeMutablePointer<UInt64> { w + 3 + 2 * i }
+
+    /// Slot index of `key` in a slot array, or nil (lock held, or racy for
+    /// lock-free callers, who verify what they find).
+    @inlinable static func find(_ key: UInt64, in block: UInt64) -> (slot: Int, pointer: UInt64)? {
+        guard block != 0 else { return nil }
+        let w = words(block)
+        let capacity = Int(truncatingIfNeeded: RawAtomic64.loadRelaxed(w))
+        let mask = capacity - 1
         var i = home(key, mask)
-        while let _ = slots[i].folio {
-            if slots[i].key == key { return i }
+        for _ in 0..<capacity {
+            let p = RawAtomic64.loadAcquire(ptrWord(w, i))
+            if p == 0 { return nil }
+            if RawAtomic64.loadRelaxed(keyWord(w, i)) == key { return (i, p) }
             i = (i + 1) & mask
         }
         return nil
     }
 
-    /// The folio at `index`, pinned (and retained), or nil. Pinning under the
-    /// shard lock is what lets reclaim, which checks pins under the same
-    /// lock, never free a folio somebody just found.
-    @inlinable func lookupAndPin(_ index: PageIndex) -> Folio? {
+    // MARK: Lookup
+
+    /// The live folio at `index` of `mapping`, pinned (and retained), or nil.
+    @inlinable func lookupAndPin(_ index: PageIndex, of mapping: MappingCore?) -> Folio? {
+        let s = shard(index)
+        // Lock-free attempt.
+        if let (_, p) = PageTable.find(index.rawValue, in: RawAtomic64.loadAcquire(PageTable.blockWord(s))) {
+            // Type-stable memory: the pointer may be stale, never dangling.
+            unowned(unsafe) let candidate = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
+            if candidate.tryPin() {
+                // Pinned and live (published, not detached, not free): it is
+                // the folio of its (index, mapping) until detached, and one
+                // key has at most one live folio. Check it is ours.
+                if candidate.index == index && candidate.mapping === mapping {
+                    return candidate
+                }
+                candidate.unpin()
+            }
+        }
+        return lookupAndPinLocked(index)
+    }
+
+    /// The same under the shard lock (a miss, or a slot that moved under the
+    /// lock-free attempt).
+    @usableFromInline func lookupAndPinLocked(_ index: PageIndex) -> Folio? {
         let s = shard(index)
         let m = PageTable.lock(s)
         m.lock()
         defer { m.unlock() }
-        guard let i = PageTable.find(index.rawValue, in: s), let slots = s.pointee.slots,
-              let u = slots[i].folio else { return nil }
-        let folio = u.takeUnretainedValue()
-        folio.pin()
+        guard let (_, p) = PageTable.find(index.rawValue, in: s[2]) else { return nil }
+        let folio = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
+        folio.pin()  // in the table, under the lock: live
         return folio
     }
+
+    // MARK: Changes (shard lock)
 
     /// Inserts `folio` unless the index is taken; returns the existing folio,
     /// pinned, in that case.
@@ -107,82 +149,98 @@ final class PageTable: @unchecked Sendable {
         let m = PageTable.lock(s)
         m.lock()
         defer { m.unlock() }
-        if let i = PageTable.find(key, in: s), let existing = s.pointee.slots?[i].folio?.takeUnretainedValue() {
+        if let (_, p) = PageTable.find(key, in: s[2]) {
+            let existing = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
             existing.pin()
             return existing
         }
-        if (s.pointee.count + 1) * 4 > (s.pointee.mask + 1) * 3 || s.pointee.slots == nil { grow(s) }
-        // `grow` guarantees storage.
-        let slots = s.pointee.slots.unsafelyUnwrapped
-        let mask = s.pointee.mask
+        var capacity = s[2] == 0 ? 0 : Int(PageTable.words(s[2])[0])
+        if (Int(s[1]) + 1) * 4 > capacity * 3 {
+            grow(s)
+            capacity = Int(PageTable.words(s[2])[0])
+        }
+        let w = PageTable.words(s[2])
+        let mask = capacity - 1
         var i = PageTable.home(key, mask)
-        while slots[i].folio != nil { i = (i + 1) & mask }
-        slots[i] = Slot(key: key, folio: Unmanaged.passRetained(folio))
-        s.pointee.count += 1
+        while RawAtomic64.loadRelaxed(PageTable.ptrWord(w, i)) != 0 { i = (i + 1) & mask }
+        // Published before it can be found; key before pointer (a reader that
+        // sees the pointer sees the key).
+        folio.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
+        RawAtomic64.storeRelaxed(PageTable.keyWord(w, i), key)
+        RawAtomic64.storeRelease(PageTable.ptrWord(w, i), UInt64(UInt(bitPattern: Unmanaged.passUnretained(folio).toOpaque())))
+        s[1] += 1
         return nil
     }
 
-    /// Doubles a shard's slot array (16 slots at first). Lock held.
-    func grow(_ s: UnsafeMutablePointer<Shard>) {
-        let oldSlots = s.pointee.slots
-        let oldCapacity = oldSlots == nil ? 0 : s.pointee.mask + 1
+    /// Doubles a shard's slot array (16 slots at first). The old array is
+    /// retired, not freed: a lock-free reader may still be probing it.
+    func grow(_ s: Shard) {
+        let old = s[2]
+        let oldCapacity = old == 0 ? 0 : Int(PageTable.words(old)[0])
         let capacity = max(16, oldCapacity * 2)
-        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        slots.initialize(repeating: Slot(key: 0, folio: nil), count: capacity)
+        let count = 2 + 2 * capacity
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
+        let w = raw.bindMemory(to: UInt64.self, capacity: count)
+        w.initialize(repeating: 0, count: count)
+        w[0] = UInt64(capacity)
         let mask = capacity - 1
-        if let oldSlots {
+        if old != 0 {
+            let ow = PageTable.words(old)
             for j in 0..<oldCapacity {
-                guard let f = oldSlots[j].folio else { continue }
-                var i = PageTable.home(oldSlots[j].key, mask)
-                while slots[i].folio != nil { i = (i + 1) & mask }
-                slots[i] = Slot(key: oldSlots[j].key, folio: f)
+                let p = ow[3 + 2 * j]
+                guard p != 0 else { continue }
+                let key = ow[2 + 2 * j]
+                var i = PageTable.home(key, mask)
+                while w[3 + 2 * i] != 0 { i = (i + 1) & mask }
+                w[2 + 2 * i] = key
+                w[3 + 2 * i] = p
             }
-            oldSlots.deallocate()
+            // Retire the old array onto the shard's list (freed in deinit).
+            ow[1] = s[3]
+            s[3] = old
         }
-        s.pointee.slots = slots
-        s.pointee.mask = mask
+        // Release: the filled array is visible to readers that load the word.
+        RawAtomic64.storeRelease(PageTable.blockWord(s), UInt64(UInt(bitPattern: raw)))
     }
 
     /// Removes `folio` if it is still the entry at its index and, with
     /// `onlyIfUnpinned`, nobody pins it. Marks it detached (every thread that
-    /// finds it afterwards, after locking it, retries its lookup). Returns
-    /// whether it was removed.
-    func remove(_ folio: Folio, onlyIfUnpinned: Bool) -> Bool {
+    /// finds it afterwards, after locking it, retries its lookup; `tryPin`
+    /// refuses it). Returns whether it was removed. The folio returns to the
+    /// pool once it is also unlisted and unpinned (see `Folio.retireIfIdle`).
+    func remove(_ folio: Folio, onlyIfUnpinned: Bool, allowedPins: UInt64 = 0) -> Bool {
         let key = folio.index.rawValue
         let s = shard(folio.index)
         let m = PageTable.lock(s)
         m.lock()
-        guard let found = PageTable.find(key, in: s), let slots = s.pointee.slots,
-              slots[found].folio?.toOpaque() == Unmanaged.passUnretained(folio).toOpaque()
-        else {
-            m.unlock()
-            return false
-        }
-        if onlyIfUnpinned && folio.pinCount > 0 {
-            m.unlock()
-            return false
-        }
+        defer { m.unlock() }
+        let me = UInt64(UInt(bitPattern: Unmanaged.passUnretained(folio).toOpaque()))
+        guard let (found, p) = PageTable.find(key, in: s[2]), p == me else { return false }
+        if onlyIfUnpinned && folio.pinCount > allowedPins { return false }
         // Backward-shift deletion: pull later entries of the probe run into
-        // the hole so that lookups never need tombstones.
-        let mask = s.pointee.mask
+        // the hole so that lookups never need tombstones. A lock-free reader
+        // racing with the shift may miss an entry; it then takes the lock.
+        let w = PageTable.words(s[2])
+        let mask = Int(w[0]) - 1
         var hole = found
         var j = found
         while true {
             j = (j + 1) & mask
-            guard slots[j].folio != nil else { break }
-            let h = PageTable.home(slots[j].key, mask)
+            let pj = RawAtomic64.loadRelaxed(PageTable.ptrWord(w, j))
+            guard pj != 0 else { break }
+            let kj = RawAtomic64.loadRelaxed(PageTable.keyWord(w, j))
+            let h = PageTable.home(kj, mask)
             // Move slot j into the hole unless its home lies cyclically in (hole, j].
             let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !inRange {
-                slots[hole] = slots[j]
+                RawAtomic64.storeRelaxed(PageTable.keyWord(w, hole), kj)
+                RawAtomic64.storeRelease(PageTable.ptrWord(w, hole), pj)
                 hole = j
             }
         }
-        slots[hole] = Slot(key: 0, folio: nil)
-        s.pointee.count -= 1
+        RawAtomic64.storeRelease(PageTable.ptrWord(w, hole), 0)
+        s[1] -= 1
         folio.setFlags(.detached)
-        m.unlock()
-        Unmanaged.passUnretained(folio).release()  // the table's reference
         return true
     }
 
@@ -191,13 +249,15 @@ final class PageTable: @unchecked Sendable {
     func pinnedFolios(from: PageIndex = PageIndex(0), where predicate: (Folio) -> Bool = { _ in true }) -> [Folio] {
         var out: [Folio] = []
         for i in 0..<PageTable.shardCount {
-            let s = shards + i
+            let s = shards + i * PageTable.shardWords
             let m = PageTable.lock(s)
             m.lock()
-            if let slots = s.pointee.slots {
-                for j in 0...s.pointee.mask {
-                    guard let u = slots[j].folio, slots[j].key >= from.rawValue else { continue }
-                    let f = u.takeUnretainedValue()
+            if s[2] != 0 {
+                let w = PageTable.words(s[2])
+                for j in 0..<Int(w[0]) {
+                    let p = w[3 + 2 * j]
+                    guard p != 0, w[2 + 2 * j] >= from.rawValue else { continue }
+                    let f = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
                     if predicate(f) {
                         f.pin()
                         out.append(f)
@@ -214,9 +274,10 @@ final class PageTable: @unchecked Sendable {
     var count: Int {
         var n = 0
         for i in 0..<PageTable.shardCount {
-            let m = PageTable.lock(shards + i)
+            let s = shards + i * PageTable.shardWords
+            let m = PageTable.lock(s)
             m.lock()
-            n += shards[i].count
+            n += Int(s[1])
             m.unlock()
         }
         return n

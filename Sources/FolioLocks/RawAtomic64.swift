@@ -1,0 +1,11 @@
+import CFolioShims
+
+/// Atomic loads and stores of 64-bit words in memory the caller owns, for
+/// structures that readers traverse without a lock (the page table's slots).
+/// Thin wrappers over the C shims, so that ThreadSanitizer sees them.
+public enum RawAtomic64 {
+    @inlinable public static func loadAcquire(_ p: UnsafeMutablePointer<UInt64>) -> UInt64 { folio_atomic_load64_acquire(p) }
+    @inlinable public static func loadRelaxed(_ p: UnsafeMutablePointer<UInt64>) -> UInt64 { folio_atomic_load64_relaxed(p) }
+    @inlinable public static func storeRelease(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { folio_atomic_store64_release(p, v) }
+    @inlinable public static func storeRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { folio_atomic_store64_relaxed(p, v) }
+}
