@@ -106,18 +106,24 @@ final class PageTable: @unchecked Sendable {
 
     // MARK: Lookup
 
-    /// The live folio at `index` of `mapping`, pinned (and retained), or nil.
+    /// The live folio at `index`, pinned (and retained), or nil.
     @inlinable func lookupAndPin(_ index: PageIndex, of mapping: MappingCore?) -> Folio? {
         let s = shard(index)
         // Lock-free attempt.
-        if let (_, p) = PageTable.find(index.rawValue, in: RawAtomic64.loadAcquire(PageTable.blockWord(s))) {
+        let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
+        if let (slot, p) = PageTable.find(index.rawValue, in: block) {
             // Type-stable memory: the pointer may be stale, never dangling.
             unowned(unsafe) let candidate = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
             if candidate.tryPin() {
-                // Pinned and live (published, not detached, not free): it is
-                // the folio of its (index, mapping) until detached, and one
-                // key has at most one live folio. Check it is ours.
-                if candidate.index == index && candidate.mapping === mapping {
+                // Pinned and live (published, not detached, not free). If
+                // this table's current slot array still holds it in the same
+                // slot, it is in this table now — at its own index, which the
+                // pin keeps stable — so it is the folio we want. (Comparing
+                // its `mapping` instead would retain and release the shared
+                // mapping object on every hit.)
+                if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
+                    && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
+                    && candidate.index == index {
                     return candidate
                 }
                 candidate.unpin()
