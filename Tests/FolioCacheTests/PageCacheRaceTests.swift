@@ -14,7 +14,7 @@ struct StampedFile {
     static let fileID: UInt32 = 0xF011_0001
     static let stampSize = 16
 
-    static func page(_ index: Int, version: UInt64, pageSize: Int) -> [UInt8] {
+    static func page(_ index: Int, version: UInt64, pageSize: Int, fileID: UInt32 = StampedFile.fileID) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: pageSize)
         out.withUnsafeMutableBytes { buf in
             for s in stride(from: 0, to: pageSize, by: stampSize) {
@@ -27,7 +27,7 @@ struct StampedFile {
     }
 
     /// Decodes a page: nil version for an all-zero page, or an error string.
-    static func check(_ bytes: [UInt8], index: Int) -> (version: UInt64?, error: String?) {
+    static func check(_ bytes: [UInt8], index: Int, fileID: UInt32 = StampedFile.fileID) -> (version: UInt64?, error: String?) {
         var first: (UInt32, UInt32, UInt64)? = nil
         var problem: String? = nil
         bytes.withUnsafeBytes { buf in
@@ -45,7 +45,7 @@ struct StampedFile {
         if let problem { return (nil, problem) }
         guard let (file, page, version) = first else { return (nil, nil) }
         if file == 0 && page == 0 && version == 0 { return (nil, nil) }
-        if file != fileID { return (nil, "page \(index) carries file id \(String(file, radix: 16))") }
+        if file != fileID { return (nil, "page \(index) of file \(String(fileID, radix: 16)) carries file id \(String(file, radix: 16))") }
         if page != UInt32(index) { return (nil, "misplaced: page \(index) carries the stamp of page \(page) (version \(version))") }
         return (version, nil)
     }
@@ -162,5 +162,69 @@ final class RaceBook: @unchecked Sendable {
         let disk = slowDisk ? memory.contents : try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(disk == before, "\(kind): file on disk differs from the cache's last view")
         try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Two files in one cache share its folio pool: a folio evicted from one file
+/// is recycled for the other. Readers of both (through the lock-free lookup)
+/// must never get a page of the other file, or of another index, while an
+/// evictor recycles folios as fast as it can and a writer keeps re-stamping.
+@Suite struct MultiFileRaceTests {
+    @Test(arguments: LockStrategyKind.allCases)
+    func recycledFoliosNeverLeakAcrossFiles(_ kind: LockStrategyKind) throws {
+        let pageSize = 512
+        let pages = 16
+        let seed = testSeed()
+        print("MultiFileRaceTests \(kind.rawValue): seed=\(seed), 4 readers + writer + evictor, 2 files")
+        let cache = try AnyPageCache(
+            strategy: .init(kind: kind, waitTableBuckets: 4),
+            configuration: .init(pageSize: pageSize, capacity: 6 * pageSize))
+        let ids: [UInt32] = [0xA0A0_0001, 0xB0B0_0002]
+        let files = try ids.map { _ in try cache.open(backend: MemoryBackend()) }
+        for (f, id) in zip(files, ids) {
+            for p in 0..<pages { try f.write(StampedFile.page(p, version: 1, pageSize: pageSize, fileID: id), at: Int64(p * pageSize)) }
+        }
+        let book = RaceBook(pages: pages)
+        let stop = Atomic<Bool>(false)
+        let rounds = stressIterations(3_000)
+        let ok = finishes(within: 120) {
+            runThreads(6) { t in
+                var rng = SplitMix64(seed: seed &+ UInt64(t))
+                do {
+                    switch t {
+                    case 0..<4:  // readers
+                        for _ in 0..<rounds {
+                            let which = Int(rng.next() % 2)
+                            let p = Int(rng.next() % UInt64(pages))
+                            let got = try files[which].read(count: pageSize, at: Int64(p * pageSize))
+                            if got.count != pageSize { book.fail("short read \(got.count) of page \(p)"); continue }
+                            let (version, error) = StampedFile.check(got, index: p, fileID: ids[which])
+                            if let error { book.fail(error) }
+                            if version == nil { book.fail("page \(p) of file \(which) read as zeros") }
+                        }
+                        if t == 0 { stop.store(true, ordering: .releasing) }
+                    case 4:  // writer: re-stamp pages with new versions
+                        var v: UInt64 = 2
+                        while !stop.load(ordering: .acquiring) {
+                            let which = Int(rng.next() % 2)
+                            let p = Int(rng.next() % UInt64(pages))
+                            try files[which].write(StampedFile.page(p, version: v, pageSize: pageSize, fileID: ids[which]), at: Int64(p * pageSize))
+                            v += 1
+                        }
+                    default:  // evictor
+                        while !stop.load(ordering: .acquiring) {
+                            cache.shrink(toBytes: Int(rng.next() % 3) * pageSize)
+                        }
+                    }
+                } catch {
+                    book.fail("thread \(t) threw \(error)")
+                    stop.store(true, ordering: .releasing)
+                }
+            }
+        }
+        #expect(ok, "\(kind): threads stuck (seed \(seed))")
+        let failures = book.lock.withLock { book.failures }
+        #expect(failures.isEmpty, "\(kind) seed=\(seed): \(failures.joined(separator: "\n"))")
+        for f in files { try f.close() }
     }
 }
