@@ -98,7 +98,7 @@ public final class Folio: @unchecked Sendable {
     deinit { data?.deallocate() }
 
     /// One pin, in the state word's high half.
-    public static let onePin: UInt64 = 1 << 32
+    @inlinable public static var onePin: UInt64 { 1 << 32 }
 
     /// The parking-lot key of this folio: its address. Stable while the folio
     /// is alive, which any thread locking it guarantees by holding a reference.
@@ -150,12 +150,12 @@ public final class Folio: @unchecked Sendable {
 
     // Lifetime bits (above the order, below the pin count; not `FolioFlags`).
     /// In a page table (set under the shard lock when inserted).
-    public static let publishedBit: UInt64 = 1 << 16
+    @inlinable public static var publishedBit: UInt64 { 1 << 16 }
     /// No longer in the eviction policy (or never put there).
-    public static let unlistedBit: UInt64 = 1 << 17
+    @inlinable public static var unlistedBit: UInt64 { 1 << 17 }
     /// In its cache's pool, not in use.
-    public static let freeBit: UInt64 = 1 << 18
-    @usableFromInline static let liveMask: UInt64 = publishedBit | FolioFlags.detached.rawValue | freeBit
+    @inlinable public static var freeBit: UInt64 { 1 << 18 }
+    @inlinable static var liveMask: UInt64 { publishedBit | FolioFlags.detached.rawValue | freeBit }
 
     /// Drops a pin. Release: the pinner's reads of the data happen-before a
     /// reclaimer that sees the count at zero (acquire) frees it.
@@ -172,8 +172,8 @@ public final class Folio: @unchecked Sendable {
         if old >> 32 == 0 && (old | Folio.unlistedBit) & Folio.retireMask == Folio.retireReady { retireIfIdle() }
     }
 
-    @usableFromInline static let retireMask: UInt64 = FolioFlags.detached.rawValue | unlistedBit | freeBit
-    @usableFromInline static let retireReady: UInt64 = FolioFlags.detached.rawValue | unlistedBit
+    @inlinable static var retireMask: UInt64 { FolioFlags.detached.rawValue | unlistedBit | freeBit }
+    @inlinable static var retireReady: UInt64 { FolioFlags.detached.rawValue | unlistedBit }
 
     /// Returns the folio to its cache's pool once it is detached, unlisted and
     /// unpinned — exactly once, whoever gets here last (the CAS decides).

@@ -43,41 +43,46 @@ extension CachedFile {
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
         while true {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
-            guard let folio = mapping.table.lookupAndPin(index, of: mapping) else {
+            guard let found = mapping.table.lookupAndPinUnretained(index) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
                 // Not cached: fill it, unless the file shrank below it
                 // meanwhile (then this read ends here).
                 if try !fill(index) { return 0 }
                 continue
             }
-            strategy.lockFolio(folio)
-            // Recheck after the folio lock (per-page strategies): while this
-            // thread slept on the lock the folio may have been truncated away,
-            // evicted, or failed its fill; it is then detached and no longer
-            // the page at `index` — a folio is never re-inserted, so identity is
-            // the generation. Retry the lookup. (Per-inode and per-range took
-            // their lock before the lookup, which excludes all of that.)
-            let state = folio.flags
-            if state.contains(.detached) || !state.contains(.uptodate) {
+            // Pinned, and alive because the pool owns every folio: use it
+            // without retaining it (no reference counting on a hit).
+            let copied: Int? = found._withUnsafeGuaranteedRef { folio in
+                strategy.lockFolio(folio)
+                // Recheck after the folio lock (per-page strategies): while
+                // this thread slept on the lock the folio may have been
+                // truncated away, evicted, or failed its fill; it is then
+                // detached and no longer the page at `index` — a folio is
+                // never re-inserted at another index while anyone pins it, so
+                // identity is the generation. Retry the lookup. (Per-inode and
+                // per-range took their lock before the lookup, which excludes
+                // all of that.)
+                let state = folio.flags
+                if state.contains(.detached) || !state.contains(.uptodate) {
+                    strategy.unlockFolio(folio)
+                    return nil
+                }
+                // EOF may have moved down since the caller looked; truncate
+                // needs this folio's lock to do that, so under it the size is
+                // stable for this page.
+                let pageStart = mapping.offset(of: index)
+                let available = mapping.size.load(ordering: .acquiring) - pageStart - Int64(inPage)
+                let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
+                if n > 0, let data = folio.data {
+                    dst.copyMemory(from: data + inPage, byteCount: n)
+                }
                 strategy.unlockFolio(folio)
-                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-                folio.unpin()
-                continue
+                cache.recordHit(folio)
+                return n
             }
-            // EOF may have moved down since the caller looked; truncate needs
-            // this folio's lock to do that, so under it the size is stable for
-            // this page.
-            let pageStart = mapping.offset(of: index)
-            let available = mapping.size.load(ordering: .acquiring) - pageStart - Int64(inPage)
-            let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
-            if n > 0, let data = folio.data {
-                dst.copyMemory(from: data + inPage, byteCount: n)
-            }
-            strategy.unlockFolio(folio)
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-            cache.recordHit(folio)
-            folio.unpin()
-            return n
+            found._withUnsafeGuaranteedRef { $0.unpin() }
+            if let copied { return copied }
         }
     }
 

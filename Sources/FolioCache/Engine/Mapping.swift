@@ -50,7 +50,7 @@ class MappingCore: @unchecked Sendable {
     }
 
     /// Byte offset of a page.
-    @inlinable final func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
+    @inlinable @inline(__always) final func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
 }
 
 /// A mapping plus the strategy's per-file lock state.

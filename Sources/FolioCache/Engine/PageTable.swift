@@ -108,6 +108,13 @@ final class PageTable: @unchecked Sendable {
 
     /// The live folio at `index`, pinned (and retained), or nil.
     @inlinable func lookupAndPin(_ index: PageIndex, of mapping: MappingCore?) -> Folio? {
+        lookupAndPinUnretained(index)?.takeUnretainedValue()
+    }
+
+    /// The live folio at `index`, pinned but not retained: the pin keeps it
+    /// in use and the cache's pool keeps the object alive, so the hit path
+    /// needs no reference counting at all.
+    @inlinable func lookupAndPinUnretained(_ index: PageIndex) -> Unmanaged<Folio>? {
         let s = shard(index)
         // Lock-free attempt.
         let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
@@ -124,12 +131,12 @@ final class PageTable: @unchecked Sendable {
                 if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
                     && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
                     && candidate.index == index {
-                    return candidate
+                    return Unmanaged.passUnretained(candidate)
                 }
                 candidate.unpin()
             }
         }
-        return lookupAndPinLocked(index)
+        return lookupAndPinLocked(index).map { Unmanaged.passUnretained($0) }
     }
 
     /// The same under the shard lock (a miss, or a slot that moved under the
