@@ -78,28 +78,13 @@ public final class UnprotectedCounter: @unchecked Sendable {
 /// mutex rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see
 /// on Linux (false race reports).
 public final class EventLog<Element: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `items` is only touched with `mutex` held.
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // @unchecked Sendable: `items` is only touched with `lock` held.
+    let lock = TestLock()
     var items: [Element] = []
 
-    public init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    public func append(_ e: Element) {
-        pthread_mutex_lock(mutex)
-        items.append(e)
-        pthread_mutex_unlock(mutex)
-    }
-    public var events: [Element] {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return items
-    }
+    public init() {}
+    public func append(_ e: Element) { lock.withLock { items.append(e) } }
+    public var events: [Element] { lock.withLock { items } }
 }
 
 /// Scales iteration counts: FOLIO_STRESS_SCALE=10 runs ten times as many.

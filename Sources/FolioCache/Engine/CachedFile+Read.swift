@@ -94,32 +94,29 @@ extension CachedFile {
     /// the caller retries its lookup.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> Bool {
-        strategy.lockInvalidate(.shared, in: mapping.pageLock)
-        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
-        let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
-        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
-        try checkOpen()
-        let pageStart = mapping.offset(of: index)
-        let size = mapping.size.load(ordering: .acquiring)
-        guard pageStart < size else { return false }
-        let folio = newFolio(index)
-        guard insertLocked(folio) else { return true }
-        let want = Int(min(Int64(pageSize), size - pageStart))
-        do {
-            // Bytes past the backend's end (data never written back, a hole)
-            // stay zero: the folio was allocated zeroed.
-            _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
-        } catch {
-            // A failed read caches nothing.
-            discardInserted(folio)
-            throw error
+        try withInsertLocks(index) { () throws(FolioError) -> Bool in
+            let pageStart = mapping.offset(of: index)
+            let size = mapping.size.load(ordering: .acquiring)
+            guard pageStart < size else { return false }
+            let folio = newFolio(index)
+            guard insertLocked(folio) else { return true }
+            let want = Int(min(Int64(pageSize), size - pageStart))
+            do throws(FolioError) {
+                // Bytes past the backend's end (data never written back, a
+                // hole) stay zero: the folio was zeroed.
+                _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
+            } catch {
+                // A failed read caches nothing.
+                discardInserted(folio)
+                throw error
+            }
+            folio.setFlags(.uptodate)
+            cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
+            cache.policy.insert(folio)
+            strategy.unlockFolio(folio)
+            folio.unpin()
+            return true
         }
-        folio.setFlags(.uptodate)
-        cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
-        cache.policy.insert(folio)
-        strategy.unlockFolio(folio)
-        folio.unpin()
-        return true
     }
 
     /// A new (or recycled), pinned, zeroed folio of this mapping.

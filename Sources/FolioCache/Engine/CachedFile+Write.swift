@@ -47,61 +47,56 @@ extension CachedFile {
     }
 
     func writePage(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) throws(FolioError) {
-        // Shared invalidate lock: this may insert a page, which a concurrent
-        // truncate must not miss.
-        strategy.lockInvalidate(.shared, in: mapping.pageLock)
-        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
-        let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
-        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
-        try checkOpen()
-        let pageStart = mapping.offset(of: index)
-        while true {
-            var inserted = false
-            let folio: Folio
-            if let found = mapping.table.lookupAndPin(index, of: mapping) {
-                strategy.lockFolio(found)
-                // Recheck after the folio lock (per-page strategies): the
-                // folio may have been evicted, or its fill may have failed,
-                // while we slept (truncate cannot: we hold the invalidate
-                // lock shared). A detached folio is not the page any more.
-                if found.flags.contains(.detached) {
-                    strategy.unlockFolio(found)
-                    found.unpin()
-                    continue
-                }
-                folio = found
-            } else {
-                let fresh = newFolio(index)
-                guard insertLocked(fresh) else { continue }
-                folio = fresh
-                inserted = true
-            }
-            if !folio.flags.contains(.uptodate) {
-                // A partial write into a page that exists in the file needs the
-                // rest of the page first; a full overwrite, or a page wholly
-                // past EOF, does not (the folio is zeroed).
-                let size = mapping.size.load(ordering: .acquiring)
-                if !(inPage == 0 && count == pageSize) && pageStart < size {
-                    let want = Int(min(Int64(pageSize), size - pageStart))
-                    do {
-                        _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
-                    } catch {
-                        if inserted { discardInserted(folio) } else { strategy.unlockFolio(folio); folio.unpin() }
-                        throw error
+        try withInsertLocks(index) { () throws(FolioError) in
+            let pageStart = mapping.offset(of: index)
+            while true {
+                var inserted = false
+                let folio: Folio
+                if let found = mapping.table.lookupAndPin(index, of: mapping) {
+                    strategy.lockFolio(found)
+                    // Recheck after the folio lock (per-page strategies): the
+                    // folio may have been evicted, or its fill may have failed,
+                    // while we slept (truncate cannot: we hold the invalidate
+                    // lock shared). A detached folio is not the page any more.
+                    if found.flags.contains(.detached) {
+                        strategy.unlockFolio(found)
+                        found.unpin()
+                        continue
                     }
-                    cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
+                    folio = found
+                } else {
+                    let fresh = newFolio(index)
+                    guard insertLocked(fresh) else { continue }
+                    folio = fresh
+                    inserted = true
                 }
-                folio.setFlags(.uptodate)
+                if !folio.flags.contains(.uptodate) {
+                    // A partial write into a page that exists in the file needs the
+                    // rest of the page first; a full overwrite, or a page wholly
+                    // past EOF, does not (the folio is zeroed).
+                    let size = mapping.size.load(ordering: .acquiring)
+                    if !(inPage == 0 && count == pageSize) && pageStart < size {
+                        let want = Int(min(Int64(pageSize), size - pageStart))
+                        do throws(FolioError) {
+                            _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
+                        } catch {
+                            if inserted { discardInserted(folio) } else { strategy.unlockFolio(folio); folio.unpin() }
+                            throw error
+                        }
+                        cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
+                    }
+                    folio.setFlags(.uptodate)
+                }
+                if let data = folio.data {
+                    (data + inPage).copyMemory(from: src, byteCount: count)
+                }
+                folio.setFlags(.dirty)
+                mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
+                if inserted { cache.policy.insert(folio) } else { cache.policy.access(folio) }
+                strategy.unlockFolio(folio)
+                folio.unpin()
+                return
             }
-            if let data = folio.data {
-                (data + inPage).copyMemory(from: src, byteCount: count)
-            }
-            folio.setFlags(.dirty)
-            mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
-            if inserted { cache.policy.insert(folio) } else { cache.policy.access(folio) }
-            strategy.unlockFolio(folio)
-            folio.unpin()
-            return
         }
     }
 }

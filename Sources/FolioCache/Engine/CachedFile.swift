@@ -67,4 +67,18 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
 
     @inlinable func pageIndex(of offset: Int64) -> PageIndex { PageIndex(UInt64(offset) >> UInt64(mapping.pageShift)) }
     @inlinable func onePage(_ i: PageIndex) -> Range<PageIndex> { i..<i.advanced(by: 1) }
+
+    /// Runs `body` with the locks of a path that may insert page `index`:
+    /// the invalidate lock shared (a concurrent truncate must not miss the
+    /// insert), then the page exclusively; checks the file is still open
+    /// under them.
+    @usableFromInline
+    func withInsertLocks<T>(_ index: PageIndex, _ body: () throws(FolioError) -> T) throws(FolioError) -> T {
+        strategy.lockInvalidate(.shared, in: mapping.pageLock)
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        try checkOpen()
+        return try body()
+    }
 }
