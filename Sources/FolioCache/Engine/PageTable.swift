@@ -120,8 +120,9 @@ final class PageTable: @unchecked Sendable {
         let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
         if let (slot, p) = PageTable.find(index.rawValue, in: block) {
             // Type-stable memory: the pointer may be stale, never dangling.
-            unowned(unsafe) let candidate = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
-            if candidate.tryPin() {
+            let u = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped)
+            let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
+                guard candidate.tryPin() else { return false }
                 // Pinned and live (published, not detached, not free). If
                 // this table's current slot array still holds it in the same
                 // slot, it is in this table now — at its own index, which the
@@ -131,10 +132,12 @@ final class PageTable: @unchecked Sendable {
                 if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
                     && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
                     && candidate.index == index {
-                    return Unmanaged.passUnretained(candidate)
+                    return true
                 }
                 candidate.unpin()
+                return false
             }
+            if found { return u }
         }
         return lookupAndPinLocked(index).map { Unmanaged.passUnretained($0) }
     }
