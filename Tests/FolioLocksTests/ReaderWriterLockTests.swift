@@ -92,7 +92,8 @@ final class Pair: @unchecked Sendable {
         #expect(!lock.tryLock(.shared), "a reader joined ahead of a parked writer")
         lock.unlock(.shared)
         #expect(waitUntil { wrote.load(ordering: .acquiring) })
-        #expect(lock.tryLock(.shared))
+        // The writer logs before it unlocks: wait for the unlock.
+        #expect(waitUntil { lock.tryLock(.shared) })
         lock.unlock(.shared)
     }
 
@@ -126,7 +127,8 @@ final class Pair: @unchecked Sendable {
         let e = log.events
         #expect(e.first == "W1" && e.last == "W2" && Set(e[1...2]) == ["R1", "R2"], "order: \(e)")
         #expect(stats.snapshot.handoffs == 4)
-        #expect(!lock.isLocked)
+        // W2 logs before it unlocks: wait for the unlock.
+        #expect(waitUntil { !lock.isLocked })
     }
 
     /// A stream of overlapping readers never lets the lock go free; a writer
