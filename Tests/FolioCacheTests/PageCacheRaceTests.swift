@@ -87,7 +87,7 @@ final class RaceBook: @unchecked Sendable {
         let writers = 3
         let rounds = stressIterations(1_500)
         let stop = Atomic<Bool>(false)
-        let ok = finishes(within: 120) {
+        let ok = finishes(within: 300) {
             runThreads(writers + 4) { t in
                 var rng = SplitMix64(seed: seed &+ UInt64(t))
                 do {
@@ -187,7 +187,7 @@ final class RaceBook: @unchecked Sendable {
         let book = RaceBook(pages: pages)
         let stop = Atomic<Bool>(false)
         let rounds = stressIterations(3_000)
-        let ok = finishes(within: 120) {
+        let ok = finishes(within: 300) {
             runThreads(6) { t in
                 var rng = SplitMix64(seed: seed &+ UInt64(t))
                 do {
