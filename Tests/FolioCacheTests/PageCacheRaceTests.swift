@@ -65,6 +65,13 @@ final class RaceBook: @unchecked Sendable {
         issued = [UInt64](repeating: 0, count: pages)
     }
     func fail(_ s: String) { lock.withLock { if failures.count < 10 { failures.append(s) } } }
+
+    /// Records a test issue unless the threads finished and nothing failed.
+    func expectClean(finished: Bool, _ kind: LockStrategyKind, seed: UInt64) {
+        #expect(finished, "\(kind): threads stuck (seed \(seed))")
+        let failures = lock.withLock { self.failures }
+        #expect(failures.isEmpty, "\(kind) seed=\(seed): \(failures.joined(separator: "\n"))")
+    }
 }
 
 @Suite struct PageCacheRaceTests {
@@ -153,9 +160,7 @@ final class RaceBook: @unchecked Sendable {
                 }
             }
         }
-        #expect(ok, "\(kind): threads stuck (seed \(seed))")
-        let failures = book.lock.withLock { book.failures }
-        #expect(failures.isEmpty, "\(kind) seed=\(seed): \(failures.joined(separator: "\n"))")
+        book.expectClean(finished: ok, kind, seed: seed)
         // Everything that survived is on disk after close, exactly as read.
         let before = try file.read(count: pages * pageSize, at: 0)
         try file.close()
@@ -222,9 +227,7 @@ final class RaceBook: @unchecked Sendable {
                 }
             }
         }
-        #expect(ok, "\(kind): threads stuck (seed \(seed))")
-        let failures = book.lock.withLock { book.failures }
-        #expect(failures.isEmpty, "\(kind) seed=\(seed): \(failures.joined(separator: "\n"))")
+        book.expectClean(finished: ok, kind, seed: seed)
         for f in files { try f.close() }
     }
 }

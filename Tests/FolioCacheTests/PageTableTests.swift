@@ -35,7 +35,7 @@ import Testing
                     #expect(!table.remove(Folio(index: index), onlyIfUnpinned: false))
                 }
             default:
-                let found = table.lookupAndPin(index, of: nil)
+                let found = table.lookupAndPin(index)
                 #expect(found === model[key], "step \(step): lookup of \(key) wrong (seed \(seed))")
                 found?.unpin()
             }

@@ -18,7 +18,7 @@ import Glibc
         let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: 512))
         let file = try cache.open(backend: MemoryBackend())
         try file.write([UInt8](repeating: 1, count: 512), at: 5 * 512)
-        let old = try #require(file.mapping.table.lookupAndPin(PageIndex(5), of: file.mapping))
+        let old = try #require(file.mapping.table.lookupAndPin(PageIndex(5)))
         strategy.lockFolio(old)  // the "truncator" holds the folio lock
         let result = EventLog<[UInt8]>()
         spawnThread {

@@ -39,7 +39,7 @@ extension CachedFile {
 
     /// Makes sure page `index` is cached (if it lies below EOF).
     func prefault(_ index: PageIndex) throws(FolioError) {
-        if let f = mapping.table.lookupAndPin(index, of: mapping) {
+        if let f = mapping.table.lookupAndPin(index) {
             f.unpin()
             return
         }
@@ -52,7 +52,7 @@ extension CachedFile {
             while true {
                 var inserted = false
                 let folio: Folio
-                if let found = mapping.table.lookupAndPin(index, of: mapping) {
+                if let found = mapping.table.lookupAndPin(index) {
                     strategy.lockFolio(found)
                     // Recheck after the folio lock (per-page strategies): the
                     // folio may have been evicted, or its fill may have failed,

@@ -107,7 +107,7 @@ final class PageTable: @unchecked Sendable {
     // MARK: Lookup
 
     /// The live folio at `index`, pinned (and retained), or nil.
-    @inlinable func lookupAndPin(_ index: PageIndex, of mapping: MappingCore?) -> Folio? {
+    @inlinable func lookupAndPin(_ index: PageIndex) -> Folio? {
         lookupAndPinUnretained(index)?.takeUnretainedValue()
     }
 

@@ -44,44 +44,58 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     /// Makes the next `count` syncs fail with `errno`.
     public func failNextSyncs(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failSyncs = (count, e) } }
 
+    /// Consumes one injected failure of an operation, if any is pending
+    /// (lock held).
+    func injectedFailure(_ fault: inout (count: Int, errno: Int32), _ operation: String, _ offset: Int64?) -> FolioError? {
+        guard fault.count > 0 else { return nil }
+        fault.count -= 1
+        return .io(operation: operation, path: path, offset: offset, errno: fault.errno)
+    }
+
+    func checkOffset(_ operation: String, _ offset: Int64) throws(FolioError) {
+        guard offset >= 0, offset <= Int64(Int32.max) else {
+            throw .invalidArgument("\(operation) of '\(path)': offset \(offset) is outside a memory file")
+        }
+    }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int {
+        try checkOffset("pread", offset)
         let delay = lock.withLock { readDelayMicroseconds }
         if delay > 0 { usleep(delay) }
         lock.lock()
         defer { lock.unlock() }
-        if failReads.count > 0 {
-            failReads.count -= 1
-            throw .io(operation: "pread", path: path, offset: offset, errno: failReads.errno)
-        }
+        if let e = injectedFailure(&failReads, "pread", offset) { throw e }
         reads += 1
-        guard offset < Int64(bytes.count) else { return 0 }
-        let n = min(buffer.count, bytes.count - Int(offset))
+        let start = Int(offset)
+        guard start < bytes.count, let dst = buffer.baseAddress else { return 0 }
+        let n = min(buffer.count, bytes.count - start)
         bytes.withUnsafeBytes { src in
-            buffer.baseAddress?.copyMemory(from: src.baseAddress! + Int(offset), byteCount: n)
+            if let base = src.baseAddress { dst.copyMemory(from: base + start, byteCount: n) }
         }
         return n
     }
 
     public func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {
+        try checkOffset("pwrite", offset)
         let delay = lock.withLock { writeDelayMicroseconds }
         if delay > 0 { usleep(delay) }
         lock.lock()
         defer { lock.unlock() }
-        if failWrites.count > 0 {
-            failWrites.count -= 1
-            throw .io(operation: "pwrite", path: path, offset: offset, errno: failWrites.errno)
-        }
+        if let e = injectedFailure(&failWrites, "pwrite", offset) { throw e }
         writes += 1
-        let end = Int(offset) + data.count
+        guard let src = data.baseAddress, data.count > 0 else { return }
+        let start = Int(offset)
+        let end = start + data.count
         if end > bytes.count { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
         bytes.withUnsafeMutableBytes { dst in
-            if let src = data.baseAddress { (dst.baseAddress! + Int(offset)).copyMemory(from: src, byteCount: data.count) }
+            if let base = dst.baseAddress { (base + start).copyMemory(from: src, byteCount: data.count) }
         }
     }
 
     public func size() throws(FolioError) -> Int64 { lock.withLock { Int64(bytes.count) } }
 
     public func truncate(to size: Int64) throws(FolioError) {
+        try checkOffset("ftruncate", size)
         lock.lock()
         defer { lock.unlock() }
         let n = Int(size)
@@ -91,10 +105,7 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     public func sync() throws(FolioError) {
         lock.lock()
         defer { lock.unlock() }
-        if failSyncs.count > 0 {
-            failSyncs.count -= 1
-            throw .io(operation: "fsync", path: path, offset: nil, errno: failSyncs.errno)
-        }
+        if let e = injectedFailure(&failSyncs, "fsync", nil) { throw e }
         syncs += 1
     }
 
