@@ -10,6 +10,8 @@ struct FolioList {
     var head: Link?
     /// Oldest.
     var tail: Link?
+    /// Folios in the list.
+    private(set) var count = 0
 
     @inline(__always) static func link(_ f: Folio) -> Link { Unmanaged.passUnretained(f) }
     @inline(__always) static func same(_ a: Link?, _ b: Folio) -> Bool {
@@ -42,5 +44,20 @@ struct FolioList {
         if let n { n._withUnsafeGuaranteedRef { $0.policyPrev = p } } else { tail = p }
         folio.policyPrev = nil
         folio.policyNext = nil
+    }
+
+    /// Adds a folio that no list tracks, at the head. `owner` names the
+    /// policy in the trap message.
+    mutating func insert(_ folio: Folio, owner: StaticString) {
+        precondition(!contains(folio), "\(owner).insert: folio is already tracked")
+        pushHead(folio)
+        count += 1
+    }
+
+    /// Removes a folio this list tracks.
+    mutating func remove(_ folio: Folio, owner: StaticString) {
+        precondition(contains(folio), "\(owner).remove: folio is not tracked (removed twice, or never inserted)")
+        unlink(folio)
+        count -= 1
     }
 }

@@ -44,9 +44,8 @@ public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
     public func insert(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(!list.contains(folio), "LRUPolicy.insert: folio is already tracked")
-        list.pushHead(folio)
-        trackedCount.store(trackedCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
+        list.insert(folio, owner: "LRUPolicy")
+        trackedCount.store(list.count, ordering: .relaxed)
     }
 
     public func access(_ folio: Folio) {
@@ -61,9 +60,8 @@ public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
     public func remove(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(list.contains(folio), "LRUPolicy.remove: folio is not tracked (removed twice, or never inserted)")
-        list.unlink(folio)
-        trackedCount.store(trackedCount.load(ordering: .relaxed) - 1, ordering: .relaxed)
+        list.remove(folio, owner: "LRUPolicy")
+        trackedCount.store(list.count, ordering: .relaxed)
     }
 
     /// Up to `limit` folios from the tail, least recently used first. They

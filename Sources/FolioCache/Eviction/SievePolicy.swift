@@ -59,9 +59,8 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     public func insert(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(!list.contains(folio), "SievePolicy.insert: folio is already tracked")
-        list.pushHead(folio)
-        trackedCount.store(trackedCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
+        list.insert(folio, owner: "SievePolicy")
+        trackedCount.store(list.count, ordering: .relaxed)
     }
 
     @inlinable public func access(_ folio: Folio) {
@@ -74,11 +73,10 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     public func remove(_ folio: Folio) {
         lock.lock()
         defer { lock.unlock() }
-        precondition(list.contains(folio), "SievePolicy.remove: folio is not tracked (removed twice, or never inserted)")
         // SIEVE: the hand moves to the removed object's predecessor toward the head.
         if FolioList.same(hand, folio) { hand = folio.policyPrev }
-        list.unlink(folio)
-        trackedCount.store(trackedCount.load(ordering: .relaxed) - 1, ordering: .relaxed)
+        list.remove(folio, owner: "SievePolicy")
+        trackedCount.store(list.count, ordering: .relaxed)
     }
 
     /// Up to `limit` distinct folios to try evicting, in SIEVE order. Clears
