@@ -145,6 +145,31 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()
     }
+    // The ceiling for hit scaling on this machine: the same copies without
+    // any cache (1 and 2 threads, each copying its own 1 MiB of blocks).
+    for threads in [1, 2] {
+        Benchmark("Baseline: memcpy 4 KiB, \(threads) thread\(threads == 1 ? "" : "s") x 1000") { benchmark in
+            let sources = (0..<threads).map { _ in
+                let m = UnsafeMutableRawBufferPointer.allocate(byteCount: hotBlocks * blockSize, alignment: 64)
+                m.initializeMemory(as: UInt8.self, repeating: 1)
+                return UInt(bitPattern: m.baseAddress)
+            }
+            let pool = ThreadPool(threads: threads) { t in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+                defer { buffer.deallocate() }
+                guard let base = UnsafeMutableRawPointer(bitPattern: sources[t]), let dst = buffer.baseAddress else { return }
+                for b in blockOrder {
+                    dst.copyMemory(from: base + b * blockSize, byteCount: blockSize)
+                    blackHole(dst)
+                }
+            }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { pool.runOnce() }
+            benchmark.stopMeasurement()
+            pool.shutdown()
+            for s in sources { UnsafeMutableRawPointer(bitPattern: s)?.deallocate() }
+        }
+    }
     for kind in LockStrategyKind.allCases {
         LockStrategyConfiguration(kind: kind).visit(RegisterEngine(name: kind.rawValue))
     }

@@ -65,11 +65,23 @@ public enum HybridLock {
         // arrives while a woken waiter is still getting up, so the lost-race
         // bound is unaffected — or, under strict FIFO, sees `parked` and passes
         // the bit on to the queue itself (`tryLock`).
-        let old = word.wrappingSubtract(BitLockBits.locked, ordering: .releasing).oldValue
+        unlock(word, key: key, lot: lot, policy: policy, statistics: statistics, subtracting: 0)
+    }
+
+    /// Releases the lock and subtracts `extra` from the word in the same
+    /// `lock xadd` (a count the owner keeps in the word, such as a folio's
+    /// pins); returns the word's previous value. The uncontended acquire
+    /// counterpart is `BitLock.tryLock(_:adding:ifMasked:equals:)`, which
+    /// takes the bit only while nobody is parked — the hybrid's own fast path
+    /// under every policy.
+    @inlinable @inline(__always) @discardableResult
+    public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil, subtracting extra: UInt64) -> UInt64 {
+        let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
         assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
         if old & BitLockBits.parked != 0 {
             unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
         }
+        return old
     }
 
     @usableFromInline

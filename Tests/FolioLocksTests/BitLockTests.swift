@@ -52,6 +52,58 @@ import Glibc
         for c in counters { #expect(c.value == 3 * iterations) }
     }
 
+    /// The combined forms an owner with a count in the same word uses (a
+    /// folio's pin + lock in one atomic): they act only on a free, unwaited,
+    /// matching word and leave every other bit alone.
+    @Test func tryLockAddingChecksTheWord() {
+        let count: UInt64 = 1 << 32, live: UInt64 = 1 << 16, other: UInt64 = 1 << 4
+        let w = TestWord()
+        let take = { BitLock.tryLock(w.word, adding: count, ifMasked: live, equals: live) }
+        #expect(!take(), "not live: refused")
+        #expect(w.bits == 0)
+        w.word.store(live | other, ordering: .relaxed)
+        #expect(take())
+        #expect(w.bits == live | other | count | BitLockBits.locked)
+        #expect(!take(), "locked: refused")
+        w.word.store(live | other | BitLockBits.parked, ordering: .relaxed)
+        #expect(!take(), "waiters parked: refused")
+        w.word.store(live | other | count | BitLockBits.locked, ordering: .relaxed)
+        let old = BitLock.unlock(w.word, key: w.key, lot: ParkingLot(bucketCount: 1), subtracting: count)
+        #expect(old == live | other | count | BitLockBits.locked)
+        #expect(w.bits == live | other)
+    }
+
+    /// Threads mixing the combined fast path (take + count in one CAS) with
+    /// the ordinary one (count, then lock — parking if needed), all releasing
+    /// with the combined unlock: exclusion holds, no wake-up is lost (the
+    /// combined unlock must still wake parked waiters), and the count returns
+    /// to zero.
+    @Test(arguments: BitFlavour.all)
+    func combinedFastPathUnderContention(_ flavour: BitFlavour) {
+        let lot = ParkingLot(bucketCount: 1)
+        let count: UInt64 = 1 << 32, live: UInt64 = 1 << 16
+        let w = TestWord()
+        w.word.store(live, ordering: .relaxed)
+        let counter = UnprotectedCounter()
+        let threads = 6
+        let iterations = stressIterations(20_000)
+        let ok = finishes(within: 120) {
+            runThreads(threads) { _ in
+                for _ in 0..<iterations {
+                    if !BitLock.tryLock(w.word, adding: count, ifMasked: live, equals: live) {
+                        w.word.wrappingAdd(count, ordering: .relaxed)
+                        flavour.lock(w, lot)
+                    }
+                    counter.value += 1
+                    flavour.unlock(w, lot, subtracting: count)
+                }
+            }
+        }
+        #expect(ok, "\(flavour): threads stuck (lost wake-up?)")
+        #expect(counter.value == threads * iterations, "\(flavour): lost updates")
+        #expect(w.bits == live, "\(flavour): word not restored: \(String(w.bits, radix: 16))")
+    }
+
     @Test(arguments: BitFlavour.all)
     func tryLockNeverBlocks(_ flavour: BitFlavour) {
         let lot = ParkingLot(bucketCount: 1)

@@ -37,6 +37,13 @@ enum BitFlavour: Sendable, CustomStringConvertible {
         case .hybrid(let p): HybridLock.unlock(w.word, key: w.key, lot: lot, policy: p, statistics: stats)
         }
     }
+    /// Unlock and subtract `extra` from the word in one atomic.
+    func unlock(_ w: TestWord, _ lot: ParkingLot, subtracting extra: UInt64) {
+        switch self {
+        case .plain: BitLock.unlock(w.word, key: w.key, lot: lot, subtracting: extra)
+        case .hybrid(let p): HybridLock.unlock(w.word, key: w.key, lot: lot, policy: p, subtracting: extra)
+        }
+    }
 
     var description: String {
         switch self {

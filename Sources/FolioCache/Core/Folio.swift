@@ -160,7 +160,13 @@ public final class Folio: @unchecked Sendable {
     /// Drops a pin. Release: the pinner's reads of the data happen-before a
     /// reclaimer that sees the count at zero (acquire) frees it.
     @inlinable public func unpin() {
-        let old = state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue
+        unpinned(previousState: state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue)
+    }
+
+    /// What follows dropping a pin, given the state word before the atomic
+    /// that dropped it (`unpin`, or a strategy's unlock-and-unpin): the last
+    /// pin of a detached, unlisted folio retires it.
+    @inlinable public func unpinned(previousState old: UInt64) {
         assert(old >= Folio.onePin, "Folio.unpin without a pin")
         if old >> 32 == 1 && old & Folio.retireMask == Folio.retireReady { retireIfIdle() }
     }

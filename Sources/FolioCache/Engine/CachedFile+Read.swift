@@ -41,9 +41,25 @@ extension CachedFile {
     /// if needed. Returns the bytes copied (fewer if EOF moved down).
     @inlinable
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
+        // The hit fast path (per-page strategies): a lock-free lookup that
+        // pins and locks the folio in one atomic, and one atomic to undo both.
+        // Anything unusual — a miss, a locked or waited-for folio, a slot that
+        // moved — falls through to the ordinary path below.
+        if Strategy.locksFolios,
+           // (`mapping` keeps the table alive; borrowing it spares a retain.)
+           let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({
+               $0.lookupLockFree(index, acquire: { strategy.tryPinAndLockFolio($0) }, release: { strategy.unlockAndUnpinFolio($0) })
+           }) {
+            let copied = found._withUnsafeGuaranteedRef { folio -> Int? in
+                let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+                strategy.unlockAndUnpinFolio(folio)
+                return n
+            }
+            if let copied { return copied }
+        }
         while true {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
-            guard let found = mapping.table.lookupAndPinUnretained(index) else {
+            guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
                 // Not cached: fill it, unless the file shrank below it
                 // meanwhile (then this read ends here).
@@ -54,36 +70,39 @@ extension CachedFile {
             // without retaining it (no reference counting on a hit).
             let copied: Int? = found._withUnsafeGuaranteedRef { folio in
                 strategy.lockFolio(folio)
-                // Recheck after the folio lock (per-page strategies): while
-                // this thread slept on the lock the folio may have been
-                // truncated away, evicted, or failed its fill; it is then
-                // detached and no longer the page at `index` — a folio is
-                // never re-inserted at another index while anyone pins it, so
-                // identity is the generation. Retry the lookup. (Per-inode and
-                // per-range took their lock before the lookup, which excludes
-                // all of that.)
-                let state = folio.flags
-                if state.contains(.detached) || !state.contains(.uptodate) {
-                    strategy.unlockFolio(folio)
-                    return nil
-                }
-                // EOF may have moved down since the caller looked; truncate
-                // needs this folio's lock to do that, so under it the size is
-                // stable for this page.
-                let pageStart = mapping.offset(of: index)
-                let available = mapping.size.load(ordering: .acquiring) - pageStart - Int64(inPage)
-                let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
-                if n > 0, let data = folio.data {
-                    dst.copyMemory(from: data + inPage, byteCount: n)
-                }
-                strategy.unlockFolio(folio)
-                cache.recordHit(folio)
+                let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+                strategy.unlockAndUnpinFolio(folio)
                 return n
             }
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-            found._withUnsafeGuaranteedRef { $0.unpin() }
             if let copied { return copied }
         }
+    }
+
+    /// The copy of a read hit, with the folio pinned and locked through the
+    /// strategy: bytes copied, or nil if the folio is no longer the page.
+    @inlinable
+    func copyLocked(_ folio: Folio, _ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int? {
+        // Recheck after the folio lock (per-page strategies): while this
+        // thread slept on the lock the folio may have been truncated away,
+        // evicted, or failed its fill; it is then detached and no longer the
+        // page at `index` — a folio is never re-inserted at another index
+        // while anyone pins it, so identity is the generation. The caller
+        // retries the lookup. (Per-inode and per-range took their lock before
+        // the lookup, which excludes all of that.)
+        let state = folio.flags
+        if state.contains(.detached) || !state.contains(.uptodate) { return nil }
+        // EOF may have moved down since the caller looked; truncate needs this
+        // folio's lock to do that, so under it the size is stable for this
+        // page.
+        let pageStart = mapping.offset(of: index)
+        let available = mapping.size.load(ordering: .acquiring) - pageStart - Int64(inPage)
+        let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
+        if n > 0, let data = folio.data {
+            dst.copyMemory(from: data + inPage, byteCount: n)
+        }
+        cache.recordHit(folio)
+        return n
     }
 
     /// Brings page `index` into the cache: inserts a new folio *locked*, so

@@ -115,31 +115,38 @@ final class PageTable: @unchecked Sendable {
     /// in use and the cache's pool keeps the object alive, so the hit path
     /// needs no reference counting at all.
     @inlinable func lookupAndPinUnretained(_ index: PageIndex) -> Unmanaged<Folio>? {
-        let s = shard(index)
-        // Lock-free attempt.
-        let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
-        if let (slot, p) = PageTable.find(index.rawValue, in: block) {
-            // Type-stable memory: the pointer may be stale, never dangling.
-            let u = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped)
-            let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
-                guard candidate.tryPin() else { return false }
-                // Pinned and live (published, not detached, not free). If
-                // this table's current slot array still holds it in the same
-                // slot, it is in this table now — at its own index, which the
-                // pin keeps stable — so it is the folio we want. (Comparing
-                // its `mapping` instead would retain and release the shared
-                // mapping object on every hit.)
-                if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
-                    && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
-                    && candidate.index == index {
-                    return true
-                }
-                candidate.unpin()
-                return false
-            }
-            if found { return u }
-        }
+        if let u = lookupLockFree(index, acquire: { $0.tryPin() }, release: { $0.unpin() }) { return u }
         return lookupAndPinLocked(index).map { Unmanaged.passUnretained($0) }
+    }
+
+    /// The lock-free attempt alone: finds the folio at `index` and takes it
+    /// with `acquire` — `tryPin`, or the hit path's pin and folio lock in one
+    /// atomic — which must refuse a folio that is not live. Nil if there is
+    /// none, `acquire` refused, or the slot changed meanwhile (then `release`
+    /// undoes `acquire`); the caller falls back to the locked lookup.
+    @inlinable func lookupLockFree(_ index: PageIndex, acquire: (Folio) -> Bool, release: (Folio) -> Void) -> Unmanaged<Folio>? {
+        let s = shard(index)
+        let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
+        guard let (slot, p) = PageTable.find(index.rawValue, in: block) else { return nil }
+        // Type-stable memory: the pointer may be stale, never dangling.
+        let u = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped)
+        let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
+            guard acquire(candidate) else { return false }
+            // Pinned and live (published, not detached, not free). If this
+            // table's current slot array still holds it in the same slot, it
+            // is in this table now — at its own index, which the pin keeps
+            // stable — so it is the folio we want. (Comparing its `mapping`
+            // instead would retain and release the shared mapping object on
+            // every hit.)
+            if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
+                && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
+                && candidate.index == index {
+                return true
+            }
+            release(candidate)
+            return false
+        }
+        return found ? u : nil
     }
 
     /// The same under the shard lock (a miss, or a slot that moved under the

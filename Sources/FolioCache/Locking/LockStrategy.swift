@@ -43,6 +43,15 @@ public protocol LockStrategy: Sendable {
     func lockFolio(_ folio: Folio, timeout: Duration) -> Bool
     func tryLockFolio(_ folio: Folio) -> Bool
     func unlockFolio(_ folio: Folio)
+    /// The hit path's fast form: pins `folio` and takes its lock in one
+    /// atomic, only if it is live, unlocked and nobody waits for it. Never
+    /// blocks; false changes nothing (the caller takes the ordinary path:
+    /// pin, then `lockFolio`). Strategies whose folio lock is not real
+    /// return false (the default).
+    func tryPinAndLockFolio(_ folio: Folio) -> Bool
+    /// Undoes `tryPinAndLockFolio` (or a pin followed by `lockFolio`): unlocks
+    /// and unpins, in one atomic where the strategy can.
+    func unlockAndUnpinFolio(_ folio: Folio)
 
     // Index level (before the lookup).
     func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) -> PagesGuard
@@ -57,4 +66,12 @@ public protocol LockStrategy: Sendable {
 /// The guard of a strategy whose `lockPages` takes nothing.
 public struct NoPagesGuard: Sendable {
     @inlinable public init() {}
+}
+
+extension LockStrategy {
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio) -> Bool { false }
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio) {
+        unlockFolio(folio)
+        folio.unpin()
+    }
 }

@@ -40,6 +40,16 @@ public struct PerPageBitLocking: LockStrategy {
         BitLock.unlock(folio.state, key: folio.lockKey, lot: lot)
     }
 
+    /// One compare-and-swap: pin + lock bit, only while the folio is live and
+    /// the lock is free with nobody parked (the uncontended acquire).
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio) -> Bool {
+        BitLock.tryLock(folio.state, adding: Folio.onePin, ifMasked: Folio.liveMask, equals: Folio.publishedBit)
+    }
+    /// One `lock xadd` drops the lock bit and the pin together.
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio) {
+        folio.unpinned(previousState: BitLock.unlock(folio.state, key: folio.lockKey, lot: lot, subtracting: Folio.onePin))
+    }
+
     @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard { NoPagesGuard() }
     @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard? { NoPagesGuard() }
     @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock) {}
