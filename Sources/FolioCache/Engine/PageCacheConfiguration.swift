@@ -8,14 +8,20 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     public var capacity: Int
     /// Which folios leave first when the budget is exceeded.
     public var evictionPolicy: EvictionPolicyKind
+    /// Views: on a fault, also map up to this many following pages of the
+    /// view that are already cached, with trylock only (0: off; at most
+    /// `maxFaultAroundPages`).
+    public var faultAroundPages: Int
 
     public static let minPageSize = 512
     public static let maxPageSize = 64 * 1024
+    public static let maxFaultAroundPages = 64
 
-    public init(pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .sieve) {
+    public init(pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .sieve, faultAroundPages: Int = 0) {
         self.pageSize = pageSize
         self.capacity = capacity
         self.evictionPolicy = evictionPolicy
+        self.faultAroundPages = faultAroundPages
     }
 
     public func validate() throws(FolioError) {
@@ -24,6 +30,9 @@ public struct PageCacheConfiguration: Sendable, Equatable {
         }
         guard capacity >= pageSize else {
             throw .invalidArgument("capacity \(capacity) bytes is smaller than one page (\(pageSize) bytes)")
+        }
+        guard faultAroundPages >= 0, faultAroundPages <= Self.maxFaultAroundPages else {
+            throw .invalidArgument("faultAroundPages \(faultAroundPages) is not from 0 to \(Self.maxFaultAroundPages)")
         }
     }
 }
