@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 /// fsx-style model test (after xfstests' fsx): a seeded random sequence of
-/// read / write / truncate-down / truncate-up / flush / sync / close-reopen /
+/// read / write / mapread / mapwrite (through a view, zero-copy or copying) /
+/// remap / truncate-down / truncate-up / flush / sync / close-reopen /
 /// forced-eviction operations against a shadow byte array, checked on every
 /// read, on every size query, and by reading the file from disk after each
 /// close. Writes stamp their bytes with the operation number so a bad byte
@@ -53,10 +54,14 @@ struct FsxRunner {
                 configuration: .init(pageSize: pageSize, capacity: 24 * pageSize,
                                      evictionPolicy: seed % 2 == 0 ? .sieve : .lru))
             var file = try cache.open(path: path, options: [.create, .truncate])
+            // One view over more than the file ever grows to, remapped now and
+            // then (with or without fault-around) and after every reopen.
+            let viewRange: Range<Int64> = 0..<(1 << 30)
+            var view = try file.map(viewRange, mode: .readWrite, faultAround: 0)
             for op in 1...operations {
                 let choice = random(100)
                 switch choice {
-                case 0..<35:  // read
+                case 0..<27:  // read
                     let off = random(maxFileSize + 1024)
                     let len = random(3 * pageSize)
                     note("\(op): read \(off) +\(len)")
@@ -66,7 +71,25 @@ struct FsxRunner {
                         let i = firstDifference(got, expected)
                         return failure("read \(off) +\(len): \(got.count) bytes, expected \(expected.count); first difference at offset \(off + i): got \(i < got.count ? String(got[i]) : "end") expected \(i < expected.count ? String(expected[i]) : "end")")
                     }
-                case 35..<70:  // write, stamped with the operation number
+                case 27..<35:  // mapread: in place (one page) or copying (any range)
+                    let off = random(maxFileSize + 1024)
+                    let len = 1 + random(3 * pageSize)
+                    let inPlace = random(2) == 0 && off / pageSize == (off + len - 1) / pageSize
+                    note("\(op): mapread \(off) +\(len)\(inPlace ? " in place" : "")")
+                    do throws(FolioError) {
+                        let got = inPlace ? try view.withUnsafeBytes(at: off, count: len) { [UInt8]($0) } : try view.copyBytes(at: off, count: len)
+                        if off + len > shadow.count { return failure("mapread \(off) +\(len) past EOF \(shadow.count) returned bytes") }
+                        let expected = Array(shadow[off..<off + len])
+                        if got != expected {
+                            let i = firstDifference(got, expected)
+                            return failure("mapread \(off) +\(len): first difference at offset \(off + i): got \(got[i]) expected \(expected[i])")
+                        }
+                    } catch {
+                        guard case .beyondEndOfFile = error, off + len > shadow.count else {
+                            return failure("mapread \(off) +\(len) threw \(error) (file size \(shadow.count))")
+                        }
+                    }
+                case 35..<62:  // write, stamped with the operation number
                     let off = random(maxFileSize)
                     let len = 1 + random(3 * pageSize)
                     note("\(op): write \(off) +\(len)")
@@ -74,6 +97,26 @@ struct FsxRunner {
                     try file.write(data, at: Int64(off))
                     if shadow.count < off + len { shadow += [UInt8](repeating: 0, count: off + len - shadow.count) }
                     shadow.replaceSubrange(off..<off + len, with: data)
+                case 62..<70:  // mapwrite: in place (one page) or copying; cannot extend the file
+                    let off = random(shadow.count + pageSize)
+                    let len = 1 + random(3 * pageSize)
+                    let inPlace = random(2) == 0 && off / pageSize == (off + len - 1) / pageSize
+                    note("\(op): mapwrite \(off) +\(len)\(inPlace ? " in place" : "")")
+                    let data = (0..<len).map { UInt8(truncatingIfNeeded: op &* 17 &+ $0 % 241) }
+                    do throws(FolioError) {
+                        if inPlace {
+                            try view.withUnsafeMutableBytes(at: off, count: len) { $0.copyBytes(from: data) }
+                        } else {
+                            try view.store(data, at: off)
+                        }
+                        if off + len > shadow.count { return failure("mapwrite \(off) +\(len) past EOF \(shadow.count) did not throw") }
+                        shadow.replaceSubrange(off..<off + len, with: data)
+                    } catch {
+                        // Past EOF: nothing may have changed (the model is unchanged).
+                        guard case .beyondEndOfFile = error, off + len > shadow.count else {
+                            return failure("mapwrite \(off) +\(len) threw \(error) (file size \(shadow.count))")
+                        }
+                    }
                 case 70..<78:  // truncate down
                     let n = random(shadow.count + 1)
                     note("\(op): truncate down \(n)")
@@ -84,9 +127,14 @@ struct FsxRunner {
                     note("\(op): truncate up \(n)")
                     try file.truncate(to: Int64(n))
                     shadow += [UInt8](repeating: 0, count: n - shadow.count)
-                case 84..<88:
+                case 84..<87:
                     note("\(op): flush")
                     try file.flush()
+                case 87:
+                    let around = random(2) * 4
+                    note("\(op): remap (fault-around \(around))")
+                    view.unmap()
+                    view = try file.map(viewRange, mode: .readWrite, faultAround: around)
                 case 88..<90:
                     note("\(op): sync")
                     try file.sync()
@@ -103,7 +151,15 @@ struct FsxRunner {
                         return failure("after close the file on disk has \(disk.count) bytes, expected \(shadow.count); first difference at \(i)")
                     }
                     if cache.statistics.residentBytes != 0 { return failure("close left \(cache.statistics.residentBytes) bytes resident") }
+                    // A view outliving its handle: a clear error, not a crash.
+                    do throws(FolioError) {
+                        _ = try view.copyBytes(at: 0, count: 1)
+                        return failure("a view of the closed file still read")
+                    } catch {
+                        guard case .closed = error else { return failure("a view of the closed file threw \(error), expected .closed") }
+                    }
                     file = try cache.open(path: path, options: [])
+                    view = try file.map(viewRange, mode: .readWrite, faultAround: random(2) * 4)
                 default:
                     note("\(op): size")
                     let s = try file.size()

@@ -18,6 +18,14 @@ public enum FolioError: Error, Equatable, CustomStringConvertible {
     case corrupt(path: String, offset: Int64, detail: String)
     /// The handle was closed.
     case closed(path: String)
+    /// A view touched bytes at or past the end of the file (the `SIGBUS` of a
+    /// real mapping): `offset` is the first such byte, `size` the file's size
+    /// at the time.
+    case beyondEndOfFile(path: String, offset: Int64, size: Int64)
+    /// A view was used after `unmap()`.
+    case unmapped(path: String)
+    /// A write through a view mapped `.readOnly`.
+    case readOnlyView(path: String)
 
     public var description: String {
         switch self {
@@ -32,6 +40,12 @@ public enum FolioError: Error, Equatable, CustomStringConvertible {
             return "bad data from '\(path)' at offset \(offset): \(detail)"
         case .closed(let path):
             return "'\(path)' is closed"
+        case .beyondEndOfFile(let path, let offset, let size):
+            return "view of '\(path)' touched offset \(offset), at or past the end of the file (size \(size))"
+        case .unmapped(let path):
+            return "view of '\(path)' used after unmap()"
+        case .readOnlyView(let path):
+            return "write through a read-only view of '\(path)'"
         }
     }
 

@@ -18,9 +18,15 @@ public protocol CachedFileProtocol: AnyObject, Sendable {
     func flush() throws(FolioError)
     func sync() throws(FolioError)
     func close() throws(FolioError)
+    /// Maps a view; `map(_:mode:faultAround:)` is the spelling to call.
+    func makeView(_ range: Range<Int64>, mode: ViewMode, faultAround: Int?) throws(FolioError) -> any FileViewProtocol
 }
 
-extension CachedFile: CachedFileProtocol {}
+extension CachedFile: CachedFileProtocol {
+    public func makeView(_ range: Range<Int64>, mode: ViewMode, faultAround: Int?) throws(FolioError) -> any FileViewProtocol {
+        try map(range, mode: mode, faultAround: faultAround)
+    }
+}
 
 /// The operations of a cache, independent of its strategy type.
 public protocol PageCacheProtocol: AnyObject, Sendable {

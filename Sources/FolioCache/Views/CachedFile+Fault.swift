@@ -1,0 +1,116 @@
+import FolioLocks
+import Synchronization
+
+extension CachedFile {
+    /// Maps `range` (bytes of the file) as a view: a window that behaves like
+    /// a `MAP_SHARED` mapping in user space. See `FileView`.
+    ///
+    /// The range may extend past the current end of the file (touching bytes
+    /// there throws `FolioError.beyondEndOfFile` until the file grows), but not
+    /// start before 0 or overflow. `faultAround` overrides the cache's
+    /// `faultAroundPages`.
+    public func map(_ range: Range<Int64>, mode: ViewMode = .readOnly, faultAround: Int? = nil) throws(FolioError) -> FileView<Strategy> {
+        let count = range.upperBound - range.lowerBound
+        guard count <= Int64(Int.max) else {
+            throw .invalidArgument("map of '\(path)': range \(range) is too large")
+        }
+        _ = try checkRange("map", offset: range.lowerBound, count: Int(count))
+        let around = faultAround ?? cache.configuration.faultAroundPages
+        guard around >= 0, around <= PageCacheConfiguration.maxFaultAroundPages else {
+            throw .invalidArgument("map of '\(path)': faultAround \(around) is not from 0 to \(PageCacheConfiguration.maxFaultAroundPages)")
+        }
+        try checkOpen()
+        return FileView(file: self, range: range, mode: mode, faultAround: around)
+    }
+
+    /// The fault path: the folio of page `index`, pinned (the caller unpins),
+    /// or `beyondEndOfFile` if the page does not reach below EOF. Every touch
+    /// of a page that a view has not mapped comes through here, the same way
+    /// each time: look up; if absent, insert a locked folio and fill it (the
+    /// read-miss path, under the invalidate lock shared); if present, pin it
+    /// and lock it through the strategy; recheck; unlock. Returns whether the
+    /// page had to be filled.
+    @inlinable
+    func fault(_ index: PageIndex) throws(FolioError) -> (folio: Unmanaged<Folio>, filled: Bool) {
+        var filled = false
+        while true {
+            try checkOpen()
+            let pageStart = mapping.offset(of: index)
+            let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
+            guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
+                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+                // Not cached: fill it (false: it lies past EOF).
+                if try !fill(index) {
+                    throw .beyondEndOfFile(path: path, offset: pageStart, size: mapping.size.load(ordering: .acquiring))
+                }
+                filled = true
+                continue
+            }
+            let verdict: FaultVerdict = found._withUnsafeGuaranteedRef { folio in
+                strategy.lockFolio(folio)
+                defer { strategy.unlockFolio(folio) }
+                // Recheck after the folio lock (per-page strategies): while
+                // this thread slept on the lock, the folio may have been
+                // truncated away, evicted, or failed its fill — then it is
+                // detached, no longer the page at `index`, and the lookup is
+                // retried. A folio is never re-inserted at another index while
+                // pinned (our pin), so a folio that is not detached is still
+                // this mapping's page at `index` (identity is the generation).
+                // (Per-inode and per-range took their lock before the lookup.)
+                let state = folio.flags
+                if state.contains(.detached) || !state.contains(.uptodate) { return .retry }
+                // And below EOF. Truncate removes every page past its new end
+                // with that page's lock held and lowers the size before it
+                // unlocks, so under this lock a folio that is not detached
+                // should lie below EOF; the check makes "a fault never returns
+                // a page past EOF" hold by itself, for two loads.
+                if pageStart >= mapping.size.load(ordering: .acquiring) { return .beyondEOF }
+                cache.recordHit(folio)
+                return .mapped
+            }
+            strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+            switch verdict {
+            case .mapped:
+                // Pinned (from the lookup) and unlocked: the caller's closure
+                // runs with the pin only.
+                return (found, filled)
+            case .retry:
+                found._withUnsafeGuaranteedRef { $0.unpin() }
+            case .beyondEOF:
+                found._withUnsafeGuaranteedRef { $0.unpin() }
+                throw .beyondEndOfFile(path: path, offset: pageStart, size: mapping.size.load(ordering: .acquiring))
+            }
+        }
+    }
+
+    /// Fault-around: whether page `index`, if already cached and uptodate,
+    /// can be mapped now without waiting — a lock-free lookup, a *trylock*
+    /// through the strategy (a busy page is skipped), the same recheck as a
+    /// fault. Never reads from the backend. Returns the folio (not pinned: a
+    /// view's mapping is only a hint it validates on use) or nil.
+    @inlinable
+    func faultAroundCandidate(_ index: PageIndex) -> Unmanaged<Folio>? {
+        let pageStart = mapping.offset(of: index)
+        guard pageStart < mapping.size.load(ordering: .acquiring) else { return nil }
+        guard let pagesGuard = strategy.tryLockPages(onePage(index), .shared, in: mapping.pageLock) else { return nil }
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({
+            $0.lookupLockFree(index, acquire: { $0.tryPin() }, release: { $0.unpin() })
+        }) else { return nil }
+        let ok = found._withUnsafeGuaranteedRef { folio -> Bool in
+            defer { folio.unpin() }
+            guard strategy.tryLockFolio(folio) else { return false }
+            defer { strategy.unlockFolio(folio) }
+            let state = folio.flags
+            return !state.contains(.detached) && state.contains(.uptodate)
+                && pageStart < mapping.size.load(ordering: .acquiring)
+        }
+        return ok ? found : nil
+    }
+}
+
+/// What a fault found after locking the folio.
+@usableFromInline
+enum FaultVerdict {
+    case mapped, retry, beyondEOF
+}

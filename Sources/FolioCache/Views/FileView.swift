@@ -1,0 +1,330 @@
+import FolioLocks
+import Synchronization
+
+/// An mmap-style window onto a byte range of an open file: it behaves like a
+/// `MAP_SHARED` mapping, in user space. Create one with `CachedFile.map`.
+///
+/// Offsets are relative to the start of the view. Accesses:
+/// - `withUnsafeBytes(at:count:_:)` runs a closure on the bytes in place when
+///   they lie inside one folio (zero-copy; the folio is **pinned**, not
+///   locked, while the closure runs) and on a copy when they span folios.
+/// - `copyBytes(at:count:)`, `copyBytes(at:into:)`, `load(at:as:)`: copies.
+/// - `withUnsafeMutableBytes(at:count:_:)`, `store(_:at:)` (views mapped
+///   `.readWrite`): write in place, pinned; the page becomes dirty, is seen by
+///   `read` on the same file at once and is written back like any dirty page.
+///
+/// **The fault path.** A view maps pages lazily. Touching a page the view has
+/// not mapped runs `CachedFile.fault`, the same way every time: look up;
+/// insert and fill a locked folio if the page is absent; lock it through the
+/// strategy; recheck that it is still this file's page at this index and below
+/// EOF; pin; unlock. The view then remembers the folio (its "page-table
+/// entry"), unpinned: later reads validate the entry with one pin (still live,
+/// same file, same index, uptodate, below EOF) and use it without a lookup or a
+/// lock; a stale entry — the page was evicted, truncated, replaced — just
+/// faults again. So a view never holds pins between accesses: eviction, truncate
+/// and close work under it, and `unmap()` leaves nothing pinned. Writes always
+/// take the fault path, so that reclaim, which try-locks a page before it
+/// checks its pins, always sees the writer's pin before the bytes change.
+///
+/// **EOF.** Touching bytes at or past the end of the file throws
+/// `FolioError.beyondEndOfFile` (the `SIGBUS` analogue) and never returns stale
+/// bytes; after the file grows again the same range works again. A write
+/// through a view cannot extend the file (as with `mmap`).
+///
+/// **Concurrency.** A view may be used from any number of threads. As with a
+/// real shared mapping, bytes read in place are not atomic against concurrent
+/// writers or truncates of the *same bytes* (they hold the page lock; a view
+/// holds only a pin): synchronize those yourself, or use `CachedFile.read`,
+/// which copies under the page lock.
+///
+/// **Lifetime.** After `unmap()`, or after the file is closed, every access
+/// throws (`.unmapped`, `.closed`); nothing crashes. A view keeps its file
+/// object alive.
+public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
+    // @unchecked Sendable: the entry table is only read and written with
+    // atomic loads and stores; the counters and `isUnmapped` are atomics;
+    // everything else is immutable.
+
+    public let file: CachedFile<Strategy>
+    /// The bytes of the file this view covers.
+    public let range: Range<Int64>
+    public let mode: ViewMode
+    /// Pages mapped around a fault (already cached ones only, trylocked).
+    public let faultAround: Int
+
+    @usableFromInline let firstPage: UInt64
+    /// The view's page-table entries: folio addresses (0: none), unpinned
+    /// hints, direct-mapped by page index (a bounded table, like a TLB; a
+    /// view of any size costs at most `maxEntries` words).
+    @usableFromInline let entries: UnsafeMutablePointer<UInt64>
+    @usableFromInline let entryMask: Int
+    @usableFromInline static var maxEntries: Int { 1024 }
+
+    @usableFromInline let isUnmapped = Atomic<Bool>(false)
+    @usableFromInline let faults = Atomic<UInt64>(0)
+    @usableFromInline let fills = Atomic<UInt64>(0)
+    @usableFromInline let mappedHits = Atomic<UInt64>(0)
+    @usableFromInline let aroundMapped = Atomic<UInt64>(0)
+
+    init(file: CachedFile<Strategy>, range: Range<Int64>, mode: ViewMode, faultAround: Int) {
+        self.file = file
+        self.range = range
+        self.mode = mode
+        self.faultAround = faultAround
+        let shift = UInt64(file.mapping.pageShift)
+        firstPage = UInt64(range.lowerBound) >> shift
+        let pages = range.isEmpty ? 1 : Int(((UInt64(range.upperBound) - 1) >> shift) - firstPage + 1)
+        let n = min(FileView.maxEntries, 1 << (Int.bitWidth - (pages - 1).leadingZeroBitCount))
+        entryMask = max(n, 1) - 1
+        entries = UnsafeMutablePointer<UInt64>.allocate(capacity: entryMask + 1)
+        entries.initialize(repeating: 0, count: entryMask + 1)
+    }
+
+    deinit { entries.deallocate() }
+
+    /// Bytes in the view.
+    public var count: Int { Int(range.upperBound - range.lowerBound) }
+
+    public var statistics: ViewStatistics {
+        var s = ViewStatistics()
+        s.faults = faults.load(ordering: .relaxed)
+        s.fills = fills.load(ordering: .relaxed)
+        s.mappedHits = mappedHits.load(ordering: .relaxed)
+        s.faultAroundMapped = aroundMapped.load(ordering: .relaxed)
+        return s
+    }
+
+    /// Drops every mapping of the view; later accesses throw
+    /// `FolioError.unmapped`. The view holds no pins between accesses, so
+    /// nothing stays pinned once accesses running on other threads return.
+    public func unmap() {
+        isUnmapped.store(true, ordering: .releasing)
+        for i in 0...entryMask { RawAtomic64.storeRelaxed(entries + i, 0) }
+    }
+
+    // MARK: Reads
+
+    /// Runs `body` on `count` bytes at `offset`: in place, with the folio
+    /// pinned, when they lie inside one folio; otherwise on a copy.
+    @inlinable
+    public func withUnsafeBytes<R>(at offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(FolioError) -> R {
+        let start = try checkAccess("read", offset: offset, count: count, write: false)
+        defer { file.cache.reclaimIfNeeded() }  // a fault may have filled a page; after the unpin below
+        guard count > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let index = file.pageIndex(of: start)
+        if index == file.pageIndex(of: start + Int64(count - 1)) {
+            let folio = try pin(index, forWrite: false)
+            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
+            try checkEOF(start, count)
+            let inPage = Int(start & Int64(file.pageSize - 1))
+            return folio._withUnsafeGuaranteedRef { f in
+                body(UnsafeRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
+            }
+        }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        defer { copy.deallocate() }
+        try copyPages(from: start, into: copy)
+        return body(UnsafeRawBufferPointer(copy))
+    }
+
+    /// Copies `buffer.count` bytes at `offset` into `buffer`.
+    @inlinable
+    public func copyBytes(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
+        let start = try checkAccess("read", offset: offset, count: buffer.count, write: false)
+        defer { file.cache.reclaimIfNeeded() }
+        try copyPages(from: start, into: buffer)
+    }
+
+    /// `count` bytes at `offset`.
+    public func copyBytes(at offset: Int, count: Int) throws(FolioError) -> [UInt8] {
+        let start = try checkAccess("read", offset: offset, count: count, write: false)
+        defer { file.cache.reclaimIfNeeded() }
+        var out = [UInt8](repeating: 0, count: count)
+        let result: Result<Void, FolioError> = out.withUnsafeMutableBytes { buf in
+            Result { () throws(FolioError) in try copyPages(from: start, into: buf) }
+        }
+        try result.get()
+        return out
+    }
+
+    /// A value of a trivial type at `offset` (any alignment).
+    @inlinable
+    public func load<T: BitwiseCopyable>(at offset: Int, as type: T.Type) throws(FolioError) -> T {
+        try withUnsafeBytes(at: offset, count: MemoryLayout<T>.size) { $0.loadUnaligned(as: T.self) }
+    }
+
+    // MARK: Writes
+
+    /// Runs `body` on `count` bytes at `offset` to change them: in place, with
+    /// the folio pinned, when they lie inside one folio, otherwise on a copy
+    /// that is stored back page by page. The pages become dirty.
+    @inlinable
+    public func withUnsafeMutableBytes<R>(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(FolioError) -> R {
+        let start = try checkAccess("write", offset: offset, count: count, write: true)
+        defer { file.cache.reclaimIfNeeded() }
+        guard count > 0 else { return body(UnsafeMutableRawBufferPointer(start: nil, count: 0)) }
+        try checkEOF(start, count)  // all or nothing (barring a racing truncate)
+        let index = file.pageIndex(of: start)
+        if index == file.pageIndex(of: start + Int64(count - 1)) {
+            let folio = try pin(index, forWrite: true)
+            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
+            try checkEOF(start, count)
+            let inPage = Int(start & Int64(file.pageSize - 1))
+            return folio._withUnsafeGuaranteedRef { f in
+                let r = body(UnsafeMutableRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
+                // Dirty after the change and before the unpin: a flush that
+                // cleaned the page while `body` ran is followed by another;
+                // reclaim cannot take the page before the unpin.
+                f.setFlags(.dirty)
+                return r
+            }
+        }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        defer { copy.deallocate() }
+        try copyPages(from: start, into: copy)
+        let r = body(copy)
+        try storePages(UnsafeRawBufferPointer(copy), at: start)
+        return r
+    }
+
+    /// Stores `bytes` at `offset`.
+    @inlinable
+    public func store(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FolioError) {
+        let start = try checkAccess("write", offset: offset, count: bytes.count, write: true)
+        try checkEOF(start, bytes.count)  // all or nothing (barring a racing truncate)
+        defer { file.cache.reclaimIfNeeded() }
+        try storePages(bytes, at: start)
+    }
+
+    /// Stores `bytes` at `offset`.
+    public func store(_ bytes: [UInt8], at offset: Int) throws(FolioError) {
+        let result: Result<Void, FolioError> = bytes.withUnsafeBytes { buf in
+            Result { () throws(FolioError) in try store(buf, at: offset) }
+        }
+        try result.get()
+    }
+
+    // MARK: The machinery
+
+    /// Validates an access; returns its file offset.
+    @inlinable
+    func checkAccess(_ operation: String, offset: Int, count: Int, write: Bool) throws(FolioError) -> Int64 {
+        if isUnmapped.load(ordering: .acquiring) { throw .unmapped(path: file.path) }
+        if write && mode == .readOnly { throw .readOnlyView(path: file.path) }
+        guard offset >= 0, count >= 0, offset <= self.count, count <= self.count - offset else {
+            throw .invalidArgument("\(operation) through a view of '\(file.path)': \(count) bytes at offset \(offset) do not lie inside the view (\(self.count) bytes)")
+        }
+        try file.checkOpen()
+        return range.lowerBound + Int64(offset)
+    }
+
+    /// Throws unless `[start, start + count)` lies below EOF.
+    @inlinable
+    func checkEOF(_ start: Int64, _ count: Int) throws(FolioError) {
+        let size = file.mapping.size.load(ordering: .acquiring)
+        if start + Int64(count) > size {
+            throw .beyondEndOfFile(path: file.path, offset: max(start, size), size: size)
+        }
+    }
+
+    /// The folio of page `index`, pinned: from the view's entry if it is
+    /// still valid (reads only), else through the fault path.
+    @inlinable
+    func pin(_ index: PageIndex, forWrite: Bool) throws(FolioError) -> Unmanaged<Folio> {
+        let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
+        if !forWrite, let folio = validEntry(RawAtomic64.loadRelaxed(slot), index) {
+            mappedHits.wrappingAdd(1, ordering: .relaxed)
+            return folio
+        }
+        let (folio, filled) = try file.fault(index)
+        faults.wrappingAdd(1, ordering: .relaxed)
+        if filled { fills.wrappingAdd(1, ordering: .relaxed) }
+        RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
+        if faultAround > 0 { mapAround(index) }
+        return folio
+    }
+
+    /// Pins the folio an entry names if it is still the page at `index` of
+    /// this file: live (published, not detached, not free — `tryPin`), at
+    /// this index, of this mapping, uptodate. Folios are type-stable, so a
+    /// stale entry is never dangling; the checks after the pin are stable
+    /// because a pinned folio does not change identity.
+    @inlinable
+    func validEntry(_ entry: UInt64, _ index: PageIndex) -> Unmanaged<Folio>? {
+        guard entry != 0, let p = UnsafeRawPointer(bitPattern: UInt(entry)) else { return nil }
+        let u = Unmanaged<Folio>.fromOpaque(p)
+        let ok = u._withUnsafeGuaranteedRef { f -> Bool in
+            guard f.tryPin() else { return false }
+            // Acquire: pairs with the release that set `uptodate` after the
+            // fill wrote the bytes.
+            let state = f.state.load(ordering: .acquiring)
+            if f.index == index && state & FolioFlags.uptodate.rawValue != 0 && f.mapping === file.mapping {
+                return true
+            }
+            f.unpin()
+            return false
+        }
+        return ok ? u : nil
+    }
+
+    /// Fault-around: maps the following pages of the view that are already
+    /// cached, with trylock only, skipping busy ones and stopping at the end
+    /// of the view.
+    @usableFromInline
+    func mapAround(_ index: PageIndex) {
+        let lastPage = (UInt64(max(range.upperBound, range.lowerBound + 1)) - 1) >> UInt64(file.mapping.pageShift)
+        var i = index.rawValue &+ 1
+        var mapped: UInt64 = 0
+        while i <= lastPage && i <= index.rawValue &+ UInt64(faultAround) {
+            let page = PageIndex(i)
+            let slot = entries + (Int(truncatingIfNeeded: i &- firstPage) & entryMask)
+            if let folio = file.faultAroundCandidate(page) {
+                RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
+                mapped += 1
+            }
+            i += 1
+        }
+        if mapped > 0 { aroundMapped.wrappingAdd(mapped, ordering: .relaxed) }
+    }
+
+    /// Copies file bytes from `start` into `buffer`, page by page, each page
+    /// pinned while it is copied.
+    @usableFromInline
+    func copyPages(from start: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let pos = start + Int64(done)
+            let inPage = Int(pos & Int64(file.pageSize - 1))
+            let n = min(buffer.count - done, file.pageSize - inPage)
+            let folio = try pin(file.pageIndex(of: pos), forWrite: false)
+            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
+            try checkEOF(pos, n)
+            folio._withUnsafeGuaranteedRef { f in
+                if let data = f.data { (base + done).copyMemory(from: data + inPage, byteCount: n) }
+            }
+            done += n
+        }
+    }
+
+    /// Stores `bytes` at file offset `start`, page by page (each page pinned
+    /// through the fault path, changed, marked dirty, unpinned).
+    @usableFromInline
+    func storePages(_ bytes: UnsafeRawBufferPointer, at start: Int64) throws(FolioError) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let pos = start + Int64(done)
+            let inPage = Int(pos & Int64(file.pageSize - 1))
+            let n = min(bytes.count - done, file.pageSize - inPage)
+            let folio = try pin(file.pageIndex(of: pos), forWrite: true)
+            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
+            try checkEOF(pos, n)
+            folio._withUnsafeGuaranteedRef { f in
+                if let data = f.data { (data + inPage).copyMemory(from: base + done, byteCount: n) }
+                f.setFlags(.dirty)
+            }
+            done += n
+        }
+    }
+}
