@@ -3,7 +3,8 @@
 // Folio: an embeddable, file-backed page cache whose synchronization is
 // delegated to pluggable lock strategies.
 //
-// Module arrows point one way: CFolioShims → FolioLocks → FolioCache → tools.
+// Module arrows point one way: CFolioShims → FolioLocks → FolioCache →
+// FolioConfiguration (the TOML parser stays out of the core) → tools.
 // Benchmarks live in their own package (Benchmarks/) so users of Folio never
 // resolve benchmark dependencies.
 import PackageDescription
@@ -13,7 +14,27 @@ let package = Package(
     products: [
         .library(name: "FolioLocks", targets: ["FolioLocks"]),
         .library(name: "FolioCache", targets: ["FolioCache"]),
+        .library(name: "FolioConfiguration", targets: ["FolioConfiguration"]),
         .executable(name: "folio-demo", targets: ["folio-demo"]),
+        .executable(name: "folio-config", targets: ["folio-config"]),
+        // A target that carries a `folio.toml` gets it validated at build time
+        // and embedded as a generated constant (docs/configuration.md).
+        .plugin(name: "FolioConfigPlugin", targets: ["FolioConfigPlugin"]),
+    ],
+    // Build-time choice of the strategy `DefaultPageCache` uses. Exactly one
+    // may be enabled; none given means HybridFairLock (docs/configuration.md).
+    traits: [
+        .trait(name: "PerPageBitLock", description: "DefaultPageCache uses per-page-bit locking"),
+        .trait(name: "HybridFairLock", description: "DefaultPageCache uses hybrid-fair locking (the default)"),
+        .trait(name: "FairLock", description: "DefaultPageCache uses the fair preset (strict FIFO handoff)"),
+        .trait(name: "BargingLock", description: "DefaultPageCache uses the barging preset (no fairness bound)"),
+        .trait(name: "PerInodeLock", description: "DefaultPageCache uses one reader-writer lock per file"),
+        .trait(name: "PerRangeLock", description: "DefaultPageCache uses a range lock per file"),
+        .default(enabledTraits: ["HybridFairLock"]),
+    ],
+    dependencies: [
+        // TOML configuration files (wraps toml++; no system packages needed).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C: futex(2), atomics on raw futex words, the pause hint.
@@ -30,6 +51,14 @@ let package = Package(
         // until folio-load lands).
         .executableTarget(name: "folio-demo", dependencies: ["FolioCache", "FolioLocks"]),
 
+        // Configuration files: TOML schema, units, environment overrides,
+        // validation. Depends on the engine, never the other way round.
+        .target(name: "FolioConfiguration", dependencies: ["FolioCache", "FolioLocks", .product(name: "TOMLKit", package: "TOMLKit")]),
+        // `folio-config check|show|default-strategy|generate`: validates files
+        // and is the build plugin's generator.
+        .executableTarget(name: "folio-config", dependencies: ["FolioConfiguration", "FolioCache"]),
+        .plugin(name: "FolioConfigPlugin", capability: .buildTool(), dependencies: ["folio-config"], path: "Plugins/FolioConfigPlugin"),
+
         // `swift package load-test …`: builds and runs the load tool.
         .plugin(
             name: "LoadTestCommand",
@@ -41,5 +70,6 @@ let package = Package(
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),
         .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport"]),
+        .testTarget(name: "FolioConfigurationTests", dependencies: ["FolioConfiguration", "FolioCache", "FolioLocks"]),
     ]
 )

@@ -1,10 +1,12 @@
 /// What a cache is built with. `validate()` rejects anything the engine
 /// cannot honour, with a message naming the field, the value and what is
-/// allowed.
+/// allowed. (Configuration files are read and validated, with messages
+/// naming the file and key, by the `FolioConfiguration` module.)
 public struct PageCacheConfiguration: Sendable, Equatable {
     /// Bytes per page: a power of two from 512 B to 64 KiB.
     public var pageSize: Int
-    /// The byte budget for resident folio data. At least one page.
+    /// The byte budget for resident folio data. At least one page, at most
+    /// `maxCapacity`.
     public var capacity: Int
     /// Which folios leave first when the budget is exceeded.
     public var evictionPolicy: EvictionPolicyKind
@@ -12,16 +14,46 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// view that are already cached, with trylock only (0: off; at most
     /// `maxFaultAroundPages`).
     public var faultAroundPages: Int
+    /// The largest folio order collapse may build: folios of up to
+    /// `pageSize << maxFolioOrder` bytes (at most `maxFolioBytes`). Accepted,
+    /// not yet used by the engine (every folio is order 0 today).
+    public var maxFolioOrder: Int
+    /// Compression and background collapse. Accepted, not yet used by the
+    /// engine.
+    public var compression: CompressionConfiguration
+    /// Background writeback: every interval, a flusher per cache writes back
+    /// the dirty pages of its open files (trylock only, so it never waits
+    /// behind a user). `nil`: off, dirty pages are written by flush, sync,
+    /// close and reclaim only.
+    public var writebackInterval: Duration?
 
     public static let minPageSize = 512
     public static let maxPageSize = 64 * 1024
     public static let maxFaultAroundPages = 64
+    /// The largest folio, whatever the page size (a PMD-sized huge page).
+    public static let maxFolioBytes = 2 << 20
+    /// No budget above this is taken to be meant (1 TiB).
+    public static let maxCapacity = 1 << 40
+    public static let minWritebackInterval: Duration = .milliseconds(1)
+    public static let maxWritebackInterval: Duration = .seconds(86_400)
 
-    public init(pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .sieve, faultAroundPages: Int = 0) {
+    /// The largest `maxFolioOrder` allowed with pages of `pageSize` bytes.
+    public static func maxFolioOrder(pageSize: Int) -> Int {
+        guard pageSize > 0, pageSize <= maxFolioBytes else { return 0 }
+        return (maxFolioBytes / pageSize).trailingZeroBitCount
+    }
+
+    public init(
+        pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .sieve, faultAroundPages: Int = 0,
+        maxFolioOrder: Int = 0, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil
+    ) {
         self.pageSize = pageSize
         self.capacity = capacity
         self.evictionPolicy = evictionPolicy
         self.faultAroundPages = faultAroundPages
+        self.maxFolioOrder = maxFolioOrder
+        self.compression = compression
+        self.writebackInterval = writebackInterval
     }
 
     public func validate() throws(FolioError) {
@@ -31,8 +63,22 @@ public struct PageCacheConfiguration: Sendable, Equatable {
         guard capacity >= pageSize else {
             throw .invalidArgument("capacity \(capacity) bytes is smaller than one page (\(pageSize) bytes)")
         }
+        guard capacity <= Self.maxCapacity else {
+            throw .invalidArgument("capacity \(capacity) bytes is more than \(Self.maxCapacity) (1 TiB)")
+        }
         guard faultAroundPages >= 0, faultAroundPages <= Self.maxFaultAroundPages else {
             throw .invalidArgument("faultAroundPages \(faultAroundPages) is not from 0 to \(Self.maxFaultAroundPages)")
+        }
+        let maxOrder = Self.maxFolioOrder(pageSize: pageSize)
+        guard maxFolioOrder >= 0, maxFolioOrder <= maxOrder else {
+            throw .invalidArgument(
+                "maxFolioOrder \(maxFolioOrder) is not from 0 to \(maxOrder) (folios of at most \(Self.maxFolioBytes) bytes with \(pageSize)-byte pages)")
+        }
+        try compression.validate()
+        if let interval = writebackInterval {
+            guard interval >= Self.minWritebackInterval, interval <= Self.maxWritebackInterval else {
+                throw .invalidArgument("writebackInterval \(interval) is not from \(Self.minWritebackInterval) to \(Self.maxWritebackInterval)")
+            }
         }
     }
 }

@@ -1,0 +1,35 @@
+/// Compression of cold large folios and the background collapse that builds
+/// them.
+///
+/// Accepted, validated and carried, **not yet used by the engine**: large
+/// folios and LZ4 compression of folios are still to come (README "Status").
+/// A configuration that sets these is valid today and means the same thing
+/// once the engine honours it.
+public struct CompressionConfiguration: Sendable, Equatable {
+    /// Whether cold large folios may be kept LZ4-compressed.
+    public var enabled: Bool
+    /// Keep a compressed folio only if compression saves at least this
+    /// fraction of its bytes (0 ≤ value < 1; 0.25 means "at least a quarter").
+    public var minimumSaving: Double
+    /// How often the background collapse looks for aligned runs of cached
+    /// base pages to merge into large folios.
+    public var collapseInterval: Duration
+
+    public static let minimumInterval: Duration = .milliseconds(1)
+    public static let maximumInterval: Duration = .seconds(86_400)
+
+    public init(enabled: Bool = false, minimumSaving: Double = 0.25, collapseInterval: Duration = .seconds(10)) {
+        self.enabled = enabled
+        self.minimumSaving = minimumSaving
+        self.collapseInterval = collapseInterval
+    }
+
+    public func validate() throws(FolioError) {
+        guard minimumSaving >= 0, minimumSaving < 1 else {
+            throw .invalidArgument("compression.minimumSaving \(minimumSaving) is not a fraction from 0 up to (not including) 1")
+        }
+        guard collapseInterval >= Self.minimumInterval, collapseInterval <= Self.maximumInterval else {
+            throw .invalidArgument("compression.collapseInterval \(collapseInterval) is not from \(Self.minimumInterval) to \(Self.maximumInterval)")
+        }
+    }
+}

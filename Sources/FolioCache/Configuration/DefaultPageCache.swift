@@ -1,0 +1,55 @@
+import FolioLocks
+
+// The build-time choice: a package trait names the strategy `DefaultPageCache`
+// uses (`swift build --traits PerRangeLock`, or `traits: ["PerRangeLock"]` on
+// a dependent package's `.package(...)` line). With no trait, or with the
+// default trait set, it is hybrid-fair. Traits are unified across the package
+// graph, so two packages asking for different strategies fail here rather
+// than one of them silently getting the other's.
+#if (PerPageBitLock && (HybridFairLock || FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (HybridFairLock && (FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (FairLock && (BargingLock || PerInodeLock || PerRangeLock)) || (BargingLock && (PerInodeLock || PerRangeLock)) || (PerInodeLock && PerRangeLock)
+#error("Folio: enable at most one lock trait (PerPageBitLock, HybridFairLock, FairLock, BargingLock, PerInodeLock, PerRangeLock); a dependent package that names one should not also keep .defaults")
+#endif
+
+#if PerPageBitLock
+/// The strategy type chosen at build time by a package trait.
+public typealias DefaultLockStrategy = PerPageBitLocking
+/// The strategy chosen at build time, as a configuration kind.
+public let defaultLockStrategyKind = LockStrategyKind.perPageBit
+#elseif PerInodeLock
+public typealias DefaultLockStrategy = PerInodeLocking
+public let defaultLockStrategyKind = LockStrategyKind.perInode
+#elseif PerRangeLock
+public typealias DefaultLockStrategy = PerRangeLocking
+public let defaultLockStrategyKind = LockStrategyKind.perRange
+#elseif FairLock
+public typealias DefaultLockStrategy = HybridFairLocking
+public let defaultLockStrategyKind = LockStrategyKind.fair
+#elseif BargingLock
+public typealias DefaultLockStrategy = HybridFairLocking
+public let defaultLockStrategyKind = LockStrategyKind.barging
+#else
+public typealias DefaultLockStrategy = HybridFairLocking
+public let defaultLockStrategyKind = LockStrategyKind.hybridFair
+#endif
+
+/// A page cache whose strategy a package trait chose at build time
+/// (specialized exactly like a spelled-out `PageCache<Strategy>`).
+///
+/// ```swift
+/// let cache = try DefaultPageCache(configuration: PageCacheConfiguration(capacity: 256 << 20))
+/// ```
+public typealias DefaultPageCache = PageCache<DefaultLockStrategy>
+
+extension PageCache where Strategy == DefaultLockStrategy {
+    /// A cache with the build-time default strategy (its default tunables).
+    public convenience init(configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
+        #if FairLock
+        let strategy = HybridFairLocking.fair()
+        #elseif BargingLock
+        let strategy = HybridFairLocking.barging()
+        #else
+        let strategy = DefaultLockStrategy()
+        #endif
+        try self.init(strategy: strategy, configuration: configuration)
+    }
+}

@@ -1,0 +1,47 @@
+/// One key of the configuration schema: a TOML table and a key in it. Its
+/// environment variable is `FOLIO_<TABLE>_<KEY>` in upper case with `-` as
+/// `_` (`lock.strategy` → `FOLIO_LOCK_STRATEGY`).
+public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
+    public let table: String
+    public let name: String
+
+    public init(_ table: String, _ name: String) {
+        self.table = table
+        self.name = name
+    }
+
+    /// The dotted spelling used in messages and docs: `lock.strategy`.
+    public var description: String { "\(table).\(name)" }
+
+    public var environmentVariable: String {
+        "FOLIO_" + "\(table)_\(name)".uppercased().map { $0 == "-" ? "_" : $0 }.reduce(into: "") { $0.append($1) }
+    }
+
+    public static let lockStrategy = ConfigurationKey("lock", "strategy")
+    public static let spinLimit = ConfigurationKey("lock", "spin-limit")
+    public static let unfairness = ConfigurationKey("lock", "unfairness")
+    public static let maxWait = ConfigurationKey("lock", "max-wait")
+    public static let waitTableBuckets = ConfigurationKey("lock", "wait-table-buckets")
+    public static let capacity = ConfigurationKey("cache", "capacity")
+    public static let pageSize = ConfigurationKey("cache", "page-size")
+    public static let maxFolioOrder = ConfigurationKey("cache", "max-folio-order")
+    public static let eviction = ConfigurationKey("cache", "eviction")
+    public static let faultAroundPages = ConfigurationKey("cache", "fault-around-pages")
+    public static let compressionEnabled = ConfigurationKey("compression", "enabled")
+    public static let minimumSaving = ConfigurationKey("compression", "min-saving")
+    public static let collapseInterval = ConfigurationKey("compression", "collapse-interval")
+    public static let writebackInterval = ConfigurationKey("writeback", "interval")
+
+    /// Every key, in documentation order.
+    public static let all: [ConfigurationKey] = [
+        lockStrategy, spinLimit, unfairness, maxWait, waitTableBuckets,
+        capacity, pageSize, maxFolioOrder, eviction, faultAroundPages,
+        compressionEnabled, minimumSaving, collapseInterval,
+        writebackInterval,
+    ]
+
+    /// The tables, in documentation order.
+    public static let tables = ["lock", "cache", "compression", "writeback"]
+
+    static func keys(in table: String) -> [ConfigurationKey] { all.filter { $0.table == table } }
+}
