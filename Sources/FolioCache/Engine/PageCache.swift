@@ -30,6 +30,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     @usableFromInline let residentBytes = Atomic<Int>(0)
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
+    /// Background writeback, when `configuration.writebackInterval` is set.
+    package let flusher: BackgroundFlusher<Strategy>?
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
@@ -38,6 +40,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.policy = makeEvictionPolicy(configuration.evictionPolicy)
         self.policyIsSieve = configuration.evictionPolicy == .sieve
         self.pool = FolioPool(byteCount: configuration.pageSize)
+        self.flusher = configuration.writebackInterval.map { BackgroundFlusher(interval: $0) }
+        flusher?.start { [weak self] in self?.backgroundWritebackPass() }
     }
 
     /// Opens (by default creating) the file at `path`.
@@ -51,6 +55,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         let mapping = Mapping<Strategy>(
             backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
             pageLock: strategy.makeMappingLock())
+        flusher?.register(mapping)
         return CachedFile(cache: self, mapping: mapping)
     }
 
