@@ -38,6 +38,50 @@ import Glibc
         #expect(result.events.first == [UInt8](repeating: 2, count: 512), "the reader returned the detached folio's bytes")
     }
 
+    /// The same for the view fault path: a view read must not return the
+    /// detached folio's bytes, and a view write must not land in it (it would
+    /// be lost: the page's new folio is the one that is written back).
+    func runFault<S: LockStrategy>(_ strategy: S, write: Bool) throws {
+        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: 512))
+        let file = try cache.open(backend: MemoryBackend())
+        try file.write([UInt8](repeating: 1, count: 512), at: 5 * 512)
+        let view = try file.map(0..<(8 * 512), mode: .readWrite)
+        let old = try #require(file.mapping.table.lookupAndPin(PageIndex(5)))
+        strategy.lockFolio(old)
+        let result = EventLog<[UInt8]>()
+        spawnThread {
+            do {
+                if write {
+                    try view.store([3], at: 5 * 512)
+                    result.append([])
+                } else {
+                    result.append(try view.copyBytes(at: 5 * 512, count: 512))
+                }
+            } catch { result.append([0xEE]) }
+        }
+        #expect(waitUntil { old.pinCount == 2 })
+        usleep(20_000)
+        #expect(file.mapping.table.remove(old, onlyIfUnpinned: false))
+        cache.policy.remove(old)
+        old.markUnlisted()
+        try file.write([UInt8](repeating: 2, count: 512), at: 5 * 512)
+        strategy.unlockFolio(old)
+        old.unpin()
+        #expect(waitUntil { result.events.count == 1 })
+        if write {
+            #expect(try file.read(count: 2, at: 5 * 512) == [3, 2], "the view write went to the detached folio")
+        } else {
+            #expect(result.events.first == [UInt8](repeating: 2, count: 512), "the view fault returned the detached folio's bytes")
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func viewFault(write: Bool) throws {
+        try runFault(PerPageBitLocking(lot: ParkingLot(bucketCount: 1)), write: write)
+        try runFault(HybridFairLocking(lot: ParkingLot(bucketCount: 1)), write: write)
+        try runFault(HybridFairLocking.fair(lot: ParkingLot(bucketCount: 1)), write: write)
+    }
+
     @Test func perPageBit() throws { try run(PerPageBitLocking(lot: ParkingLot(bucketCount: 1))) }
     @Test func hybrid() throws { try run(HybridFairLocking(lot: ParkingLot(bucketCount: 1))) }
     @Test func fair() throws { try run(HybridFairLocking.fair(lot: ParkingLot(bucketCount: 1))) }
