@@ -90,6 +90,46 @@ struct RegisterEngine: LockStrategyVisitor {
             }
             try file.close()
         }
+        // Views over the same cached blocks. "mapped": one view, every page
+        // already mapped, each access copies the 4 KiB out of the pinned folio
+        // (compare with the read hit). "fault": what one request of the
+        // shared-file workload does — map 4 KiB, touch it (the fault path:
+        // lookup, folio lock, recheck, pin, unlock), copy, unmap.
+        Benchmark("\(name) view read 4 KiB, mapped") { benchmark in
+            let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20))
+            let file = try cache.open(path: benchFilePath, options: [])
+            let view = try file.map(0..<Int64(hotBlocks * blockSize))
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+            defer { buffer.deallocate() }
+            for b in 0..<hotBlocks { try view.copyBytes(at: b * blockSize, into: buffer) }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                for b in blockOrder {
+                    try view.withUnsafeBytes(at: b * blockSize, count: blockSize) { buffer.copyMemory(from: $0) }
+                    blackHole(buffer.baseAddress)
+                }
+            }
+            benchmark.stopMeasurement()
+            try file.close()
+        }
+        Benchmark("\(name) view map + fault + unmap 4 KiB (cached page)") { benchmark in
+            let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20))
+            let file = try cache.open(path: benchFilePath, options: [])
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+            defer { buffer.deallocate() }
+            for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                for b in blockOrder {
+                    let view = try file.map(Int64(b * blockSize)..<Int64((b + 1) * blockSize))
+                    try view.withUnsafeBytes(at: 0, count: blockSize) { buffer.copyMemory(from: $0) }
+                    view.unmap()
+                    blackHole(buffer.baseAddress)
+                }
+            }
+            benchmark.stopMeasurement()
+            try file.close()
+        }
         // Hit scaling: the same 1000 hits per thread, on 1 thread and on 2
         // threads that read disjoint blocks (2 × 1000 per iteration). Scaling
         // = 2 × time(1 thread) / time(2 threads).
