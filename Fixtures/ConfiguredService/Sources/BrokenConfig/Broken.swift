@@ -1,0 +1,3 @@
+import FolioCache
+
+public let brokenConfiguration = FolioEmbeddedConfiguration.value
