@@ -28,6 +28,8 @@ public final class LockStatistics: Sendable {
     public let maxWaitNanoseconds = Atomic<UInt64>(0)
     /// Sum of slow-path waits in nanoseconds (mean = total / slowAcquisitions).
     public let totalWaitNanoseconds = Atomic<UInt64>(0)
+    /// The distribution of slow-path waits (for percentiles).
+    public let waits = WaitHistogram()
 
     public init() {}
 
@@ -65,5 +67,21 @@ public final class LockStatistics: Sendable {
         let waited = now >= start ? now - start : 0
         maxWaitNanoseconds.max(waited, ordering: .relaxed)
         totalWaitNanoseconds.wrappingAdd(waited, ordering: .relaxed)
+        waits.record(waited)
+    }
+
+    /// Sets every counter to zero, to start a measurement (racy against
+    /// acquisitions running meanwhile, which may be counted on either side).
+    public func reset() {
+        slowAcquisitions.store(0, ordering: .relaxed)
+        spinAcquisitions.store(0, ordering: .relaxed)
+        parks.store(0, ordering: .relaxed)
+        handoffs.store(0, ordering: .relaxed)
+        lostRaces.store(0, ordering: .relaxed)
+        timeouts.store(0, ordering: .relaxed)
+        maxLostRaces.store(0, ordering: .relaxed)
+        maxWaitNanoseconds.store(0, ordering: .relaxed)
+        totalWaitNanoseconds.store(0, ordering: .relaxed)
+        waits.reset()
     }
 }

@@ -8,4 +8,6 @@ public enum RawAtomic64 {
     @inlinable public static func loadRelaxed(_ p: UnsafeMutablePointer<UInt64>) -> UInt64 { folio_atomic_load64_relaxed(p) }
     @inlinable public static func storeRelease(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { folio_atomic_store64_release(p, v) }
     @inlinable public static func storeRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { folio_atomic_store64_relaxed(p, v) }
+    @inlinable @discardableResult
+    public static func fetchAddRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 { folio_atomic_fetch_add64_relaxed(p, v) }
 }

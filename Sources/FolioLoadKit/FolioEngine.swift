@@ -1,0 +1,124 @@
+import FolioCache
+import FolioLocks
+
+/// A Folio cache with one lock strategy, through the run-time-chosen
+/// (`AnyPageCache`) entry point: the engine code runs specialized for the
+/// strategy; each call crosses one existential.
+final class FolioEngine: LoadEngine, @unchecked Sendable {
+    // @unchecked Sendable: `files` and `cache` are set in init and never
+    // mutated; both are thread-safe.
+    let spec: EngineSpec
+    let cache: AnyPageCache
+    let files: [any CachedFileProtocol]
+    let pageSize: Int
+    let base = BaseCounters()
+
+    init(spec: EngineSpec, lock: LockStrategyConfiguration, cache configuration: PageCacheConfiguration, paths: [String]) throws(LoadError) {
+        self.spec = spec
+        self.pageSize = configuration.pageSize
+        do throws(FolioError) {
+            let c = try AnyPageCache(strategy: lock, configuration: configuration)
+            var opened: [any CachedFileProtocol] = []
+            for p in paths { opened.append(try c.open(path: p, options: [])) }
+            cache = c
+            files = opened
+        } catch {
+            throw .engine("\(spec): \(error)")
+        }
+    }
+
+    func makeSession() throws(LoadError) -> any LoadSession { FolioSession(engine: self) }
+
+    func counters() -> EngineCounters {
+        let s = cache.statistics
+        return EngineCounters(
+            misses: s.misses &- base.misses, evictions: s.evictions &- base.evictions,
+            lock: cache.lockStatistics.snapshot, lockWaits: cache.lockStatistics.waits.snapshot)
+    }
+
+    func resetCounters() {
+        let s = cache.statistics
+        base.set(misses: s.misses, evictions: s.evictions)
+        cache.lockStatistics.reset()
+    }
+
+    func shutDown() throws(LoadError) {
+        do throws(FolioError) {
+            for f in files { try f.close() }
+        } catch {
+            throw .engine("\(spec): close: \(error)")
+        }
+    }
+}
+
+/// Baselines of the cache counters at the start of a measurement.
+final class BaseCounters: @unchecked Sendable {
+    // @unchecked Sendable: written once per measurement by the coordinating
+    // thread before the measured threads start reading counters, read after
+    // they stop (the thread start/stop handshakes order the accesses).
+    var misses: UInt64 = 0
+    var evictions: UInt64 = 0
+    func set(misses: UInt64, evictions: UInt64) {
+        self.misses = misses
+        self.evictions = evictions
+    }
+}
+
+final class FolioSession: LoadSession {
+    let engine: FolioEngine
+    /// This thread's long-lived views (one per file), for fault writes.
+    var views: [Int: any FileViewProtocol] = [:]
+
+    init(engine: FolioEngine) { self.engine = engine }
+
+    func read(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) {
+        do throws(FolioError) {
+            _ = try engine.files[file].read(into: buffer, at: Int64(page * engine.pageSize))
+        } catch { throw .engine("\(engine.spec): read page \(page): \(error)") }
+    }
+
+    func write(file: Int, page: Int, from buffer: UnsafeRawBufferPointer) throws(LoadError) {
+        do throws(FolioError) {
+            try engine.files[file].write(buffer, at: Int64(page * engine.pageSize))
+        } catch { throw .engine("\(engine.spec): write page \(page): \(error)") }
+    }
+
+    func faultWrite(file: Int, page: Int, offset: Int, value: UInt64) throws(LoadError) {
+        do throws(FolioError) {
+            let view: any FileViewProtocol
+            if let v = views[file] {
+                view = v
+            } else {
+                view = try engine.files[file].map(0..<(1 << 40), mode: .readWrite, faultAround: 0)
+                views[file] = view
+            }
+            try view.withUnsafeMutableBytes(at: page * engine.pageSize + offset, count: 8) {
+                $0.storeBytes(of: value, as: UInt64.self)
+            }
+        } catch { throw .engine("\(engine.spec): view write of page \(page): \(error)") }
+    }
+
+    func mapRead(file: Int, mapPages: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        do throws(FolioError) {
+            let view = try engine.files[file].map(0..<Int64(mapPages * engine.pageSize))
+            defer { view.unmap() }
+            try view.withUnsafeBytes(at: page * engine.pageSize, count: buffer.count) { buffer.copyMemory(from: $0) }
+            return true
+        } catch {
+            if case .beyondEndOfFile = error { return false }
+            throw .engine("\(engine.spec): view read of page \(page): \(error)")
+        }
+    }
+
+    func truncate(file: Int, pages: Int) throws(LoadError) {
+        do throws(FolioError) {
+            try engine.files[file].truncate(to: Int64(pages * engine.pageSize))
+        } catch { throw .engine("\(engine.spec): truncate: \(error)") }
+    }
+
+    func sizePages(file: Int) throws(LoadError) -> Int {
+        do throws(FolioError) {
+            return Int(try engine.files[file].size()) / engine.pageSize
+        } catch { throw .engine("\(engine.spec): size: \(error)") }
+    }
+}

@@ -1,0 +1,47 @@
+import FolioCache
+import FolioLocks
+
+/// One engine under test (a Folio cache with some strategy, or a baseline)
+/// over a set of files of the same size. Threads work through sessions.
+protocol LoadEngine: AnyObject, Sendable {
+    var spec: EngineSpec { get }
+    var pageSize: Int { get }
+    /// A per-thread handle (views, buffers).
+    func makeSession() throws(LoadError) -> any LoadSession
+    /// Counters since the last reset.
+    func counters() -> EngineCounters
+    /// Starts a measurement (after warm-up).
+    func resetCounters()
+    /// Flushes and closes everything.
+    func shutDown() throws(LoadError)
+}
+
+/// What a thread does to the files. `file` indexes the engine's files.
+protocol LoadSession: AnyObject {
+    /// Reads one page.
+    func read(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError)
+    /// Writes one page (or `buffer.count` bytes at the page's start).
+    func write(file: Int, page: Int, from buffer: UnsafeRawBufferPointer) throws(LoadError)
+    /// Writes 8 bytes at `offset` of a page through this thread's view of
+    /// the file (every view write runs the fault path).
+    func faultWrite(file: Int, page: Int, offset: Int, value: UInt64) throws(LoadError)
+    /// Maps the first `mapPages` pages of the file, reads page `page` through
+    /// the view, unmaps: one request of the shared-file case. False if the
+    /// page lies past EOF.
+    func mapRead(file: Int, mapPages: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool
+    /// Truncates the file to `pages` pages.
+    func truncate(file: Int, pages: Int) throws(LoadError)
+    /// The file's size in pages (rounded down).
+    func sizePages(file: Int) throws(LoadError) -> Int
+}
+
+/// Engine counters for one measurement.
+struct EngineCounters {
+    /// Pages read from the file because they were not cached (nil: the
+    /// engine cannot tell, e.g. the kernel page cache).
+    var misses: UInt64?
+    var evictions: UInt64?
+    /// Lock slow-path statistics (nil for the baselines).
+    var lock: LockStatistics.Snapshot?
+    var lockWaits: WaitHistogram.Snapshot?
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Output formats of `folio-load run`.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case text, json, csv
+}
+
+extension LoadReport {
+    /// The report in `format`.
+    public func rendered(_ format: ReportFormat) -> String {
+        switch format {
+        case .text: textTable()
+        case .json: json()
+        case .csv: csv()
+        }
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(self), let s = String(data: data, encoding: .utf8) else { return "{}" }
+        return s + "\n"
+    }
+
+    public static func decode(json data: Data, source: String) throws(LoadError) -> LoadReport {
+        let report: LoadReport
+        do { report = try JSONDecoder().decode(LoadReport.self, from: data) } catch {
+            throw .badArgument("\(source): not a folio-load JSON report (\(error))")
+        }
+        guard report.schemaVersion == LoadReport.currentSchemaVersion else {
+            throw .badArgument("\(source): schema version \(report.schemaVersion); this folio-load reads version \(LoadReport.currentSchemaVersion)")
+        }
+        return report
+    }
+
+    static let columns = [
+        "workload", "strategy", "threads", "ops/s", "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "max ns",
+        "wait p99 ns", "wait max ns", "min/max ops", "Jain", "hit %", "steals", "handoffs", "max overtaken", "CPU s", "check",
+    ]
+
+    func rows() -> [[String]] {
+        results.map { r in
+            [
+                r.workload, r.strategy, String(r.threads), Self.number(r.opsPerSecond), String(format: "%.1f", r.megabytesPerSecond),
+                String(r.latencyNs.p50), String(r.latencyNs.p99), String(r.latencyNs.p999), String(r.latencyNs.max),
+                r.lockStatisticsAvailable ? String(r.lockWaitNs.p99) : "-", r.lockStatisticsAvailable ? String(r.lockWaitNs.max) : "-",
+                r.maxThreadOps == 0 ? "-" : String(format: "%.2f", Double(r.minThreadOps) / Double(r.maxThreadOps)),
+                String(format: "%.3f", r.jainIndex), r.hitRatio.map { String(format: "%.1f", $0 * 100) } ?? "-",
+                r.steals.map(String.init) ?? "-", r.handoffs.map(String.init) ?? "-", r.maxOvertaken.map(String.init) ?? "-",
+                String(format: "%.2f", r.cpuSeconds), r.verification ?? "-",
+            ]
+        }
+    }
+
+    /// An aligned table, units in the headers, and the sanity line.
+    public func textTable() -> String {
+        let table = [Self.columns] + rows()
+        var widths = [Int](repeating: 0, count: Self.columns.count)
+        for row in table { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
+        var out = ""
+        for (n, row) in table.enumerated() {
+            let cells = row.enumerated().map { i, c in
+                i < 2 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c
+            }
+            out += cells.joined(separator: "  ") + "\n"
+            if n == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        let bad = results.filter { !$0.countsAddUp }
+        out += bad.isEmpty
+            ? "per-thread operation counts add up to the totals and to the latency samples in every run\n"
+            : "WARNING: per-thread counts do not add up in \(bad.count) run(s)\n"
+        out += "latency: every operation timed; wait: slow-path lock waits (Folio engines only); steals: woken waiters that found the lock taken; max overtaken: the most lost races of one acquisition\n"
+        return out
+    }
+
+    public func csv() -> String {
+        ([Self.columns] + rows()).map { row in
+            row.map { c in c.contains(",") || c.contains("\"") ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c }
+                .joined(separator: ",")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func number(_ x: Double) -> String {
+        x >= 100 ? String(Int(x.rounded())) : String(format: "%.1f", x)
+    }
+
+    /// `B / A` per (workload, strategy, threads) present in both.
+    public static func compare(_ a: LoadReport, _ b: LoadReport, nameA: String, nameB: String) -> String {
+        struct Key: Hashable { var w: String; var s: String; var t: Int }
+        var byKey: [Key: LoadResult] = [:]
+        for r in a.results { byKey[Key(w: r.workload, s: r.strategy, t: r.threads)] = r }
+        var rows: [[String]] = [["workload", "strategy", "threads", "ops/s A", "ops/s B", "B/A ops/s", "B/A p99", "B/A wait max", "B/A Jain"]]
+        var unmatched = 0
+        for r in b.results {
+            guard let o = byKey[Key(w: r.workload, s: r.strategy, t: r.threads)] else { unmatched += 1; continue }
+            func ratio(_ x: Double, _ y: Double) -> String { y == 0 ? (x == 0 ? "1.00" : "-") : String(format: "%.2f", x / y) }
+            rows.append([r.workload, r.strategy, String(r.threads), number(o.opsPerSecond), number(r.opsPerSecond),
+                         ratio(r.opsPerSecond, o.opsPerSecond), ratio(Double(r.latencyNs.p99), Double(o.latencyNs.p99)),
+                         ratio(Double(r.lockWaitNs.max), Double(o.lockWaitNs.max)), ratio(r.jainIndex, o.jainIndex)])
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
+        var out = "A = \(nameA), B = \(nameB)\n"
+        for (n, row) in rows.enumerated() {
+            out += row.enumerated().map { i, c in
+                i < 2 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c
+            }.joined(separator: "  ") + "\n"
+            if n == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        if rows.count == 1 { out += "no (workload, strategy, threads) in common\n" }
+        if unmatched > 0 { out += "\(unmatched) result(s) of B have no counterpart in A\n" }
+        return out
+    }
+}

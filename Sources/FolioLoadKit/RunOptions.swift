@@ -1,0 +1,159 @@
+import ArgumentParser
+import FolioCache
+import FolioConfiguration
+import FolioLocks
+
+/// The options of `folio-load run` that describe what to measure. Job-file
+/// keys are these flags without the leading `--`. Every option is optional so
+/// that precedence is explicit: built-in defaults < `--config FILE` < flags.
+public struct RunOptions: ParsableArguments, Sendable {
+    @Option(help: "Workloads, comma-separated: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")). Default: hammer,zipf.")
+    public var workload: String?
+
+    @Option(help: "Engines, comma-separated: per-page-bit, hybrid-fair, hybrid-fair@N (unfairness N), fair, barging, per-inode, per-range, os, mutex-dict, or all. Default: all (or the --config file's strategy).")
+    public var strategy: String?
+
+    @Option(help: "Thread counts: a list (1,2,4,8) or a sweep (1:16:x2, 2:8:+2). Default: 1,2,8.")
+    public var threads: String?
+
+    @Option(help: "Measured time per run, with a unit (500ms, 2s). Default: 500ms.")
+    public var duration: String?
+
+    @Option(help: "Operations per thread instead of a duration.")
+    public var ops: Int?
+
+    @Option(help: "Warm-up per run, excluded from the statistics (100ms).")
+    public var warmup: String?
+
+    @Option(name: .customLong("file-size"), help: "Size of each test file (32MiB).")
+    public var fileSize: String?
+
+    @Option(name: .customLong("working-set"), help: "Pages the skewed workloads draw from; the shared file's size (8MiB).")
+    public var workingSet: String?
+
+    @Option(name: .customLong("page-size"), help: "Cache page size (4KiB).")
+    public var pageSize: String?
+
+    @Option(help: "Cache capacity, the byte budget (64MiB).")
+    public var capacity: String?
+
+    @Option(help: "Eviction policy: sieve or lru.")
+    public var eviction: String?
+
+    @Option(name: .customLong("fault-around"), help: "Views: cached neighbours mapped per fault (0).")
+    public var faultAround: Int?
+
+    @Option(name: .customLong("spin-limit"), help: "Hybrid lock: spin iterations before parking (40).")
+    public var spinLimit: Int?
+
+    @Option(help: "Hybrid lock: lost races before a handoff (5).")
+    public var unfairness: Int?
+
+    @Option(name: .customLong("max-wait"), help: "Hybrid lock: a waiter parked this long gets a handoff (1ms; 0 for none).")
+    public var maxWait: String?
+
+    @Option(name: .customLong("zipf-skew"), help: "Zipf exponent of zipf, mixed, scan-hot, multi-file (0.99).")
+    public var zipfSkew: Double?
+
+    @Option(name: .customLong("read-ratio"), help: "mixed: fraction of reads (0.8).")
+    public var readRatio: Double?
+
+    @Option(help: "multi-file: number of files (4).")
+    public var files: Int?
+
+    @Option(help: "replay: a block trace (one page number per line, or CSV op,offset,length).")
+    public var trace: String?
+
+    @Option(help: "Random seed.")
+    public var seed: UInt64?
+
+    @Option(help: "A Folio configuration file (TOML; docs/configuration.md): cache, lock tunables, default strategy.")
+    public var config: String?
+
+    @Option(help: "Directory for the test files (default: the temporary directory).")
+    public var directory: String?
+
+    public init() {}
+
+    /// The parameters these options describe.
+    public func resolve(environment: [String: String] = [:]) throws(LoadError) -> RunParameters {
+        var p = RunParameters()
+        if let config {
+            let c: CacheConfiguration
+            do { c = try CacheConfiguration.load(file: config, environment: environment) } catch {
+                throw .badArgument("--config: \(error)")
+            }
+            p.cache = c.cache
+            p.lock = c.lock
+            p.engines = [.folio(c.lock.kind)]
+        }
+        if let workload { p.workloads = try Self.workloads(workload) }
+        if let strategy { p.engines = try EngineSpec.parseList(strategy) }
+        if let threads { p.threads = try ThreadCounts.parse(threads) }
+        if let duration { p.duration = try Self.duration(duration, "--duration") }
+        if let ops {
+            p.operations = ops
+            p.duration = nil
+        }
+        if let warmup { p.warmup = try Self.duration(warmup, "--warmup") }
+        if let fileSize { p.fileSize = try Self.size(fileSize, "--file-size") }
+        if let workingSet { p.workingSet = try Self.size(workingSet, "--working-set") }
+        if let pageSize { p.cache.pageSize = try Self.size(pageSize, "--page-size") }
+        if let capacity { p.cache.capacity = try Self.size(capacity, "--capacity") }
+        if let eviction {
+            guard let e = EvictionPolicyKind(rawValue: eviction) else {
+                throw .badArgument("--eviction '\(eviction)': allowed: \(EvictionPolicyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            p.cache.evictionPolicy = e
+        }
+        if let faultAround { p.cache.faultAroundPages = faultAround }
+        if let spinLimit {
+            guard spinLimit >= 0 else { throw .badArgument("--spin-limit \(spinLimit): must not be negative") }
+            p.lock.hybridPolicy.spinLimit = spinLimit
+        }
+        if let unfairness {
+            guard unfairness >= 0 else { throw .badArgument("--unfairness \(unfairness): must not be negative") }
+            p.lock.hybridPolicy.unfairness = UInt64(unfairness)
+        }
+        if let maxWait {
+            let d = try Self.duration(maxWait, "--max-wait", allowZero: true)
+            p.lock.hybridPolicy.maxWait = d == .zero ? nil : d
+        }
+        if let zipfSkew { p.zipfSkew = zipfSkew }
+        if let readRatio { p.readRatio = readRatio }
+        if let files { p.files = files }
+        if let trace { p.tracePath = trace }
+        if let seed { p.seed = seed }
+        if let directory { p.directory = directory }
+        try p.validate()
+        return p
+    }
+
+    static func workloads(_ text: String) throws(LoadError) -> [Workload] {
+        var out: [Workload] = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let n = name.trimmingCharacters(in: .whitespaces)
+            guard let w = Workload(rawValue: n) else {
+                throw .badArgument("--workload: unknown workload '\(n)'; allowed: \(Workload.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if !out.contains(w) { out.append(w) }
+        }
+        return out
+    }
+
+    static func duration(_ text: String, _ flag: String, allowZero: Bool = false) throws(LoadError) -> Duration {
+        guard let d = Units.parseDuration(text), allowZero || d > .zero else {
+            throw .badArgument("\(flag) '\(text)': expected a positive duration with a unit (ns, us, ms, s, min, h), e.g. 500ms")
+        }
+        return d
+    }
+
+    static func size(_ text: String, _ flag: String) throws(LoadError) -> Int {
+        guard let s = Units.parseSize(text), s > 0 else {
+            throw .badArgument("\(flag) '\(text)': expected a positive size (B, KiB, MiB, GiB, TiB), e.g. 64MiB")
+        }
+        return s
+    }
+}
+
+import Foundation

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A block trace for `replay`: either one page number per line (the format
+/// of the classic ARC/LIRS traces; blank lines and `#` comments skipped) or
+/// CSV lines `op,offset,length` (op `r`/`read` or `w`/`write`; offset and
+/// length in bytes; an optional header line `op,offset,length`). A CSV access
+/// touches every page its byte range covers.
+struct Trace: Sendable {
+    struct Access: Sendable, Equatable {
+        var write: Bool
+        var page: Int
+    }
+    var accesses: [Access]
+
+    static func load(path: String, pageSize: Int) throws(LoadError) -> Trace {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .badArgument("--trace \(path): cannot read the file")
+        }
+        return try parse(text, source: path, pageSize: pageSize)
+    }
+
+    static func parse(_ text: String, source: String, pageSize: Int) throws(LoadError) -> Trace {
+        var out: [Access] = []
+        var lineNumber = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if fields.count == 1 {
+                guard let page = Int(fields[0]), page >= 0 else {
+                    throw .badArgument("--trace \(source):\(lineNumber): '\(line)' is not a page number (a non-negative integer) nor op,offset,length")
+                }
+                out.append(Access(write: false, page: page))
+            } else if fields.count == 3 {
+                if lineNumber == 1 && fields[0].lowercased() == "op" { continue }
+                let op = fields[0].lowercased()
+                guard op == "r" || op == "read" || op == "w" || op == "write" else {
+                    throw .badArgument("--trace \(source):\(lineNumber): op '\(fields[0])' is not r, read, w or write")
+                }
+                guard let offset = Int(fields[1]), offset >= 0, let length = Int(fields[2]), length > 0,
+                      offset <= Int.max - length else {
+                    throw .badArgument("--trace \(source):\(lineNumber): offset and length must be integers, offset ≥ 0, length > 0")
+                }
+                let first = offset / pageSize, last = (offset + length - 1) / pageSize
+                guard last - first < 1 << 20 else {
+                    throw .badArgument("--trace \(source):\(lineNumber): an access of \(length) bytes is too long")
+                }
+                for p in first...last { out.append(Access(write: op.hasPrefix("w"), page: p)) }
+            } else {
+                throw .badArgument("--trace \(source):\(lineNumber): expected a page number or op,offset,length, got '\(line)'")
+            }
+        }
+        guard !out.isEmpty else { throw .badArgument("--trace \(source): no accesses") }
+        return Trace(accesses: out)
+    }
+}

@@ -1,0 +1,324 @@
+import FolioCache
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one operation moved.
+struct StepOutcome {
+    /// Payload bytes read or written.
+    var bytes: Int
+    /// Page accesses (for the hit ratio).
+    var accesses: Int
+}
+
+/// A workload's operations over an engine's session.
+struct WorkloadDriver: Sendable {
+    let workload: Workload
+    let parameters: RunParameters
+    let trace: Trace?
+    /// Zipf over the working set (zipf, mixed, multi-file, scan-hot's hot set).
+    let zipf: Zipf
+
+    init(workload: Workload, parameters: RunParameters, trace: Trace?) {
+        self.workload = workload
+        self.parameters = parameters
+        self.trace = trace
+        let needsZipf: Set<Workload> = [.zipf, .mixed, .multiFile, .scanHot]
+        zipf = Zipf(n: needsZipf.contains(workload) ? parameters.workingSetPages : 1, skew: parameters.zipfSkew)
+    }
+
+    var pageSize: Int { parameters.pageSize }
+    var filePages: Int { parameters.filePages }
+    var verifies: Bool { workload == .truncateRace || workload == .hammer }
+    /// Pages of the file the shared-file and truncate-race workloads use.
+    var smallFilePages: Int { Swift.min(filePages, Swift.max(1, Swift.min(parameters.workingSetPages, 64))) }
+
+    // MARK: Set-up
+
+    /// Creates the run's files (fresh for every measurement, so that one
+    /// engine's writes and truncates never leak into the next).
+    func prepareFiles(in directory: String) throws(LoadError) -> [String] {
+        let count = workload == .multiFile ? parameters.files : 1
+        var paths: [String] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 64)
+        defer { buffer.deallocate() }
+        for f in 0..<count {
+            let path = (directory as NSString).appendingPathComponent("file-\(f).dat")
+            let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw .engine("cannot create \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            let pages = workload == .truncateRace ? smallFilePages : filePages
+            for p in 0..<pages {
+                if workload == .truncateRace {
+                    Stamp.fill(buffer, page: p, version: 0)
+                } else {
+                    buffer.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: p &* 31 &+ f))
+                }
+                var done = 0
+                while done < pageSize {
+                    let n = pwrite(fd, buffer.baseAddress! + done, pageSize - done, off_t(p * pageSize + done))
+                    if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else {
+                        throw .engine("cannot write \(path): \(String(cString: strerror(errno)))")
+                    }
+                }
+            }
+            paths.append(path)
+        }
+        return paths
+    }
+
+    func makeShared(threads: Int) -> WorkloadShared {
+        WorkloadShared(pages: workload == .truncateRace ? smallFilePages : 0)
+    }
+
+    /// Where a thread's sequential cursor starts (scan, range-writers,
+    /// replay).
+    func startCursor(t: Int, threads: Int) -> Int {
+        switch workload {
+        case .replay: (trace?.accesses.count ?? 1) * t / threads
+        // The mover starts with a truncate: it only ever writes pages at or
+        // past EOF, never one a reader may have pinned.
+        case .truncateRace: -1
+        default: filePages * t / threads
+        }
+    }
+
+    // MARK: Operations
+
+    func step(t: Int, threads: Int, session: any LoadSession, rng: inout SplitMix, cursor: inout Int,
+              buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared, counter: UInt64) throws(LoadError) -> StepOutcome {
+        switch workload {
+        case .hammer:
+            // Each thread its own 8 bytes of page 0, so that the writes
+            // never race with each other; the fault takes the page lock.
+            try session.faultWrite(file: 0, page: 0, offset: 8 * t, value: counter)
+            return StepOutcome(bytes: 8, accesses: 1)
+        case .sharedFile:
+            let n = smallFilePages
+            let ok = try session.mapRead(file: 0, mapPages: n, page: rng.below(n), into: buffer)
+            return StepOutcome(bytes: ok ? pageSize : 0, accesses: 1)
+        case .zipf:
+            try session.read(file: 0, page: zipf.sample(&rng), into: buffer)
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .uniform:
+            try session.read(file: 0, page: rng.below(filePages), into: buffer)
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .scan:
+            try session.read(file: 0, page: cursor % filePages, into: buffer)
+            cursor = (cursor + 1) % filePages
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .scanHot:
+            let hot = parameters.workingSetPages
+            if rng.next() & 1 == 0 || hot >= filePages {
+                try session.read(file: 0, page: zipf.sample(&rng), into: buffer)
+            } else {
+                let cold = filePages - hot
+                try session.read(file: 0, page: hot + cursor % cold, into: buffer)
+                cursor = (cursor + 1) % cold
+            }
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .mixed:
+            let page = zipf.sample(&rng)
+            if rng.nextDouble() < parameters.readRatio {
+                try session.read(file: 0, page: page, into: buffer)
+            } else {
+                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+            }
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .rangeWriters:
+            let per = Swift.max(1, filePages / threads)
+            let page = Swift.min(filePages - 1, t * per + cursor % per)
+            cursor += 1
+            try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .multiFile:
+            try session.read(file: rng.below(parameters.files), page: zipf.sample(&rng), into: buffer)
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .replay:
+            guard let trace else { return StepOutcome(bytes: 0, accesses: 0) }
+            let a = trace.accesses[cursor % trace.accesses.count]
+            cursor = (cursor + 1) % trace.accesses.count
+            if a.write {
+                try session.write(file: 0, page: a.page % filePages, from: UnsafeRawBufferPointer(buffer))
+            } else {
+                try session.read(file: 0, page: a.page % filePages, into: buffer)
+            }
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .truncateRace:
+            return try truncateRaceStep(t: t, session: session, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
+        case .collapseChurn:
+            throw .unavailable(workload.unavailableReason ?? "collapse-churn is not available")
+        }
+    }
+
+    /// truncate-race: thread 0 truncates and regrows the file with stamped
+    /// pages (only at or past EOF, ascending), thread 1 cuts it down, the
+    /// others read pages through views and check every stamp.
+    func truncateRaceStep(t: Int, session: any LoadSession, rng: inout SplitMix, cursor: inout Int,
+                          buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared) throws(LoadError) -> StepOutcome {
+        let pages = smallFilePages
+        switch t {
+        case 0:
+            // cursor: the next page to write; == pages: time to truncate.
+            if cursor >= pages || cursor < 0 {
+                let k = rng.below(pages)
+                try shared.truncate(to: k) { () throws(LoadError) -> Bool in
+                    try session.truncate(file: 0, pages: k)
+                    return true
+                }
+                cursor = Swift.max(k, try session.sizePages(file: 0))
+                return StepOutcome(bytes: 0, accesses: 0)
+            }
+            let page = cursor
+            try shared.write(page) { (v: UInt64) throws(LoadError) in
+                Stamp.fill(buffer, page: page, version: v)
+                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+            }
+            cursor += 1
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case 1:
+            let k = rng.below(pages + 1)
+            try shared.truncate(to: k) { () throws(LoadError) -> Bool in
+                guard k < (try session.sizePages(file: 0)) else { return false }
+                try session.truncate(file: 0, pages: k)
+                return true
+            }
+            usleep(200)
+            return StepOutcome(bytes: 0, accesses: 0)
+        default:
+            let p = rng.below(pages)
+            let before = shared.snapshot(p)
+            let ok = try session.mapRead(file: 0, mapPages: pages, page: p, into: buffer)
+            let after = shared.snapshot(p)
+            shared.judge(p, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after)
+            return StepOutcome(bytes: ok ? pageSize : 0, accesses: 1)
+        }
+    }
+
+    /// hammer: every thread's 8 bytes of page 0 must hold the last value it
+    /// wrote (nothing lost, nothing mixed up).
+    func verifyHammer(engine: any LoadEngine, workers: [WorkerState]) throws(LoadError) -> String? {
+        let session = try engine.makeSession()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 64)
+        defer { buffer.deallocate() }
+        try session.read(file: 0, page: 0, into: buffer)
+        for (t, w) in workers.enumerated() where w.lastValue > 0 {
+            let got = buffer.loadUnaligned(fromByteOffset: 8 * t, as: UInt64.self)
+            if got != w.lastValue {
+                return "page 0, bytes \(8 * t)..<\(8 * t + 8) (thread \(t)): read \(got), the thread last wrote \(w.lastValue)"
+            }
+        }
+        return nil
+    }
+}
+
+/// State the threads of one measurement share: the abort flag, and for
+/// truncate-race what the file holds and when it changed.
+final class WorkloadShared: @unchecked Sendable {
+    // @unchecked Sendable: `abortFlag` is atomic; everything else is accessed
+    // under `lock` (and `mutation` serializes the mover's and truncater's
+    // changes with their bookkeeping).
+    private let abortFlag = Atomic<Bool>(false)
+    private let lock = NSLock()
+    private let mutation = NSLock()
+    private var changes: UInt64 = 0
+    private var inFlight = 0
+    private var eofPages: Int
+    private var content: [UInt64]
+    private var nextVersion: UInt64 = 0
+    private var firstFailure: String?
+
+    init(pages: Int) {
+        eofPages = pages
+        content = [UInt64](repeating: 0, count: pages)
+    }
+
+    var aborted: Bool { abortFlag.load(ordering: .relaxed) }
+    func abort() { abortFlag.store(true, ordering: .relaxed) }
+
+    func verificationFailure() -> String? { lock.withLock { firstFailure } }
+
+    struct Snapshot {
+        var changes: UInt64
+        var inFlight: Int
+        var eofPages: Int
+        var content: UInt64
+        var maxVersion: UInt64
+    }
+
+    func snapshot(_ p: Int) -> Snapshot {
+        lock.withLock { Snapshot(changes: changes, inFlight: inFlight, eofPages: eofPages, content: content[p], maxVersion: nextVersion) }
+    }
+
+    func truncate(to k: Int, _ body: () throws(LoadError) -> Bool) throws(LoadError) {
+        mutation.lock()
+        defer { mutation.unlock() }
+        lock.withLock { changes += 1; inFlight += 1 }
+        var did = false
+        defer {
+            lock.withLock {
+                if did {
+                    eofPages = k
+                    for p in k..<content.count { content[p] = 0 }
+                }
+                changes += 1
+                inFlight -= 1
+            }
+        }
+        did = try body()
+    }
+
+    func write(_ i: Int, _ body: (UInt64) throws(LoadError) -> Void) throws(LoadError) {
+        mutation.lock()
+        defer { mutation.unlock() }
+        let v: UInt64 = lock.withLock {
+            changes += 1
+            inFlight += 1
+            nextVersion += 1
+            return nextVersion
+        }
+        var done = false
+        defer {
+            lock.withLock {
+                if done {
+                    if eofPages < i { for p in eofPages..<i { content[p] = 0 } }
+                    eofPages = Swift.max(eofPages, i + 1)
+                    content[i] = v
+                }
+                changes += 1
+                inFlight -= 1
+            }
+        }
+        try body(v)
+        done = true
+    }
+
+    /// Checks one read of page `p` through a view: a stamp of this page
+    /// (never another index, never torn, never an unwritten version); and
+    /// when nothing changed the file during the read, exactly its content,
+    /// with "past EOF" exactly when it is.
+    func judge(_ p: Int, ok: Bool, bytes: UnsafeRawBufferPointer, before: Snapshot, after: Snapshot) {
+        let quiet = before.changes == after.changes && before.inFlight == 0
+        var problem: String?
+        if !ok {
+            if quiet && p < before.eofPages { problem = "page \(p): the view reported it past EOF, but the file has \(before.eofPages) pages" }
+        } else {
+            switch Stamp.check(bytes, page: p) {
+            case .failure(let e): problem = e.description
+            case .success(let v):
+                if v > after.maxVersion {
+                    problem = "page \(p): version \(v) was never written"
+                } else if quiet && p >= before.eofPages {
+                    problem = "page \(p): the view returned bytes past EOF (\(before.eofPages) pages)"
+                } else if quiet && v != before.content {
+                    problem = "page \(p): read version \(v), the page holds version \(before.content)"
+                }
+            }
+        }
+        if let problem {
+            lock.withLock { if firstFailure == nil { firstFailure = problem } }
+        }
+    }
+}
