@@ -14,7 +14,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(table).\(name)" }
 
     public var environmentVariable: String {
-        "FOLIO_" + "\(table)_\(name)".uppercased().map { $0 == "-" ? "_" : $0 }.reduce(into: "") { $0.append($1) }
+        "FOLIO_" + String("\(table)_\(name)".uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
     public static let lockStrategy = ConfigurationKey("lock", "strategy")
