@@ -86,7 +86,11 @@ public struct FolioLoad: ParsableCommand {
                         do { opts = try RunOptions.parse(j.arguments) } catch {
                             throw .badArgument("--job \(job) [\(j.name)]: \(RunOptions.message(for: error))")
                         }
-                        runs.append((j.name, try opts.resolve(environment: ProcessInfo.processInfo.environment)))
+                        do throws(LoadError) {
+                            runs.append((j.name, try opts.resolve(environment: ProcessInfo.processInfo.environment)))
+                        } catch {
+                            throw .badArgument("--job \(job) [\(j.name)]: \(error)")
+                        }
                     }
                 } else {
                     runs.append(("run", try options.resolve(environment: ProcessInfo.processInfo.environment)))

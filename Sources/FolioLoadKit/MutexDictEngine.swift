@@ -38,8 +38,17 @@ final class MutexDictEngine: LoadEngine, Sendable {
     /// Runs `body` on the cached bytes of a page, reading it in on a miss and
     /// evicting the least recently used page (written back if dirty) — all
     /// under the one lock.
-    func withPage<R: Sendable>(_ key: PageKey, dirty: Bool, _ body: (inout [UInt8]) -> R) throws(LoadError) -> R {
+    /// The logical size of `file` in pages (lock held).
+    func size(_ s: inout LRUPages, _ file: Int) throws(LoadError) -> Int {
+        if let n = s.sizes[file] { return n }
+        let n = try OSSession(engine: io).sizePages(file: file)
+        s.sizes[file] = n
+        return n
+    }
+
+    func withPage<R: Sendable>(_ key: PageKey, dirty: Bool, extending: Bool = false, _ body: (inout [UInt8]) -> R) throws(LoadError) -> R {
         try state.withLock { (s: inout LRUPages) throws(LoadError) -> R in
+            if extending { s.sizes[key.file] = Swift.max(try size(&s, key.file), key.page + 1) }
             do {
                 if s.lookup(key) == nil {
                     var bytes = [UInt8](repeating: 0, count: pageSize)
@@ -77,6 +86,9 @@ struct LRUPages: ~Copyable {
     var tail = -1  // least recent
     var misses: UInt64 = 0
     var evictions: UInt64 = 0
+    /// Logical file sizes in pages (writes may extend a file before their
+    /// pages reach it), filled from the file on first use.
+    var sizes: [Int: Int] = [:]
 
     init(capacityPages: Int) { self.capacityPages = capacityPages }
 
@@ -163,7 +175,7 @@ final class MutexDictSession: LoadSession {
     }
 
     func write(file: Int, page: Int, from buffer: UnsafeRawBufferPointer) throws(LoadError) {
-        try engine.withPage(PageKey(file: file, page: page), dirty: true) { bytes in
+        try engine.withPage(PageKey(file: file, page: page), dirty: true, extending: true) { bytes in
             bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<min($0.count, buffer.count)])) }
         }
     }
@@ -182,14 +194,14 @@ final class MutexDictSession: LoadSession {
 
     func truncate(file: Int, pages: Int) throws(LoadError) {
         // Under the lock, so that no miss re-reads a page being cut.
-        let r: Result<Void, LoadError> = engine.state.withLock { s in
+        try engine.state.withLock { (s: inout LRUPages) throws(LoadError) in
             s.drop(file: file, from: pages)
-            return Result { () throws(LoadError) in try OSSession(engine: engine.io).truncate(file: file, pages: pages) }
+            s.sizes[file] = pages
+            try OSSession(engine: engine.io).truncate(file: file, pages: pages)
         }
-        try r.get()
     }
 
     func sizePages(file: Int) throws(LoadError) -> Int {
-        try OSSession(engine: engine.io).sizePages(file: file)
+        try engine.state.withLock { (s: inout LRUPages) throws(LoadError) -> Int in try engine.size(&s, file) }
     }
 }

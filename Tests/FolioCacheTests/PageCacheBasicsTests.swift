@@ -4,13 +4,6 @@ import FolioTestSupport
 import Foundation
 import Testing
 
-/// A fresh temporary directory for a test's files.
-func temporaryDirectory() -> String {
-    let dir = NSTemporaryDirectory() + "folio-tests-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 @Suite struct PageCacheBasicsTests {

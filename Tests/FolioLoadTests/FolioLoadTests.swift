@@ -1,0 +1,311 @@
+import FolioCache
+@testable import FolioLoadKit
+import FolioTestSupport
+import Foundation
+import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// Runs the tool in-process; returns (status, stdout, stderr).
+func folioLoad(_ args: [String]) -> (Int32, String, String) {
+    let out = EventLog<String>(), err = EventLog<String>()
+    let status = FolioLoad.execute(args, standardOutput: { out.append($0) }, standardError: { err.append($0) })
+    return (status, out.events.joined(), err.events.joined())
+}
+
+/// A tiny, fast run of anything: small files, short phases.
+let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "--working-set", "64KiB", "--page-size", "4KiB", "--quiet"]
+
+@Suite struct ArgumentTests {
+    @Test func threadListsAndSweeps() throws {
+        #expect(try ThreadCounts.parse("1,2,4,8") == [1, 2, 4, 8])
+        #expect(try ThreadCounts.parse("1:16:x2") == [1, 2, 4, 8, 16])
+        #expect(try ThreadCounts.parse("2:8:+2") == [2, 4, 6, 8])
+        #expect(try ThreadCounts.parse("1,4:8:x2,4") == [1, 4, 8])
+        for bad in ["0", "-1", "a", "1:", "8:1:x2", "1:8:x1", "1:8:*2", "1,,2", "2000"] {
+            #expect(throws: LoadError.self, "\(bad)") { try ThreadCounts.parse(bad) }
+        }
+    }
+
+    @Test func strategies() throws {
+        #expect(try EngineSpec.parseList("all") == EngineSpec.all)
+        #expect(try EngineSpec.parseList("fair,hybrid-fair@1,os") == [.folio(.fair), .folio(.hybridFair, unfairness: 1), .os])
+        #expect(throws: LoadError.self) { try EngineSpec.parseList("nope") }
+        #expect(throws: LoadError.self) { try EngineSpec.parseList("fair@2") }
+        #expect(throws: LoadError.self) { try EngineSpec.parseList("hybrid-fair@x") }
+    }
+
+    /// Bad arguments: a clear message naming the flag and exit status 2.
+    @Test(arguments: [
+        (["run", "--workload", "nope"], "unknown workload 'nope'"),
+        (["run", "--strategy", "fast"], "unknown strategy 'fast'"),
+        (["run", "--threads", "0"], "--threads '0'"),
+        (["run", "--duration", "5"], "--duration '5'"),
+        (["run", "--page-size", "3000"], "pageSize 3000"),
+        (["run", "--format", "xml"], "--format 'xml'"),
+        (["run", "--workload", "replay"], "needs --trace"),
+        (["run", "--workload", "truncate-race", "--threads", "2"], "at least 3 threads"),
+        (["run", "--no-such-flag"], "no-such-flag"),
+        (["run", "--config", "/nonexistent/folio.toml"], "/nonexistent/folio.toml"),
+        (["compare", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json"),
+    ] as [([String], String)])
+    func badArgumentsExitWithStatus2(_ args: [String], _ message: String) {
+        let (status, _, err) = folioLoad(args)
+        #expect(status == 2, "\(args): status \(status)")
+        #expect(err.contains(message), "\(args): \(err)")
+    }
+
+    @Test func collapseChurnSaysWhatIsMissing() {
+        let (status, out, err) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", "fair"] + tiny)
+        #expect(status == 2)
+        #expect(out.isEmpty)
+        #expect(err.contains("compression") && err.contains("nothing was run"), "\(err)")
+    }
+
+    @Test func helpExitsZero() {
+        let (status, out, _) = folioLoad(["run", "--help"])
+        #expect(status == 0)
+        #expect(out.contains("--workload"))
+    }
+
+    @Test func aConfigFileSetsTheCacheAndTheDefaultStrategy() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/load.toml"
+        try "[lock]\nstrategy = \"per-range\"\n[cache]\npage-size = \"8KiB\"\ncapacity = \"1MiB\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var options = try RunOptions.parse(["--config", path])
+        var p = try options.resolve()
+        #expect(p.engines == [EngineSpec.folio(.perRange)])
+        #expect(p.cache.pageSize == 8192 && p.cache.capacity == 1 << 20)
+        options = try RunOptions.parse(["--config", path, "--strategy", "fair", "--capacity", "2MiB"])
+        p = try options.resolve()
+        #expect(p.engines == [EngineSpec.folio(.fair)] && p.cache.capacity == 2 << 20, "flags override the file")
+        try "[cache]\npage-size = \"3000B\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, _, err) = folioLoad(["run", "--config", path] + tiny)
+        #expect(status == 2)
+        #expect(err.contains(path) && err.contains("page-size") && err.contains("3000"), "\(err)")
+    }
+}
+
+@Suite struct JobFileTests {
+    @Test func sectionsInheritGlobalKeys() throws {
+        let jobs = try JobFile.parse("""
+            ; a comment
+            [global]
+            threads=1,2
+            duration = 30ms
+
+            [hot]
+            workload=zipf
+            # another comment
+            [cold]
+            workload=uniform
+            threads=4
+            """, source: "test.fio")
+        #expect(jobs.map { $0.name } == ["hot", "cold"])
+        #expect(jobs[0].arguments == ["--threads", "1,2", "--duration", "30ms", "--workload", "zipf"])
+        #expect(jobs[1].arguments == ["--duration", "30ms", "--workload", "uniform", "--threads", "4"])
+    }
+
+    @Test(arguments: [
+        ("workload=zipf\n", "before any [section]"),
+        ("[a]\nworkload\n", "expected key=value"),
+        ("[a\n", "bad section header"),
+        ("[global]\nthreads=1\n", "no [job] section"),
+        ("[a]\noutput=x.json\n", "output option"),
+    ] as [(String, String)])
+    func badJobFiles(_ text: String, _ message: String) {
+        #expect(throws: LoadError.self) { try JobFile.parse(text, source: "j") }
+        do { _ = try JobFile.parse(text, source: "j") } catch { #expect("\(error)".contains(message), "\(error)") }
+    }
+
+    @Test func aJobFileRuns() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/two.fio"
+        try """
+            [global]
+            strategy=per-page-bit
+            threads=1
+            duration=20ms
+            warmup=5ms
+            file-size=128KiB
+            working-set=64KiB
+            [reads]
+            workload=zipf
+            [writes]
+            workload=range-writers
+            threads=2
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, out, err) = folioLoad(["run", "--job", path, "--format", "json", "--quiet"])
+        #expect(status == 0, "\(err)")
+        let report = try LoadReport.decode(json: Data(out.utf8), source: "stdout")
+        #expect(report.results.map { $0.workload } == ["zipf", "range-writers"])
+        #expect(report.results.map { $0.threads } == [1, 2])
+        // A bad key in a job names the job and the flag.
+        try "[j]\nworkload=zipf\nthreads=zero\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let (s2, _, e2) = folioLoad(["run", "--job", path, "--quiet"])
+        #expect(s2 == 2 && e2.contains("[j]") && e2.contains("zero"), "\(e2)")
+    }
+}
+
+@Suite struct ReportTests {
+    static func sample() -> LoadReport {
+        func r(_ s: String, _ t: Int, _ ops: Double, wait: UInt64) -> LoadResult {
+            LoadResult(workload: "hammer", strategy: s, threads: t, seconds: 1, operations: UInt64(ops), opsPerSecond: ops,
+                       megabytesPerSecond: 1, latencyNs: Percentiles(p50: 10, p99: 100, p999: 1000, max: 5000),
+                       lockWaitNs: Percentiles(p50: 1, p99: 2, p999: 3, max: wait), lockStatisticsAvailable: true,
+                       perThreadOps: [UInt64(ops) / 2, UInt64(ops) / 2], minThreadOps: UInt64(ops) / 2, maxThreadOps: UInt64(ops) / 2,
+                       jainIndex: 1, countsAddUp: true, hitRatio: 1, misses: 0, evictions: 0, slowAcquisitions: 0, parks: 0,
+                       handoffs: 0, steals: 0, maxOvertaken: 0, cpuSeconds: 1, collapses: nil, splits: nil, bytesSaved: nil, verification: "ok")
+        }
+        return LoadReport(host: .init(cpus: 2, memoryBytes: 1 << 30), parameters: ["workload": "hammer"],
+                          results: [r("barging", 1, 100, wait: 10), r("barging", 2, 200, wait: 20), r("fair", 2, 50, wait: 5), r("a<b&\"c\"", 4, 10, wait: 1)])
+    }
+
+    @Test func jsonRoundTripsAndHasTheStableFields() throws {
+        let report = Self.sample()
+        let text = report.json()
+        #expect(try LoadReport.decode(json: Data(text.utf8), source: "x") == report)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["schemaVersion"] as? Int == 1)
+        let first = try #require((object["results"] as? [[String: Any]])?.first)
+        for key in ["workload", "strategy", "threads", "opsPerSecond", "latencyNs", "lockWaitNs", "perThreadOps", "jainIndex", "hitRatio"] {
+            #expect(first[key] != nil, "missing \(key)")
+        }
+        for key in ["p50", "p99", "p999", "max"] {
+            #expect((first["latencyNs"] as? [String: Any])?[key] != nil && (first["lockWaitNs"] as? [String: Any])?[key] != nil)
+        }
+        var wrong = object
+        wrong["schemaVersion"] = 99
+        let data = try JSONSerialization.data(withJSONObject: wrong)
+        #expect(throws: LoadError.self) { try LoadReport.decode(json: data, source: "x") }
+    }
+
+    @Test func compareGivesRatios() {
+        let a = Self.sample()
+        var b = a
+        b.results[1].opsPerSecond = 100   // barging, 2 threads: half
+        b.results[2].lockWaitNs.max = 20  // fair: 4x the wait
+        let text = LoadReport.compare(a, b, nameA: "A.json", nameB: "B.json")
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("hammer") && $0.contains("barging") && $0.contains(" 2 ") && $0.contains("0.50") }, "\(text)")
+        #expect(lines.contains { $0.contains("fair") && $0.contains("4.00") }, "\(text)")
+    }
+
+    @Test func compareThroughTheCommand() throws {
+        let dir = temporaryDirectory()
+        try Self.sample().json().write(toFile: dir + "/a.json", atomically: true, encoding: .utf8)
+        try "not json".write(toFile: dir + "/b.json", atomically: true, encoding: .utf8)
+        let (ok, out, _) = folioLoad(["compare", dir + "/a.json", dir + "/a.json"])
+        #expect(ok == 0 && out.contains("1.00"))
+        let (bad, _, err) = folioLoad(["compare", dir + "/a.json", dir + "/b.json"])
+        #expect(bad == 2 && err.contains("b.json"), "\(err)")
+    }
+
+    @Test func svgIsWellFormed() throws {
+        let svg = SVGPlot.render(Self.sample())
+        let parser = XMLParser(data: Data(svg.utf8))
+        let delegate = SVGCounter()
+        parser.delegate = delegate
+        #expect(parser.parse(), "SVG does not parse: \(parser.parserError.map { "\($0)" } ?? "")")
+        #expect(delegate.root == "svg")
+        #expect(delegate.polylines == 6, "2 panels × 3 strategies with more than one point… got \(delegate.polylines)")
+        #expect(svg.contains("a&lt;b&amp;&quot;c&quot;"), "names are escaped")
+    }
+
+    @Test func textAndCSVHaveOneRowPerResult() {
+        let report = Self.sample()
+        let text = report.textTable().split(separator: "\n")
+        #expect(text[0].contains("ops/s") && text[0].contains("p99 ns") && text[0].contains("Jain"))
+        #expect(text.filter { $0.hasPrefix("hammer") }.count == 4)
+        #expect(report.textTable().contains("add up"))
+        let csv = report.csv().split(separator: "\n")
+        #expect(csv.count == 5)
+        #expect(csv[4].contains("\"a<b&\"\"c\"\"\""), "quoted CSV cell: \(csv[4])")
+    }
+}
+
+final class SVGCounter: NSObject, XMLParserDelegate {
+    var root: String?
+    var polylines = 0
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        if root == nil { root = name }
+        if name == "polyline" { polylines += 1 }
+    }
+}
+
+/// Every workload in a tiny run against a Folio engine and the baselines:
+/// the counts are consistent and the verifying workloads pass.
+@Suite struct WorkloadRunTests {
+    @Test(arguments: Workload.allCases.filter { $0.unavailableReason == nil })
+    func tinyRunIsConsistent(_ workload: Workload) throws {
+        var extra: [String] = []
+        if workload == .replay {
+            let path = temporaryDirectory() + "/trace.txt"
+            try "0\n1\n2\n# comment\n3\n1\n".write(toFile: path, atomically: true, encoding: .utf8)
+            extra = ["--trace", path]
+        }
+        let threads = workload == .truncateRace ? "3" : "1,2"
+        let (status, out, err) = folioLoad(["run", "--workload", workload.rawValue, "--strategy", "hybrid-fair,per-inode,os,mutex-dict",
+                                            "--threads", threads, "--format", "json", "--files", "2"] + tiny + extra)
+        #expect(status == 0, "\(workload): \(err)")
+        let report = try LoadReport.decode(json: Data(out.utf8), source: "stdout")
+        #expect(report.results.count == 4 * (workload == .truncateRace ? 1 : 2))
+        for r in report.results {
+            #expect(r.countsAddUp, "\(workload) \(r.strategy)")
+            #expect(r.perThreadOps.count == r.threads)
+            #expect(r.operations == r.perThreadOps.reduce(0, +))
+            #expect(r.operations > 0, "\(workload) \(r.strategy) \(r.threads): no operations")
+            #expect(r.jainIndex > 0 && r.jainIndex <= 1.0000001)
+            #expect(r.lockStatisticsAvailable == r.strategy.hasPrefix("hybrid") || r.lockStatisticsAvailable == r.strategy.hasPrefix("per"))
+            if r.strategy == "os" { #expect(r.hitRatio == nil) } else { #expect(r.hitRatio != nil) }
+            if workload == .truncateRace || workload == .hammer { #expect(r.verification == "ok", "\(r.strategy): \(r.verification ?? "nil")") }
+        }
+    }
+
+    /// The hit ratio is measured, not assumed: a budget smaller than the
+    /// uniform working set misses.
+    @Test func hitRatioReflectsTheBudget() throws {
+        let (status, out, err) = folioLoad(["run", "--workload", "uniform", "--strategy", "per-page-bit", "--threads", "1",
+                                            "--capacity", "64KiB", "--format", "json"] + tiny)
+        #expect(status == 0, "\(err)")
+        let r = try #require(try LoadReport.decode(json: Data(out.utf8), source: "x").results.first)
+        let ratio = try #require(r.hitRatio)
+        #expect(ratio < 0.6, "16 of 64 pages cached, uniform reads: hit ratio \(ratio)")
+        #expect((r.evictions ?? 0) > 0)
+    }
+
+    @Test func operationCountMode() throws {
+        let (status, out, err) = folioLoad(["run", "--workload", "zipf", "--strategy", "fair", "--threads", "2", "--ops", "500",
+                                            "--format", "json", "--warmup", "5ms", "--file-size", "256KiB", "--quiet"])
+        #expect(status == 0, "\(err)")
+        let r = try #require(try LoadReport.decode(json: Data(out.utf8), source: "x").results.first)
+        #expect(r.perThreadOps == [500, 500])
+    }
+
+    @Test func outputFilesAndPlot() throws {
+        let dir = temporaryDirectory()
+        let (status, out, err) = folioLoad(["run", "--workload", "hammer", "--strategy", "barging,fair", "--threads", "1,2",
+                                            "--format", "csv", "--output", dir + "/r.csv", "--json", dir + "/r.json", "--plot", dir + "/r.svg"] + tiny)
+        #expect(status == 0, "\(err)")
+        #expect(out.isEmpty)
+        let csv = try String(contentsOfFile: dir + "/r.csv", encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 5)
+        let report = try LoadReport.decode(json: try Data(contentsOf: URL(fileURLWithPath: dir + "/r.json")), source: "r.json")
+        #expect(report.results.count == 4)
+        let svg = try Data(contentsOf: URL(fileURLWithPath: dir + "/r.svg"))
+        #expect(XMLParser(data: svg).parse())
+    }
+}
+
+@Suite struct TraceTests {
+    @Test func bothFormats() throws {
+        let pages = try Trace.parse("5\n\n# c\n7\n", source: "t", pageSize: 4096)
+        #expect(pages.accesses == [.init(write: false, page: 5), .init(write: false, page: 7)])
+        let csv = try Trace.parse("op,offset,length\nr,0,4096\nw,4000,200\n", source: "t", pageSize: 4096)
+        #expect(csv.accesses == [.init(write: false, page: 0), .init(write: true, page: 0), .init(write: true, page: 1)])
+        for bad in ["x\n", "r,1\n", "q,0,1\n", "r,-1,5\n", "r,0,0\n", ""] {
+            #expect(throws: LoadError.self, "\(bad)") { try Trace.parse(bad, source: "t", pageSize: 4096) }
+        }
+    }
+}
