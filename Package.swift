@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FolioConfiguration", targets: ["FolioConfiguration"]),
         .executable(name: "folio-demo", targets: ["folio-demo"]),
         .executable(name: "folio-config", targets: ["folio-config"]),
+        .executable(name: "folio-load", targets: ["folio-load"]),
         // A target that carries a `folio.toml` gets it validated at build time
         // and embedded as a generated constant (docs/configuration.md).
         .plugin(name: "FolioConfigPlugin", targets: ["FolioConfigPlugin"]),
@@ -35,6 +36,9 @@ let package = Package(
     dependencies: [
         // TOML configuration files (wraps toml++; no system packages needed).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // folio-load: command line and latency histograms.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C: futex(2), atomics on raw futex words, the pause hint.
@@ -59,6 +63,16 @@ let package = Package(
         .executableTarget(name: "folio-config", dependencies: ["FolioConfiguration", "FolioCache"]),
         .plugin(name: "FolioConfigPlugin", capability: .buildTool(), dependencies: ["folio-config"], path: "Plugins/FolioConfigPlugin"),
 
+        // The load tool: workloads, engines (every strategy + the OS page cache
+        // + a Mutex'd dictionary), measurement, reports. A library so that it
+        // can be tested; `folio-load` is its command line.
+        .target(name: "FolioLoadKit", dependencies: [
+            "FolioCache", "FolioLocks", "FolioConfiguration",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .executableTarget(name: "folio-load", dependencies: ["FolioLoadKit"]),
+
         // `swift package load-test …`: builds and runs the load tool.
         .plugin(
             name: "LoadTestCommand",
@@ -70,6 +84,7 @@ let package = Package(
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),
         .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport"]),
+        .testTarget(name: "FolioLoadTests", dependencies: ["FolioLoadKit", "FolioCache", "FolioTestSupport"]),
         .testTarget(name: "FolioConfigurationTests", dependencies: ["FolioConfiguration", "FolioCache", "FolioLocks"]),
     ]
 )
