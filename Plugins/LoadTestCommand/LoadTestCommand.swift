@@ -1,14 +1,12 @@
 import Foundation
 import PackagePlugin
 
-/// `swift package load-test [arguments…]`: builds the load tool in release
-/// mode and runs it with the given arguments, forwarding its exit status.
-///
-/// Until `folio-load` lands this runs `folio-demo`, the side-by-side strategy
-/// comparison that is the package's main job today.
+/// `swift package load-test [arguments…]`: builds the load tool (`folio-load`)
+/// in release mode and runs it with the given arguments, e.g.
+/// `swift package load-test run --workload hammer --strategy all --threads 1:16:x2`.
 @main
 struct LoadTestCommand: CommandPlugin {
-    static let product = "folio-demo"
+    static let product = "folio-load"
 
     func performCommand(context: PluginContext, arguments: [String]) async throws {
         let result = try packageManager.build(
@@ -26,6 +24,12 @@ struct LoadTestCommand: CommandPlugin {
         process.waitUntilExit()
         if process.terminationStatus != 0 {
             Diagnostics.error("\(Self.product) exited with status \(process.terminationStatus)")
+            throw LoadTestFailed(status: process.terminationStatus)
         }
     }
+}
+
+struct LoadTestFailed: Error, CustomStringConvertible {
+    let status: Int32
+    var description: String { "folio-load exited with status \(status)" }
 }

@@ -89,10 +89,15 @@ enum SVGPlot {
     }
 
     static func axisLabel(_ v: Double) -> String {
-        if v >= 1e6 { return String(format: "%.1fM", v / 1e6) }
-        if v >= 1e3 { return String(format: "%.0fk", v / 1e3) }
-        if v == v.rounded() { return String(Int(v)) }
-        return String(format: "%.2f", v)
+        func trimmed(_ x: Double, _ suffix: String) -> String {
+            var s = String(format: "%.2f", x)
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+            return s + suffix
+        }
+        if v >= 1e6 { return trimmed(v / 1e6, "M") }
+        if v >= 1e3 { return trimmed(v / 1e3, "k") }
+        return trimmed(v, "")
     }
 
     static func escape(_ s: String) -> String {
