@@ -309,3 +309,27 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         }
     }
 }
+
+/// The job files shipped in docs/examples parse and resolve (so they cannot rot).
+@Suite struct ExampleJobFileTests {
+    static let examples: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("docs/examples").path
+    }()
+
+    @Test func everyShippedJobFileResolves() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.examples).filter { $0.hasSuffix(".fio") }.sorted()
+        #expect(files == ["cache-mix.fio", "fairness.fio"])
+        for f in files {
+            for job in try JobFile.load(path: Self.examples + "/" + f) {
+                let p = try RunOptions.parse(job.arguments).resolve()
+                #expect(!p.workloads.isEmpty && !p.engines.isEmpty, "\(f) [\(job.name)]")
+            }
+        }
+        let fairness = try JobFile.load(path: Self.examples + "/fairness.fio")
+        let p = try RunOptions.parse(fairness[0].arguments).resolve()
+        #expect(p.threads == [1, 2, 4, 8, 16])
+        #expect(p.engines.contains(.folio(.hybridFair, unfairness: 20)))
+    }
+}
