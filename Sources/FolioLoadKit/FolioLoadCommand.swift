@@ -98,18 +98,19 @@ public struct FolioLoad: ParsableCommand {
                 let live = !quiet && isatty(STDERR_FILENO) != 0
                 var combined: LoadReport? = nil
                 var failure: LoadError? = nil
-                for (_, parameters) in runs {
+                for (name, parameters) in runs {
                     var runner = Runner(parameters: parameters)
                     if live {
                         runner.progress = { (n: Int, total: Int, label: String) in
                             FileHandle.standardError.write(Data("\r\u{1B}[K[\(n)/\(total)] \(label)".utf8))
                         }
                     }
-                    let report: LoadReport
+                    var report: LoadReport
                     do throws(LoadError) { report = try runner.run() } catch {
                         if live { standardError("\r\u{1B}[K") }
                         throw error
                     }
+                    if job != nil { for i in report.results.indices { report.results[i].job = name } }
                     if combined == nil { combined = report } else { combined?.results += report.results }
                     if let bad = report.results.first(where: { $0.verification?.hasPrefix("failed") == true }) {
                         failure = .verificationFailed("\(bad.workload) \(bad.strategy) \(bad.threads) threads: \(bad.verification ?? "")")

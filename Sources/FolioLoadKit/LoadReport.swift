@@ -91,4 +91,6 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var bytesSaved: UInt64?
     /// For verifying workloads: "ok" or the first bad page.
     public var verification: String?
+    /// The job-file section this result came from (nil without `--job`).
+    public var job: String?
 }

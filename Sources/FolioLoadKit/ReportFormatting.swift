@@ -38,8 +38,20 @@ extension LoadReport {
         "wait p99 ns", "wait max ns", "min/max ops", "Jain", "hit %", "steals", "handoffs", "max overtaken", "CPU s", "check",
     ]
 
+    /// Whether the table gets a `job` column (results from a job file).
+    var hasJobs: Bool { results.contains { $0.job != nil } }
+
+    var tableColumns: [String] { hasJobs ? ["job"] + Self.columns : Self.columns }
+
     func rows() -> [[String]] {
-        results.map { r in
+        let withJob = hasJobs
+        return results.map { r in
+            let cells = row(r)
+            return withJob ? [r.job ?? "-"] + cells : cells
+        }
+    }
+
+    func row(_ r: LoadResult) -> [String] {
             [
                 r.workload, r.strategy, String(r.threads), Self.number(r.opsPerSecond), String(format: "%.1f", r.megabytesPerSecond),
                 String(r.latencyNs.p50), String(r.latencyNs.p99), String(r.latencyNs.p999), String(r.latencyNs.max),
@@ -49,18 +61,18 @@ extension LoadReport {
                 r.steals.map(String.init) ?? "-", r.handoffs.map(String.init) ?? "-", r.maxOvertaken.map(String.init) ?? "-",
                 String(format: "%.2f", r.cpuSeconds), r.verification ?? "-",
             ]
-        }
     }
 
     /// An aligned table, units in the headers, and the sanity line.
     public func textTable() -> String {
-        let table = [Self.columns] + rows()
-        var widths = [Int](repeating: 0, count: Self.columns.count)
+        let table = [tableColumns] + rows()
+        let textColumns = hasJobs ? 3 : 2
+        var widths = [Int](repeating: 0, count: tableColumns.count)
         for row in table { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
         var out = ""
         for (n, row) in table.enumerated() {
             let cells = row.enumerated().map { i, c in
-                i < 2 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c
+                i < textColumns ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c
             }
             out += cells.joined(separator: "  ") + "\n"
             if n == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
@@ -74,7 +86,7 @@ extension LoadReport {
     }
 
     public func csv() -> String {
-        ([Self.columns] + rows()).map { row in
+        ([tableColumns] + rows()).map { row in
             row.map { c in c.contains(",") || c.contains("\"") ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c }
                 .joined(separator: ",")
         }.joined(separator: "\n") + "\n"

@@ -149,7 +149,7 @@ public struct Runner: Sendable {
             slowAcquisitions: lock?.slowAcquisitions, parks: lock?.parks, handoffs: lock?.handoffs,
             steals: lock?.lostRaces, maxOvertaken: lock?.maxLostRaces,
             cpuSeconds: cpu, collapses: nil, splits: nil, bytesSaved: nil,
-            verification: verifying ? (verification.map { "failed: \($0)" } ?? "ok") : nil)
+            verification: verifying ? (verification.map { "failed: \($0)" } ?? "ok") : nil, job: nil)
     }
 }
 

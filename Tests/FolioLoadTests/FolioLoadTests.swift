@@ -141,6 +141,7 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         let report = try LoadReport.decode(json: Data(out.utf8), source: "stdout")
         #expect(report.results.map { $0.workload } == ["zipf", "range-writers"])
         #expect(report.results.map { $0.threads } == [1, 2])
+        #expect(report.results.map { $0.job } == ["reads", "writes"], "results name their job")
         // A bad key in a job names the job and the flag.
         try "[j]\nworkload=zipf\nthreads=zero\n".write(toFile: path, atomically: true, encoding: .utf8)
         let (s2, _, e2) = folioLoad(["run", "--job", path, "--quiet"])
@@ -156,7 +157,7 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
                        lockWaitNs: Percentiles(p50: 1, p99: 2, p999: 3, max: wait), lockStatisticsAvailable: true,
                        perThreadOps: [UInt64(ops) / 2, UInt64(ops) / 2], minThreadOps: UInt64(ops) / 2, maxThreadOps: UInt64(ops) / 2,
                        jainIndex: 1, countsAddUp: true, hitRatio: 1, misses: 0, evictions: 0, slowAcquisitions: 0, parks: 0,
-                       handoffs: 0, steals: 0, maxOvertaken: 0, cpuSeconds: 1, collapses: nil, splits: nil, bytesSaved: nil, verification: "ok")
+                       handoffs: 0, steals: 0, maxOvertaken: 0, cpuSeconds: 1, collapses: nil, splits: nil, bytesSaved: nil, verification: "ok", job: nil)
         }
         return LoadReport(host: .init(cpus: 2, memoryBytes: 1 << 30), parameters: ["workload": "hammer"],
                           results: [r("barging", 1, 100, wait: 10), r("barging", 2, 200, wait: 20), r("fair", 2, 50, wait: 5), r("a<b&\"c\"", 4, 10, wait: 1)])
