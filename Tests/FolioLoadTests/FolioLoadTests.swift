@@ -321,7 +321,7 @@ final class SVGCounter: NSObject, XMLParserDelegate {
 
     @Test func everyShippedJobFileResolves() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.examples).filter { $0.hasSuffix(".fio") }.sorted()
-        #expect(files == ["cache-mix.fio", "fairness.fio"])
+        #expect(files == ["cache-mix.fio", "fairness.fio", "hybrid-variants.fio"])
         for f in files {
             for job in try JobFile.load(path: Self.examples + "/" + f) {
                 let p = try RunOptions.parse(job.arguments).resolve()
