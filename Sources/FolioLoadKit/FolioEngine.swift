@@ -1,24 +1,41 @@
 import FolioCache
 import FolioLocks
 
-/// A Folio cache with one lock strategy, through the run-time-chosen
-/// (`AnyPageCache`) entry point: the engine code runs specialized for the
-/// strategy; each call crosses one existential.
-final class FolioEngine: LoadEngine, @unchecked Sendable {
+/// Builds a `FolioEngine` for the strategy a configuration names, with its
+/// concrete type (`LockStrategyConfiguration.visit`), and measures it there,
+/// so that the whole engine — reads, writes, views — runs specialized for
+/// it, as it does for a user who picks the strategy at build time.
+struct FolioMeasurement: LockStrategyVisitor {
+    let runner: Runner
+    let driver: WorkloadDriver
+    let spec: EngineSpec
+    let threads: Int
+    let paths: [String]
+
+    func visit<S: LockStrategy>(_ strategy: S) -> Result<LoadResult, LoadError> {
+        Result { () throws(LoadError) -> LoadResult in
+            let engine = try FolioEngine(spec: spec, strategy: strategy, cache: runner.parameters.cache, paths: paths)
+            return try runner.measure(driver, engine: engine, threads: threads)
+        }
+    }
+}
+
+/// A Folio cache with one lock strategy.
+final class FolioEngine<Strategy: LockStrategy>: LoadEngine, @unchecked Sendable {
     // @unchecked Sendable: `files` and `cache` are set in init and never
     // mutated; both are thread-safe.
     let spec: EngineSpec
-    let cache: AnyPageCache
-    let files: [any CachedFileProtocol]
+    let cache: PageCache<Strategy>
+    let files: [CachedFile<Strategy>]
     let pageSize: Int
     let base = BaseCounters()
 
-    init(spec: EngineSpec, lock: LockStrategyConfiguration, cache configuration: PageCacheConfiguration, paths: [String]) throws(LoadError) {
+    init(spec: EngineSpec, strategy: Strategy, cache configuration: PageCacheConfiguration, paths: [String]) throws(LoadError) {
         self.spec = spec
         self.pageSize = configuration.pageSize
         do throws(FolioError) {
-            let c = try AnyPageCache(strategy: lock, configuration: configuration)
-            var opened: [any CachedFileProtocol] = []
+            let c = try PageCache(strategy: strategy, configuration: configuration)
+            var opened: [CachedFile<Strategy>] = []
             for p in paths { opened.append(try c.open(path: p, options: [])) }
             cache = c
             files = opened
@@ -27,19 +44,19 @@ final class FolioEngine: LoadEngine, @unchecked Sendable {
         }
     }
 
-    func makeSession() throws(LoadError) -> any LoadSession { FolioSession(engine: self) }
+    func makeSession() throws(LoadError) -> FolioSession<Strategy> { FolioSession<Strategy>(engine: self) }
 
     func counters() -> EngineCounters {
         let s = cache.statistics
         return EngineCounters(
             misses: s.misses &- base.misses, evictions: s.evictions &- base.evictions,
-            lock: cache.lockStatistics.snapshot, lockWaits: cache.lockStatistics.waits.snapshot)
+            lock: cache.strategy.statistics.snapshot, lockWaits: cache.strategy.statistics.waits.snapshot)
     }
 
     func resetCounters() {
         let s = cache.statistics
         base.set(misses: s.misses, evictions: s.evictions)
-        cache.lockStatistics.reset()
+        cache.strategy.statistics.reset()
     }
 
     func shutDown() throws(LoadError) {
@@ -64,12 +81,15 @@ final class BaseCounters: @unchecked Sendable {
     }
 }
 
-final class FolioSession: LoadSession {
-    let engine: FolioEngine
+final class FolioSession<Strategy: LockStrategy>: LoadSession {
+    let engine: FolioEngine<Strategy>
     /// This thread's long-lived views (one per file), for fault writes.
-    var views: [Int: any FileViewProtocol] = [:]
+    var views: [FileView<Strategy>?]
 
-    init(engine: FolioEngine) { self.engine = engine }
+    init(engine: FolioEngine<Strategy>) {
+        self.engine = engine
+        views = [FileView<Strategy>?](repeating: nil, count: engine.files.count)
+    }
 
     func read(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) {
         do throws(FolioError) {
@@ -85,7 +105,7 @@ final class FolioSession: LoadSession {
 
     func faultWrite(file: Int, page: Int, offset: Int, value: UInt64) throws(LoadError) {
         do throws(FolioError) {
-            let view: any FileViewProtocol
+            let view: FileView<Strategy>
             if let v = views[file] {
                 view = v
             } else {

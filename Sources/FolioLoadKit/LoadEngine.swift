@@ -3,11 +3,18 @@ import FolioLocks
 
 /// One engine under test (a Folio cache with some strategy, or a baseline)
 /// over a set of files of the same size. Threads work through sessions.
+///
+/// The runner's thread loop is generic over the engine (and its session
+/// type) and is entered with the concrete engine type — for Folio from
+/// inside `LockStrategyConfiguration.visit` — so the whole path, down to the
+/// cache's lock calls, is specialized: no existential or unspecialized
+/// generic code on the measured path.
 protocol LoadEngine: AnyObject, Sendable {
+    associatedtype Session: LoadSession
     var spec: EngineSpec { get }
     var pageSize: Int { get }
     /// A per-thread handle (views, buffers).
-    func makeSession() throws(LoadError) -> any LoadSession
+    func makeSession() throws(LoadError) -> Session
     /// Counters since the last reset.
     func counters() -> EngineCounters
     /// Starts a measurement (after warm-up).

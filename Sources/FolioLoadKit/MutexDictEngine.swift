@@ -16,7 +16,7 @@ final class MutexDictEngine: LoadEngine, Sendable {
         state = Mutex(LRUPages(capacityPages: max(1, capacity / pageSize)))
     }
 
-    func makeSession() throws(LoadError) -> any LoadSession { MutexDictSession(engine: self) }
+    func makeSession() throws(LoadError) -> MutexDictSession { MutexDictSession(engine: self) }
 
     func counters() -> EngineCounters {
         state.withLock { EngineCounters(misses: $0.misses, evictions: $0.evictions, lock: nil, lockWaits: nil) }

@@ -28,7 +28,7 @@ final class OSEngine: LoadEngine, @unchecked Sendable {
         self.fds = fds
     }
 
-    func makeSession() throws(LoadError) -> any LoadSession { OSSession(engine: self) }
+    func makeSession() throws(LoadError) -> OSSession { OSSession(engine: self) }
     func counters() -> EngineCounters { EngineCounters(misses: nil, evictions: nil, lock: nil, lockWaits: nil) }
     func resetCounters() {}
 

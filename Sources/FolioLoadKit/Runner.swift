@@ -34,7 +34,7 @@ public struct Runner: Sendable {
                     n += 1
                     progress?(n, total, "\(workload.rawValue) \(engine) \(threads) thread\(threads == 1 ? "" : "s")")
                     let paths = try driver.prepareFiles(in: root)
-                    results.append(try measure(driver, engine: engine, threads: threads, paths: paths))
+                    results.append(try measure(driver, spec: engine, threads: threads, paths: paths))
                 }
             }
         }
@@ -53,24 +53,26 @@ public struct Runner: Sendable {
         return path
     }
 
-    func makeEngine(_ spec: EngineSpec, paths: [String]) throws(LoadError) -> any LoadEngine {
+    /// Builds the engine of `spec` and measures it (Folio engines inside the
+    /// strategy visitor, with their concrete type).
+    func measure(_ driver: WorkloadDriver, spec: EngineSpec, threads: Int, paths: [String]) throws(LoadError) -> LoadResult {
         switch spec {
         case .folio(let kind, let unfairness):
             var lock = parameters.lock
             lock.kind = kind
             if let unfairness { lock.hybridPolicy.unfairness = UInt64(unfairness) }
-            return try FolioEngine(spec: spec, lock: lock, cache: parameters.cache, paths: paths)
+            return try lock.visit(FolioMeasurement(runner: self, driver: driver, spec: spec, threads: threads, paths: paths)).get()
         case .os:
-            return try OSEngine(pageSize: parameters.pageSize, paths: paths)
+            return try measure(driver, engine: try OSEngine(pageSize: parameters.pageSize, paths: paths), threads: threads)
         case .mutexDict:
-            return try MutexDictEngine(pageSize: parameters.pageSize, capacity: parameters.cache.capacity, paths: paths)
+            return try measure(driver, engine: try MutexDictEngine(pageSize: parameters.pageSize, capacity: parameters.cache.capacity, paths: paths), threads: threads)
         }
     }
 
     /// One measurement: threads run the workload through `engine`; the
     /// warm-up is excluded; counters are read after every thread stopped.
-    func measure(_ driver: WorkloadDriver, engine spec: EngineSpec, threads: Int, paths: [String]) throws(LoadError) -> LoadResult {
-        let engine = try makeEngine(spec, paths: paths)
+    func measure<E: LoadEngine>(_ driver: WorkloadDriver, engine: E, threads: Int) throws(LoadError) -> LoadResult {
+        let spec = engine.spec
         let shared = driver.makeShared(threads: threads)
         let phase = Atomic<Int>(Phase.warmup)
         let workers = (0..<threads).map { _ in WorkerState() }
@@ -172,9 +174,9 @@ final class WorkerState: @unchecked Sendable {
     var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     var error: LoadError?
 
-    func run(t: Int, threads: Int, driver: WorkloadDriver, engine: any LoadEngine, shared: WorkloadShared,
-             phase: borrowing Atomic<Int>, ready: borrowing Atomic<Int>, operations: Int?) {
-        let session: any LoadSession
+    func run<E: LoadEngine>(t: Int, threads: Int, driver: WorkloadDriver, engine: E, shared: WorkloadShared,
+                            phase: borrowing Atomic<Int>, ready: borrowing Atomic<Int>, operations: Int?) {
+        let session: E.Session
         do throws(LoadError) { session = try engine.makeSession() } catch {
             self.error = error
             ready.wrappingAdd(1, ordering: .releasing)

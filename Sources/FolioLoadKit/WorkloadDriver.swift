@@ -87,7 +87,7 @@ struct WorkloadDriver: Sendable {
 
     // MARK: Operations
 
-    func step(t: Int, threads: Int, session: any LoadSession, rng: inout SplitMix, cursor: inout Int,
+    func step<Session: LoadSession>(t: Int, threads: Int, session: Session, rng: inout SplitMix, cursor: inout Int,
               buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared, counter: UInt64) throws(LoadError) -> StepOutcome {
         switch workload {
         case .hammer:
@@ -156,7 +156,7 @@ struct WorkloadDriver: Sendable {
     /// truncate-race: thread 0 truncates and regrows the file with stamped
     /// pages (only at or past EOF, ascending), thread 1 cuts it down, the
     /// others read pages through views and check every stamp.
-    func truncateRaceStep(t: Int, session: any LoadSession, rng: inout SplitMix, cursor: inout Int,
+    func truncateRaceStep<Session: LoadSession>(t: Int, session: Session, rng: inout SplitMix, cursor: inout Int,
                           buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared) throws(LoadError) -> StepOutcome {
         let pages = smallFilePages
         switch t {
@@ -199,7 +199,7 @@ struct WorkloadDriver: Sendable {
 
     /// hammer: every thread's 8 bytes of page 0 must hold the last value it
     /// wrote (nothing lost, nothing mixed up).
-    func verifyHammer(engine: any LoadEngine, workers: [WorkerState]) throws(LoadError) -> String? {
+    func verifyHammer<E: LoadEngine>(engine: E, workers: [WorkerState]) throws(LoadError) -> String? {
         let session = try engine.makeSession()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 64)
         defer { buffer.deallocate() }
