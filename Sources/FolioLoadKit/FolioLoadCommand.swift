@@ -112,9 +112,7 @@ public struct FolioLoad: ParsableCommand {
                     }
                     if job != nil { for i in report.results.indices { report.results[i].job = name } }
                     if combined == nil { combined = report } else { combined?.results += report.results }
-                    if let bad = report.results.first(where: { $0.verification?.hasPrefix("failed") == true }) {
-                        failure = .verificationFailed("\(bad.workload) \(bad.strategy) \(bad.threads) threads: \(bad.verification ?? "")")
-                    }
+                    if let f = Self.verificationFailure(in: report) { failure = f }
                 }
                 if live { standardError("\r\u{1B}[K") }
                 guard let report = combined else { return 0 }
@@ -133,6 +131,13 @@ public struct FolioLoad: ParsableCommand {
                 standardError("\(error)\n")
                 return error.exitStatus
             }
+        }
+
+        /// The first failed verification of a report, as the error that makes
+        /// the command exit with status 1 (after the report is written).
+        static func verificationFailure(in report: LoadReport) -> LoadError? {
+            guard let bad = report.results.first(where: { $0.verification?.hasPrefix("failed") == true }) else { return nil }
+            return .verificationFailed("\(bad.workload) \(bad.strategy) \(bad.threads) threads: \(bad.verification ?? "")")
         }
 
         func write(_ text: String, to path: String) throws(LoadError) {

@@ -334,3 +334,64 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         #expect(p.engines.contains(.folio(.hybridFair, unfairness: 20)))
     }
 }
+
+/// The verifiers can fail: fed a bad page they report it, and a failed
+/// verification makes the command exit with status 1.
+@Suite struct VerificationTests {
+    @Test func truncateRaceJudgeCatchesEachKindOfBadPage() {
+        let pageSize = 512
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+        defer { buffer.deallocate() }
+        func judged(_ fill: (UnsafeMutableRawBufferPointer) -> Void, page: Int, ok: Bool = true, eofPages: Int = 4) -> String? {
+            let shared = WorkloadShared(pages: 8)
+            try? shared.truncate(to: eofPages) { () throws(LoadError) -> Bool in true }
+            fill(buffer)
+            let s = shared.snapshot(page)
+            shared.judge(page, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: s, after: s)
+            return shared.verificationFailure()
+        }
+        #expect(judged({ Stamp.fill($0, page: 2, version: 0) }, page: 2) == nil, "a good page passes")
+        #expect(judged({ Stamp.fill($0, page: 3, version: 0) }, page: 2)?.contains("wrong index") == true)
+        #expect(judged({ b in Stamp.fill(b, page: 2, version: 0); b[100] ^= 1 }, page: 2)?.contains("torn") == true)
+        #expect(judged({ Stamp.fill($0, page: 2, version: 7) }, page: 2)?.contains("never written") == true)
+        #expect(judged({ $0.initializeMemory(as: UInt8.self, repeating: 0) }, page: 6)?.contains("past EOF") == true)
+        #expect(judged({ $0.initializeMemory(as: UInt8.self, repeating: 0) }, page: 1, ok: false)?.contains("past EOF") == true,
+                "a spurious end-of-file below EOF")
+    }
+
+    /// A hammer verification over a real engine whose page 0 was changed
+    /// behind the threads' backs.
+    @Test func hammerVerificationCatchesALostWrite() throws {
+        var p = RunParameters()
+        p.workloads = [.hammer]
+        p.fileSize = 64 << 10
+        let driver = WorkloadDriver(workload: .hammer, parameters: p, trace: nil)
+        let dir = temporaryDirectory()
+        let paths = try driver.prepareFiles(in: dir)
+        let engine = try OSEngine(pageSize: p.pageSize, paths: paths)
+        let session = try engine.makeSession()
+        let workers = [WorkerState(), WorkerState()]
+        for (t, w) in workers.enumerated() {
+            w.lastValue = 41
+            try session.faultWrite(file: 0, page: 0, offset: 8 * t, value: 41)
+        }
+        #expect(try driver.verifyHammer(engine: engine, workers: workers) == nil)
+        try session.faultWrite(file: 0, page: 0, offset: 8, value: 40)  // thread 1's last write "lost"
+        let failure = try driver.verifyHammer(engine: engine, workers: workers)
+        #expect(failure?.contains("thread 1") == true && failure?.contains("40") == true, "\(failure ?? "nil")")
+        try engine.shutDown()
+    }
+
+    @Test func aFailedVerificationExitsWithStatus1() {
+        var report = ReportTests.sample()
+        #expect(FolioLoad.Run.verificationFailure(in: report) == nil)
+        report.results[2].verification = "failed: page 3 carries the stamp of page 4"
+        let failure = FolioLoad.Run.verificationFailure(in: report)
+        #expect(failure?.exitStatus == 1)
+        #expect("\(failure.map { "\($0)" } ?? "")".contains("page 3 carries the stamp of page 4"))
+        #expect(LoadError.verificationFailed("x").exitStatus == 1)
+        #expect(LoadError.engine("x").exitStatus == 1)
+        #expect(LoadError.badArgument("x").exitStatus == 2)
+        #expect(LoadError.unavailable("x").exitStatus == 2)
+    }
+}
