@@ -31,14 +31,14 @@ if m1 and m2:
     print(f"memcpy scaling (the ceiling): {m1:.0f} -> {m2:.0f} ns per op per thread, {2 * m1 / m2:.2f}x")
 print(f"{'strategy':<14}{'hit':>7}{'x pread':>9}{'miss':>8}{'write':>8}{'1 thr':>8}{'2 thr':>8}{'scaling':>9}{'view':>7}{'fault':>7}")
 for s in ["per-page-bit", "hybrid-fair", "fair", "barging", "per-inode", "per-range"]:
-    hit = p50.get(f"{s} read 4 KiB hit")
-    if hit is None:
+    hit = p50.get(f"{s} read 4 KiB hit", float("nan"))
+    if all(k not in p50 for k in (f"{s} read 4 KiB hit", f"{s} read 4 KiB hit, 1 thread x 1000")):
         continue
     miss = p50.get(f"{s} read 4 KiB miss (warm OS cache)", float("nan"))
     write = p50.get(f"{s} write 4 KiB (cached)", float("nan"))
     one = p50.get(f"{s} read 4 KiB hit, 1 thread x 1000", float("nan"))
     two = p50.get(f"{s} read 4 KiB hit, 2 threads x 1000", float("nan"))
-    ratio = pread / hit if pread else float("nan")
+    ratio = pread / hit if pread and hit == hit else float("nan")
     mapped = p50.get(f"{s} view read 4 KiB, mapped", float("nan"))
     fault = p50.get(f"{s} view map + fault + unmap 4 KiB (cached page)", float("nan"))
     print(f"{s:<14}{hit:7.0f}{ratio:9.2f}{miss:8.0f}{write:8.0f}{one:8.0f}{two:8.0f}{2 * one / two:9.2f}{mapped:7.0f}{fault:7.0f}")
