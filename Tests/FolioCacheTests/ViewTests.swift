@@ -142,3 +142,84 @@ import Testing
         #expect(plain.statistics.faults == 3 && plain.statistics.faultAroundMapped == 0)
     }
 }
+
+/// A backend whose writes take their bytes first and then stall: a writeback
+/// in progress holds the page's old bytes for 50 ms.
+final class SlowAfterCopyBackend: IOBackend, @unchecked Sendable {
+    // @unchecked Sendable: `inner` is thread-safe; `stalls` is atomic.
+    let inner = MemoryBackend(path: "slow-after-copy")
+    let stalls = Atomic<Int>(0)
+    var path: String { inner.path }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int { try inner.read(into: buffer, at: offset) }
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {
+        try inner.write(bytes, at: offset)
+        stalls.wrappingAdd(1, ordering: .relaxed)
+        usleep(50_000)
+    }
+    func size() throws(FolioError) -> Int64 { try inner.size() }
+    func truncate(to size: Int64) throws(FolioError) { try inner.truncate(to: size) }
+    func sync() throws(FolioError) { try inner.sync() }
+    func close() throws(FolioError) {}
+}
+
+@Suite struct ViewWritebackTests {
+    /// A view write whose closure is running when a flush of its page
+    /// starts must not be lost. (With writers holding only a pin and `dirty`
+    /// cleared after the I/O, the flush copied the old bytes, the closure
+    /// changed the page, the flush marked it clean, and eviction dropped the
+    /// change. Now the writer holds the page lock, so the flush waits for
+    /// it; and `dirty` is cleared before the I/O.)
+    @Test(arguments: LockStrategyKind.allCases)
+    func aViewWriteDuringWritebackIsNotLost(_ kind: LockStrategyKind) throws {
+        let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 512, capacity: 64 * 512))
+        let backend = SlowAfterCopyBackend()
+        let file = try cache.open(backend: backend)
+        try file.write([UInt8](repeating: 1, count: 512), at: 0)  // dirty
+        let view = try file.map(0..<512, mode: .readWrite)
+        let inClosure = Atomic<Bool>(false)
+        let flushed = EventLog<Int>()
+        spawnThread {
+            _ = waitUntil { inClosure.load(ordering: .acquiring) }
+            try? file.flush()  // copies the page, then stalls 50 ms
+            flushed.append(1)
+        }
+        try view.withUnsafeMutableBytes(at: 0, count: 1) { bytes in
+            inClosure.store(true, ordering: .releasing)
+            // Give the flush its chance to start writing back meanwhile (it
+            // cannot while this closure holds the page lock).
+            _ = waitUntil(seconds: 0.3) { backend.stalls.load(ordering: .relaxed) > 0 }
+            bytes[0] = 2
+        }
+        #expect(waitUntil { flushed.events.count == 1 })
+        cache.shrink(toBytes: 0)  // writes back what is dirty, then evicts
+        #expect(backend.inner.contents.first == 2, "\(kind): the view write was lost")
+        #expect(try file.read(count: 1, at: 0) == [2])
+        try file.close()
+    }
+
+    /// A view write racing close: it either lands before close writes back
+    /// or fails with `.closed` — it never reports success for a write that
+    /// close dropped.
+    @Test(arguments: LockStrategyKind.allCases)
+    func aViewWriteRacingCloseIsSavedOrRejected(_ kind: LockStrategyKind) throws {
+        for round in 0..<stressIterations(50) {
+            let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 512, capacity: 64 * 512))
+            let backend = MemoryBackend(path: "close-race")
+            let file = try cache.open(backend: backend)
+            try file.write([UInt8](repeating: 1, count: 4 * 512), at: 0)
+            let view = try file.map(0..<(4 * 512), mode: .readWrite)
+            let stored = EventLog<Bool>()
+            let gate = StartGate(parties: 2)
+            spawnThread {
+                gate.arriveAndWait()
+                do { try view.store([9], at: 512 + round % 512); stored.append(true) } catch { stored.append(false) }
+            }
+            gate.arriveAndWait()
+            try file.close()
+            #expect(waitUntil { stored.events.count == 1 })
+            if stored.events.first == true {
+                #expect(backend.contents[512 + round % 512] == 9, "\(kind) round \(round): a successful view write was dropped by close")
+            }
+        }
+    }
+}

@@ -85,12 +85,13 @@ extension CachedFile {
                         }
                         cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
                     }
-                    folio.setFlags(.uptodate)
                 }
                 if let data = folio.data {
                     (data + inPage).copyMemory(from: src, byteCount: count)
                 }
-                folio.setFlags(.dirty)
+                // Uptodate only once the bytes are in: a view's stale entry
+                // for this (recycled) folio validates it by `uptodate`.
+                folio.setFlags([.uptodate, .dirty])
                 mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
                 if inserted { cache.policy.insert(folio) } else { cache.policy.access(folio) }
                 strategy.unlockFolio(folio)

@@ -94,19 +94,28 @@ extension PageCache {
     }
 
     /// Writes a dirty folio's bytes below EOF to the backend. The caller holds
-    /// the folio's page lock (so its bytes are stable and nobody re-dirties it
-    /// meanwhile). On failure the folio stays dirty.
+    /// the folio's page lock, which every writer of its bytes (`write`, view
+    /// writes, truncate's zeroing) also holds, so the bytes are stable while
+    /// they go out. `dirty` is cleared *before* the I/O (Linux's
+    /// `folio_clear_dirty_for_io`): a change that lands after the bytes were
+    /// taken re-dirties the folio instead of being marked clean with it. On
+    /// failure the folio is dirty again.
     func writeback(_ folio: Folio, of mapping: MappingCore) throws(FolioError) {
         let start = mapping.offset(of: folio.index)
         let size = mapping.size.load(ordering: .acquiring)
         let bytes = mapping.pageSize << Int(folio.order)
         let n = start >= size ? 0 : Int(min(Int64(bytes), size - start))
+        folio.clearFlags(.dirty)
         if n > 0, let data = folio.data {
             folio.setFlags(.writeback)
             defer { folio.clearFlags(.writeback) }
-            try mapping.backend.write(UnsafeRawBufferPointer(start: data, count: n), at: start)
+            do {
+                try mapping.backend.write(UnsafeRawBufferPointer(start: data, count: n), at: start)
+            } catch {
+                folio.setFlags(.dirty)
+                throw error
+            }
             counters.writebacks.wrappingAdd(1, ordering: .relaxed)
         }
-        folio.clearFlags(.dirty)
     }
 }

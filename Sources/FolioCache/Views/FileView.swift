@@ -10,8 +10,11 @@ import Synchronization
 ///   locked, while the closure runs) and on a copy when they span folios.
 /// - `copyBytes(at:count:)`, `copyBytes(at:into:)`, `load(at:as:)`: copies.
 /// - `withUnsafeMutableBytes(at:count:_:)`, `store(_:at:)` (views mapped
-///   `.readWrite`): write in place, pinned; the page becomes dirty, is seen by
-///   `read` on the same file at once and is written back like any dirty page.
+///   `.readWrite`): write in place, with the page pinned **and locked** for
+///   writing (as `CachedFile.write` holds it); the page becomes dirty, is
+///   seen by `read` on the same file at once and is written back like any
+///   dirty page. Do not touch the same file from inside the closure: its
+///   page (per-inode: its whole file) is locked.
 ///
 /// **The fault path.** A view maps pages lazily. Touching a page the view has
 /// not mapped runs `CachedFile.fault`, the same way every time: look up;
@@ -166,17 +169,9 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         try checkEOF(start, count)  // all or nothing (barring a racing truncate)
         let index = file.pageIndex(of: start)
         if index == file.pageIndex(of: start + Int64(count - 1)) {
-            let folio = try pin(index, forWrite: true)
-            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
-            try checkEOF(start, count)
             let inPage = Int(start & Int64(file.pageSize - 1))
-            return folio._withUnsafeGuaranteedRef { f in
-                let r = body(UnsafeMutableRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
-                // Dirty after the change and before the unpin: a flush that
-                // cleaned the page while `body` ran is followed by another;
-                // reclaim cannot take the page before the unpin.
-                f.setFlags(.dirty)
-                return r
+            return try withPageLockedForWrite(index, start, count) { f in
+                body(UnsafeMutableRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
             }
         }
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
@@ -307,8 +302,8 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         }
     }
 
-    /// Stores `bytes` at file offset `start`, page by page (each page pinned
-    /// through the fault path, changed, marked dirty, unpinned).
+    /// Stores `bytes` at file offset `start`, page by page, each page under
+    /// its lock (`withPageLockedForWrite`).
     @usableFromInline
     func storePages(_ bytes: UnsafeRawBufferPointer, at start: Int64) throws(FolioError) {
         guard let base = bytes.baseAddress else { return }
@@ -317,14 +312,68 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
             let pos = start + Int64(done)
             let inPage = Int(pos & Int64(file.pageSize - 1))
             let n = min(bytes.count - done, file.pageSize - inPage)
-            let folio = try pin(file.pageIndex(of: pos), forWrite: true)
-            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
-            try checkEOF(pos, n)
-            folio._withUnsafeGuaranteedRef { f in
-                if let data = f.data { (data + inPage).copyMemory(from: base + done, byteCount: n) }
-                f.setFlags(.dirty)
+            let from = base + done
+            try withPageLockedForWrite(file.pageIndex(of: pos), pos, n) { f in
+                if let data = f.data { (data + inPage).copyMemory(from: from, byteCount: n) }
             }
             done += n
         }
     }
+
+    /// Runs `change` on page `index` to write `[start, start + count)` (which
+    /// lies in that page): faults the page in (pinned), then takes it for
+    /// writing through the strategy — `lockPages(.exclusive)` and the folio
+    /// lock, as `CachedFile.write` does — rechecks under the lock, runs
+    /// `change`, marks the folio dirty, unlocks, unpins.
+    ///
+    /// Why a writer holds the lock although readers only pin: everything
+    /// else that touches a page's bytes or its dirty state holds it —
+    /// writeback (which must send bytes that do not change under it, then
+    /// clear `dirty` only for what it sent), truncate (which zeroes the tail
+    /// past a new EOF and removes pages), close (which writes back and drops
+    /// everything). A writer with only a pin could change bytes while they
+    /// are being written out and leave the page clean with unsaved bytes, or
+    /// write past a new EOF into the tail truncate just zeroed, or into a
+    /// page close has already dropped. Under the lock the recheck sees each
+    /// of those: detached (truncated, evicted, closed) → fault again (and
+    /// `.closed` after close); bytes past EOF → `beyondEndOfFile`, nothing
+    /// written.
+    @inlinable
+    func withPageLockedForWrite<R>(_ index: PageIndex, _ start: Int64, _ count: Int, _ change: (Folio) -> R) throws(FolioError) -> R {
+        // (`file.strategy` is used in place: a local copy of the strategy
+        // would retain its shared objects on every write.)
+        while true {
+            let folio = try pin(index, forWrite: true)
+            let pagesGuard = file.strategy.lockPages(file.onePage(index), .exclusive, in: file.mapping.pageLock)
+            let outcome: WriteOutcome<R> = folio._withUnsafeGuaranteedRef { f in
+                file.strategy.lockFolio(f)
+                defer { file.strategy.unlockFolio(f) }
+                // Recheck under the lock (see above): while this thread
+                // waited, the folio may have been truncated away, evicted or
+                // dropped by close — then it is not the page any more.
+                if f.flags.contains(.detached) { return .retry }
+                let size = file.mapping.size.load(ordering: .acquiring)
+                if start + Int64(count) > size { return .beyondEOF(size) }
+                let r = change(f)
+                f.setFlags(.dirty)
+                return .done(r)
+            }
+            file.strategy.unlockPages(pagesGuard, in: file.mapping.pageLock)
+            folio._withUnsafeGuaranteedRef { $0.unpin() }
+            switch outcome {
+            case .done(let r): return r
+            case .retry: continue  // the fault throws `.closed` after close
+            case .beyondEOF(let size):
+                throw .beyondEndOfFile(path: file.path, offset: max(start, size), size: size)
+            }
+        }
+    }
+}
+
+/// What a locked view write found.
+@usableFromInline
+enum WriteOutcome<R> {
+    case done(R)
+    case retry
+    case beyondEOF(Int64)
 }
