@@ -59,12 +59,21 @@ final class FolioEngine<Strategy: LockStrategy>: LoadEngine, @unchecked Sendable
         cache.strategy.statistics.reset()
     }
 
-    func shutDown() throws(LoadError) {
-        do throws(FolioError) {
-            for f in files { try f.close() }
-        } catch {
-            throw .engine("\(spec): close: \(error)")
+    func dropCache() throws(LoadError) {
+        for f in files {
+            do throws(FolioError) { try f.flush() } catch { throw .engine("\(spec): flush: \(error)") }
         }
+        cache.shrink(toBytes: 0)
+    }
+
+    func shutDown() throws(LoadError) {
+        var failure: LoadError? = nil
+        for f in files {
+            do throws(FolioError) { try f.close() } catch {
+                if failure == nil { failure = .engine("\(spec): close: \(error)") }
+            }
+        }
+        if let failure { throw failure }
     }
 }
 
@@ -83,12 +92,32 @@ final class BaseCounters: @unchecked Sendable {
 
 final class FolioSession<Strategy: LockStrategy>: LoadSession {
     let engine: FolioEngine<Strategy>
-    /// This thread's long-lived views (one per file), for fault writes.
+    /// This thread's long-lived views (one per file): read-write for fault
+    /// writes, read-only for view reads.
     var views: [FileView<Strategy>?]
+    var readViews: [FileView<Strategy>?]
 
     init(engine: FolioEngine<Strategy>) {
         self.engine = engine
         views = [FileView<Strategy>?](repeating: nil, count: engine.files.count)
+        readViews = views
+    }
+
+    func viewRead(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        do throws(FolioError) {
+            let view: FileView<Strategy>
+            if let v = readViews[file] {
+                view = v
+            } else {
+                view = try engine.files[file].map(0..<(1 << 40))
+                readViews[file] = view
+            }
+            try view.withUnsafeBytes(at: page * engine.pageSize, count: buffer.count) { buffer.copyMemory(from: $0) }
+            return true
+        } catch {
+            if case .beyondEndOfFile = error { return false }
+            throw .engine("\(engine.spec): view read of page \(page): \(error)")
+        }
     }
 
     func read(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) {

@@ -112,7 +112,7 @@ public struct FolioLoad: ParsableCommand {
                     }
                     if job != nil { for i in report.results.indices { report.results[i].job = name } }
                     if combined == nil { combined = report } else { combined?.results += report.results }
-                    if let f = Self.verificationFailure(in: report) { failure = f }
+                    if failure == nil, let f = Self.verificationFailure(in: report) { failure = f }
                 }
                 if live { standardError("\r\u{1B}[K") }
                 guard let report = combined else { return 0 }

@@ -19,6 +19,9 @@ protocol LoadEngine: AnyObject, Sendable {
     func counters() -> EngineCounters
     /// Starts a measurement (after warm-up).
     func resetCounters()
+    /// Writes back whatever the engine holds dirty and drops its cached
+    /// pages, so that the next read comes from the file (verification).
+    func dropCache() throws(LoadError)
     /// Flushes and closes everything.
     func shutDown() throws(LoadError)
 }
@@ -36,6 +39,10 @@ protocol LoadSession: AnyObject {
     /// the view, unmaps: one request of the shared-file case. False if the
     /// page lies past EOF.
     func mapRead(file: Int, mapPages: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool
+    /// Reads page `page` through this thread's long-lived view of the file
+    /// (its entries reused from access to access, fault-around included).
+    /// False if the page lies past EOF.
+    func viewRead(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool
     /// Truncates the file to `pages` pages.
     func truncate(file: Int, pages: Int) throws(LoadError)
     /// The file's size in pages (rounded down).

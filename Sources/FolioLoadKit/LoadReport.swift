@@ -65,8 +65,9 @@ public struct LoadResult: Codable, Sendable, Equatable {
     /// Jain's fairness index of `perThreadOps`: 1 = even, 1/threads = one
     /// thread did everything.
     public var jainIndex: Double
-    /// Whether the per-thread counts add up to `operations` and to the
-    /// number of latency samples (two independent counts).
+    /// Whether the per-thread operation counters (summed into `operations`)
+    /// add up to the number of latency samples — two counts kept
+    /// independently by every thread (its counter and its histogram).
     public var countsAddUp: Bool
     /// Page accesses served without reading the file (nil: the engine cannot
     /// tell — the kernel's page cache).

@@ -29,6 +29,13 @@ final class MutexDictEngine: LoadEngine, Sendable {
         }
     }
 
+    func dropCache() throws(LoadError) {
+        try state.withLock { (s: inout LRUPages) throws(LoadError) in
+            for (key, bytes) in s.takeDirty() { try io.pwrite(key.file, bytes: bytes, at: key.page * pageSize) }
+            s.removeAll()
+        }
+    }
+
     func shutDown() throws(LoadError) {
         let dirty = state.withLock { $0.takeDirty() }
         for (key, bytes) in dirty { try io.pwrite(key.file, bytes: bytes, at: key.page * pageSize) }
@@ -137,6 +144,15 @@ struct LRUPages: ~Copyable {
         }
     }
 
+    /// Forgets every page (sizes included: they are on the file now).
+    mutating func removeAll() {
+        index = [:]
+        nodes = []
+        head = -1
+        tail = -1
+        sizes = [:]
+    }
+
     /// Every dirty page, marked clean.
     mutating func takeDirty() -> [(PageKey, [UInt8])] {
         var out: [(PageKey, [UInt8])] = []
@@ -190,6 +206,10 @@ final class MutexDictSession: LoadSession {
         guard page < (try sizePages(file: file)) else { return false }
         try read(file: file, page: page, into: buffer)
         return true
+    }
+
+    func viewRead(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        try mapRead(file: file, mapPages: 0, page: page, into: buffer)
     }
 
     func truncate(file: Int, pages: Int) throws(LoadError) {

@@ -31,12 +31,16 @@ final class OSEngine: LoadEngine, @unchecked Sendable {
     func makeSession() throws(LoadError) -> OSSession { OSSession(engine: self) }
     func counters() -> EngineCounters { EngineCounters(misses: nil, evictions: nil, lock: nil, lockWaits: nil) }
     func resetCounters() {}
+    /// The kernel's page cache is the thing measured: nothing to drop.
+    func dropCache() throws(LoadError) {}
 
     func shutDown() throws(LoadError) {
+        var failure: LoadError? = nil
         for fd in fds {
-            if fsync(fd) != 0 { throw .engine("os: fsync: \(String(cString: strerror(errno)))") }
+            if fsync(fd) != 0 && failure == nil { failure = .engine("os: fsync: \(String(cString: strerror(errno)))") }
             close(fd)
         }
+        if let failure { throw failure }
     }
 
     func pread(_ file: Int, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(LoadError) -> Int {
@@ -90,6 +94,10 @@ final class OSSession: LoadSession {
 
     func mapRead(file: Int, mapPages: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
         try engine.pread(file, buffer, at: page * engine.pageSize) == buffer.count
+    }
+
+    func viewRead(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        try mapRead(file: file, mapPages: 0, page: page, into: buffer)
     }
 
     func truncate(file: Int, pages: Int) throws(LoadError) {

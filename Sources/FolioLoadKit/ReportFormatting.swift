@@ -96,17 +96,17 @@ extension LoadReport {
         x >= 100 ? String(Int(x.rounded())) : String(format: "%.1f", x)
     }
 
-    /// `B / A` per (workload, strategy, threads) present in both.
+    /// `B / A` per (job, workload, strategy, threads) present in both.
     public static func compare(_ a: LoadReport, _ b: LoadReport, nameA: String, nameB: String) -> String {
-        struct Key: Hashable { var w: String; var s: String; var t: Int }
+        struct Key: Hashable { var j: String?; var w: String; var s: String; var t: Int }
         var byKey: [Key: LoadResult] = [:]
-        for r in a.results { byKey[Key(w: r.workload, s: r.strategy, t: r.threads)] = r }
+        for r in a.results { byKey[Key(j: r.job, w: r.workload, s: r.strategy, t: r.threads)] = r }
         var rows: [[String]] = [["workload", "strategy", "threads", "ops/s A", "ops/s B", "B/A ops/s", "B/A p99", "B/A wait max", "B/A Jain"]]
         var unmatched = 0
         for r in b.results {
-            guard let o = byKey[Key(w: r.workload, s: r.strategy, t: r.threads)] else { unmatched += 1; continue }
+            guard let o = byKey[Key(j: r.job, w: r.workload, s: r.strategy, t: r.threads)] else { unmatched += 1; continue }
             func ratio(_ x: Double, _ y: Double) -> String { y == 0 ? (x == 0 ? "1.00" : "-") : String(format: "%.2f", x / y) }
-            rows.append([r.workload, r.strategy, String(r.threads), number(o.opsPerSecond), number(r.opsPerSecond),
+            rows.append([r.workload, r.job.map { "\($0): \(r.strategy)" } ?? r.strategy, String(r.threads), number(o.opsPerSecond), number(r.opsPerSecond),
                          ratio(r.opsPerSecond, o.opsPerSecond), ratio(Double(r.latencyNs.p99), Double(o.latencyNs.p99)),
                          ratio(Double(r.lockWaitNs.max), Double(o.lockWaitNs.max)), ratio(r.jainIndex, o.jainIndex)])
         }

@@ -95,7 +95,7 @@ public struct RunOptions: ParsableArguments, Sendable {
             p.operations = ops
             p.duration = nil
         }
-        if let warmup { p.warmup = try Self.duration(warmup, "--warmup") }
+        if let warmup { p.warmup = try Self.duration(warmup, "--warmup", allowZero: true) }
         if let fileSize { p.fileSize = try Self.size(fileSize, "--file-size") }
         if let workingSet { p.workingSet = try Self.size(workingSet, "--working-set") }
         if let pageSize { p.cache.pageSize = try Self.size(pageSize, "--page-size") }
@@ -143,7 +143,7 @@ public struct RunOptions: ParsableArguments, Sendable {
 
     static func duration(_ text: String, _ flag: String, allowZero: Bool = false) throws(LoadError) -> Duration {
         guard let d = Units.parseDuration(text), allowZero || d > .zero else {
-            throw .badArgument("\(flag) '\(text)': expected a positive duration with a unit (ns, us, ms, s, min, h), e.g. 500ms")
+            throw .badArgument("\(flag) '\(text)': expected a \(allowZero ? "" : "positive ")duration with a unit (ns, us, ms, s, min, h), e.g. 500ms")
         }
         return d
     }

@@ -69,6 +69,9 @@ public struct RunParameters: Sendable {
         guard fileSize >= pageSize, fileSize <= 1 << 40 else {
             throw .badArgument("--file-size \(fileSize): must be at least one page (\(pageSize) bytes) and at most 1 TiB")
         }
+        guard fileSize % pageSize == 0 else {
+            throw .badArgument("--file-size \(fileSize): must be a multiple of the page size (\(pageSize) bytes)")
+        }
         guard workingSet >= pageSize else { throw .badArgument("--working-set \(workingSet): must be at least one page (\(pageSize) bytes)") }
         guard zipfSkew >= 0, zipfSkew <= 10 else { throw .badArgument("--zipf-skew \(zipfSkew): must be from 0 to 10") }
         guard readRatio >= 0, readRatio <= 1 else { throw .badArgument("--read-ratio \(readRatio): must be from 0 to 1") }
@@ -80,6 +83,9 @@ public struct RunParameters: Sendable {
             if w == .replay && tracePath == nil { throw .badArgument("--workload replay needs --trace FILE") }
             if w == .truncateRace, let lo = threads.min(), lo < 3 {
                 throw .badArgument("--workload truncate-race needs at least 3 threads (a mover, a truncater, readers); got \(lo)")
+            }
+            if w == .rangeWriters, let hi = threads.max(), hi > filePages {
+                throw .badArgument("--workload range-writers: \(hi) threads need at least \(hi) pages (one range each); the file has \(filePages)")
             }
             if w == .hammer, let hi = threads.max(), hi > pageSize / 8 {
                 throw .badArgument("--workload hammer: at most \(pageSize / 8) threads with \(pageSize)-byte pages (each writes its own 8 bytes)")

@@ -23,7 +23,11 @@ public struct Runner: Sendable {
         try parameters.validate()
         let trace = try parameters.tracePath.map { (p: String) throws(LoadError) in try Trace.load(path: p, pageSize: parameters.pageSize) }
         let root = try makeDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        InterruptCleanup.shared.add(root)
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            InterruptCleanup.shared.remove(root)
+        }
         var results: [LoadResult] = []
         let total = parameters.workloads.count * parameters.engines.count * parameters.threads.count
         var n = 0
@@ -146,7 +150,7 @@ public struct Runner: Sendable {
             lockStatisticsAvailable: lock != nil,
             perThreadOps: perThread, minThreadOps: perThread.min() ?? 0, maxThreadOps: perThread.max() ?? 0,
             jainIndex: squares == 0 ? 1 : sum * sum / (Double(perThread.count) * squares),
-            countsAddUp: total == latency.totalCount && total == perThread.reduce(0, &+),
+            countsAddUp: total == latency.totalCount,
             hitRatio: hitRatio, misses: counters.misses, evictions: counters.evictions,
             slowAcquisitions: lock?.slowAcquisitions, parks: lock?.parks, handoffs: lock?.handoffs,
             steals: lock?.lostRaces, maxOvertaken: lock?.maxLostRaces,

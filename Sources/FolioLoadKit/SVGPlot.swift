@@ -11,7 +11,7 @@ enum SVGPlot {
 
     static func render(_ report: LoadReport) -> String {
         let workloads = unique(report.results.map(\.workload))
-        let strategies = unique(report.results.map(\.strategy))
+        let strategies = unique(report.results.map(series))
         let legendHeight = 24.0 * Double((strategies.count + 3) / 4) + 10
         let width = 2 * panelWidth + 20
         let height = Double(workloads.count) * (panelHeight + 20) + legendHeight + 40
@@ -63,7 +63,7 @@ enum SVGPlot {
         s += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(top + plotH + 36))\" text-anchor=\"middle\">threads</text>\n"
         s += "<text transform=\"translate(\(fmt(x0 + 16)),\(fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (i, strategy) in strategies.enumerated() {
-            let points = results.filter { $0.strategy == strategy }.sorted { $0.threads < $1.threads }
+            let points = results.filter { series($0) == strategy }.sorted { $0.threads < $1.threads }
                 .compactMap { r in value(r).map { (px(r.threads), py($0)) } }
             guard !points.isEmpty else { continue }
             s += "<polyline fill=\"none\" stroke=\"\(color(i))\" stroke-width=\"2\" points=\"\(points.map { "\(fmt($0.0)),\(fmt($0.1))" }.joined(separator: " "))\"/>\n"
@@ -72,6 +72,10 @@ enum SVGPlot {
         }
         return s + "</g>\n"
     }
+
+    /// One line per engine — per job and engine when the results come from
+    /// a job file.
+    static func series(_ r: LoadResult) -> String { r.job.map { "\($0): \(r.strategy)" } ?? r.strategy }
 
     static func color(_ i: Int) -> String { palette[i % palette.count] }
     static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }

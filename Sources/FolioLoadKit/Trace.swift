@@ -34,7 +34,7 @@ struct Trace: Sendable {
                 }
                 out.append(Access(write: false, page: page))
             } else if fields.count == 3 {
-                if lineNumber == 1 && fields[0].lowercased() == "op" { continue }
+                if out.isEmpty && fields[0].lowercased() == "op" { continue }  // the header
                 let op = fields[0].lowercased()
                 guard op == "r" || op == "read" || op == "w" || op == "write" else {
                     throw .badArgument("--trace \(source):\(lineNumber): op '\(fields[0])' is not r, read, w or write")

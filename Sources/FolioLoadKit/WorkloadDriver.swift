@@ -190,7 +190,12 @@ struct WorkloadDriver: Sendable {
         default:
             let p = rng.below(pages)
             let before = shared.snapshot(p)
-            let ok = try session.mapRead(file: 0, mapPages: pages, page: p, into: buffer)
+            // Readers alternate: a fresh view per read (the fault path every
+            // time) and the thread's long-lived view (entries reused and
+            // validated, fault-around).
+            let ok = rng.next() & 1 == 0
+                ? try session.mapRead(file: 0, mapPages: pages, page: p, into: buffer)
+                : try session.viewRead(file: 0, page: p, into: buffer)
             let after = shared.snapshot(p)
             shared.judge(p, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after)
             return StepOutcome(bytes: ok ? pageSize : 0, accesses: 1)
@@ -198,8 +203,10 @@ struct WorkloadDriver: Sendable {
     }
 
     /// hammer: every thread's 8 bytes of page 0 must hold the last value it
-    /// wrote (nothing lost, nothing mixed up).
+    /// wrote (nothing lost, nothing mixed up) — read back from the file,
+    /// after the engine wrote back and dropped its cached pages.
     func verifyHammer<E: LoadEngine>(engine: E, workers: [WorkerState]) throws(LoadError) -> String? {
+        try engine.dropCache()
         let session = try engine.makeSession()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 64)
         defer { buffer.deallocate() }

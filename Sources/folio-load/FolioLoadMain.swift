@@ -5,4 +5,5 @@ import Glibc
 
 // folio-load: see docs/load-testing.md. Exit status: 0 success, 1 a failed
 // verification or engine error, 2 bad arguments or an unavailable workload.
+FolioLoad.installInterruptCleanup()
 exit(FolioLoad.execute(Array(CommandLine.arguments.dropFirst())))

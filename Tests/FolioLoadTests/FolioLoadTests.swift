@@ -47,6 +47,8 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         (["run", "--workload", "replay"], "needs --trace"),
         (["run", "--workload", "truncate-race", "--threads", "2"], "at least 3 threads"),
         (["run", "--no-such-flag"], "no-such-flag"),
+        (["run", "--file-size", "10000B"], "multiple of the page size"),
+        (["run", "--workload", "range-writers", "--file-size", "8KiB", "--threads", "3"], "need at least 3 pages"),
         (["run", "--config", "/nonexistent/folio.toml"], "/nonexistent/folio.toml"),
         (["compare", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json"),
     ] as [([String], String)])
