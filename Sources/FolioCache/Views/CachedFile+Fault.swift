@@ -83,6 +83,65 @@ extension CachedFile {
         }
     }
 
+    /// The write fault: the folio of page `index` pinned **and locked** for
+    /// writing — `lockPages(.exclusive)` and the folio lock, as
+    /// `CachedFile.write` holds them — after the same recheck as `fault`;
+    /// the caller changes the bytes, marks the folio dirty and calls
+    /// `finishWriteFault`. One lock acquisition per write (the kernel's
+    /// write fault locks the page in `page_mkwrite` the same way). Throws
+    /// `beyondEndOfFile` unless `[start, start + count)` lies below EOF.
+    @inlinable
+    func writeFault(_ index: PageIndex, start: Int64, count: Int) throws(FolioError) -> (folio: Unmanaged<Folio>, filled: Bool, pages: Strategy.PagesGuard) {
+        var filled = false
+        while true {
+            try checkOpen()
+            let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
+            guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
+                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+                if try !fill(index) {
+                    throw .beyondEndOfFile(path: path, offset: mapping.offset(of: index), size: mapping.size.load(ordering: .acquiring))
+                }
+                filled = true
+                continue
+            }
+            let verdict: FaultVerdict = found._withUnsafeGuaranteedRef { folio in
+                strategy.lockFolio(folio)
+                // The recheck of `fault`, under the lock this writer keeps:
+                // a detached folio (truncated, evicted, dropped by close) is
+                // not the page any more; bytes past EOF are not writable.
+                let state = folio.flags
+                if state.contains(.detached) || !state.contains(.uptodate) {
+                    strategy.unlockFolio(folio)
+                    return .retry
+                }
+                if start + Int64(count) > mapping.size.load(ordering: .acquiring) {
+                    strategy.unlockFolio(folio)
+                    return .beyondEOF
+                }
+                return .mapped
+            }
+            switch verdict {
+            case .mapped:
+                return (found, filled, pagesGuard)
+            case .retry:
+                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+                found._withUnsafeGuaranteedRef { $0.unpin() }
+            case .beyondEOF:
+                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+                found._withUnsafeGuaranteedRef { $0.unpin() }
+                let size = mapping.size.load(ordering: .acquiring)
+                throw .beyondEndOfFile(path: path, offset: max(start, size), size: size)
+            }
+        }
+    }
+
+    /// Ends a `writeFault`: unlocks and unpins.
+    @inlinable
+    func finishWriteFault(_ folio: Unmanaged<Folio>, _ pages: Strategy.PagesGuard) {
+        folio._withUnsafeGuaranteedRef { strategy.unlockAndUnpinFolio($0) }
+        strategy.unlockPages(pages, in: mapping.pageLock)
+    }
+
     /// Fault-around: whether page `index`, if already cached and uptodate,
     /// can be mapped now without waiting — a lock-free lookup, a *trylock*
     /// through the strategy (a busy page is skipped), the same recheck as a

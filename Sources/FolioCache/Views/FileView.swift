@@ -116,7 +116,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         guard count > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         let index = file.pageIndex(of: start)
         if index == file.pageIndex(of: start + Int64(count - 1)) {
-            let folio = try pin(index, forWrite: false)
+            let folio = try pin(index)
             defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
             try checkEOF(start, count)
             let inPage = Int(start & Int64(file.pageSize - 1))
@@ -222,12 +222,13 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         }
     }
 
-    /// The folio of page `index`, pinned: from the view's entry if it is
-    /// still valid (reads only), else through the fault path.
+    /// For reads: the folio of page `index`, pinned — from the view's entry
+    /// if it is still valid, else through the fault path. (Writes go through
+    /// `withPageLockedForWrite`.)
     @inlinable
-    func pin(_ index: PageIndex, forWrite: Bool) throws(FolioError) -> Unmanaged<Folio> {
+    func pin(_ index: PageIndex) throws(FolioError) -> Unmanaged<Folio> {
         let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
-        if !forWrite, let folio = validEntry(RawAtomic64.loadRelaxed(slot), index) {
+        if let folio = validEntry(RawAtomic64.loadRelaxed(slot), index) {
             mappedHits.wrappingAdd(1, ordering: .relaxed)
             return folio
         }
@@ -292,7 +293,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
             let pos = start + Int64(done)
             let inPage = Int(pos & Int64(file.pageSize - 1))
             let n = min(buffer.count - done, file.pageSize - inPage)
-            let folio = try pin(file.pageIndex(of: pos), forWrite: false)
+            let folio = try pin(file.pageIndex(of: pos))
             defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
             try checkEOF(pos, n)
             folio._withUnsafeGuaranteedRef { f in
@@ -340,40 +341,17 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     /// written.
     @inlinable
     func withPageLockedForWrite<R>(_ index: PageIndex, _ start: Int64, _ count: Int, _ change: (Folio) -> R) throws(FolioError) -> R {
-        // (`file.strategy` is used in place: a local copy of the strategy
-        // would retain its shared objects on every write.)
-        while true {
-            let folio = try pin(index, forWrite: true)
-            let pagesGuard = file.strategy.lockPages(file.onePage(index), .exclusive, in: file.mapping.pageLock)
-            let outcome: WriteOutcome<R> = folio._withUnsafeGuaranteedRef { f in
-                file.strategy.lockFolio(f)
-                defer { file.strategy.unlockFolio(f) }
-                // Recheck under the lock (see above): while this thread
-                // waited, the folio may have been truncated away, evicted or
-                // dropped by close — then it is not the page any more.
-                if f.flags.contains(.detached) { return .retry }
-                let size = file.mapping.size.load(ordering: .acquiring)
-                if start + Int64(count) > size { return .beyondEOF(size) }
-                let r = change(f)
-                f.setFlags(.dirty)
-                return .done(r)
-            }
-            file.strategy.unlockPages(pagesGuard, in: file.mapping.pageLock)
-            folio._withUnsafeGuaranteedRef { $0.unpin() }
-            switch outcome {
-            case .done(let r): return r
-            case .retry: continue  // the fault throws `.closed` after close
-            case .beyondEOF(let size):
-                throw .beyondEndOfFile(path: file.path, offset: max(start, size), size: size)
-            }
+        let (folio, filled, pages) = try file.writeFault(index, start: start, count: count)
+        faults.wrappingAdd(1, ordering: .relaxed)
+        if filled { fills.wrappingAdd(1, ordering: .relaxed) }
+        let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
+        RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
+        let r = folio._withUnsafeGuaranteedRef { f in
+            let r = change(f)
+            f.setFlags(.dirty)
+            return r
         }
+        file.finishWriteFault(folio, pages)
+        return r
     }
-}
-
-/// What a locked view write found.
-@usableFromInline
-enum WriteOutcome<R> {
-    case done(R)
-    case retry
-    case beyondEOF(Int64)
 }
