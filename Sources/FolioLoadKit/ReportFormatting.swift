@@ -79,8 +79,8 @@ extension LoadReport {
         }
         let bad = results.filter { !$0.countsAddUp }
         out += bad.isEmpty
-            ? "per-thread operation counts add up to the totals and to the latency samples in every run\n"
-            : "WARNING: per-thread counts do not add up in \(bad.count) run(s)\n"
+            ? "every thread's two counts of its operations (counter, latency samples) agree in every run\n"
+            : "WARNING: the per-thread operation counts and latency samples disagree in \(bad.count) run(s)\n"
         out += "latency: every operation timed; wait: slow-path lock waits (Folio engines only); steals: woken waiters that found the lock taken; max overtaken: the most lost races of one acquisition\n"
         return out
     }

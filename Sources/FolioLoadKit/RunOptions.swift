@@ -46,6 +46,9 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("spin-limit"), help: "Hybrid lock: spin iterations before parking (40).")
     public var spinLimit: Int?
 
+    @Option(name: .customLong("max-spinners"), help: "Hybrid lock: at most N threads spin at once, process-wide (default: no cap).")
+    public var maxSpinners: Int?
+
     @Option(help: "Hybrid lock: lost races before a handoff (5).")
     public var unfairness: Int?
 
@@ -110,6 +113,10 @@ public struct RunOptions: ParsableArguments, Sendable {
         if let spinLimit {
             guard spinLimit >= 0 else { throw .badArgument("--spin-limit \(spinLimit): must not be negative") }
             p.lock.hybridPolicy.spinLimit = spinLimit
+        }
+        if let maxSpinners {
+            guard maxSpinners >= 0 else { throw .badArgument("--max-spinners \(maxSpinners): must not be negative") }
+            p.lock.hybridPolicy.maxSpinners = maxSpinners
         }
         if let unfairness {
             guard unfairness >= 0 else { throw .badArgument("--unfairness \(unfairness): must not be negative") }

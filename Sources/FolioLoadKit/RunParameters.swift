@@ -49,6 +49,7 @@ public struct RunParameters: Sendable {
             "fault-around": String(cache.faultAroundPages),
             "spin-limit": String(lock.hybridPolicy.spinLimit),
             "unfairness": String(lock.hybridPolicy.unfairness),
+            "max-spinners": lock.hybridPolicy.maxSpinners.map(String.init) ?? "none",
             "zipf-skew": String(zipfSkew),
             "read-ratio": String(readRatio),
             "files": String(files),

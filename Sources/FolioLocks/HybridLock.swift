@@ -84,6 +84,22 @@ public enum HybridLock {
         return old
     }
 
+    /// Threads spinning in `lockSlow` right now, over every hybrid lock
+    /// (counted only for policies with a `maxSpinners` cap). Never exceeds
+    /// the largest cap in use: a slot is taken by compare-and-swap.
+    public static let spinners = Atomic<Int>(0)
+
+    @usableFromInline
+    static func takeSpinnerSlot(_ cap: Int) -> Bool {
+        var n = spinners.load(ordering: .relaxed)
+        while n < cap {
+            let (ok, current) = spinners.weakCompareExchange(expected: n, desired: n + 1, ordering: .relaxed)
+            if ok { return true }
+            n = current
+        }
+        return false
+    }
+
     @usableFromInline
     static func lockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration?, statistics: LockStatistics?) -> Bool {
         let start = MonotonicClock.nanoseconds()
@@ -92,6 +108,10 @@ public enum HybridLock {
         var woken = false
         var spins = 0
         var firstPark: UInt64 = 0
+        // Whether this thread holds one of the `policy.maxSpinners` slots.
+        var spinSlot = false
+        var mayNotSpin = false
+        defer { if spinSlot { spinners.wrappingSubtract(1, ordering: .relaxed) } }
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
@@ -119,10 +139,22 @@ public enum HybridLock {
             // Optimistic spinning: only before our first park and only while
             // nobody is parked (a parked thread means the holder is slow or the
             // lock is contended enough that spinning steals a core).
-            if firstPark == 0 && spins < policy.spinLimit && s & BitLockBits.parked == 0 {
+            if firstPark == 0 && !mayNotSpin && spins < policy.spinLimit && s & BitLockBits.parked == 0 {
+                if !spinSlot, let cap = policy.maxSpinners {
+                    if !takeSpinnerSlot(cap) {
+                        // Enough threads spin already: park instead.
+                        mayNotSpin = true
+                        continue
+                    }
+                    spinSlot = true
+                }
                 spins += 1
                 folio_cpu_relax()
                 continue
+            }
+            if spinSlot {
+                spinners.wrappingSubtract(1, ordering: .relaxed)
+                spinSlot = false
             }
             if s & BitLockBits.parked == 0 {
                 let (ok, _) = word.weakCompareExchange(

@@ -18,15 +18,23 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// Where a waiter that lost a race re-queues: ahead of the other waiters
     /// (true, so the lost-race bound is reached promptly) or behind them.
     public var requeueAtFront: Bool
+    /// At most this many threads spin at once, over all hybrid locks of the
+    /// process (nil: no cap). With more runnable threads than cores, a
+    /// spinner burns the CPU the lock holder needs; a cap of `cores - 1`
+    /// keeps spinning to where it can pay off. A thread that finds every
+    /// slot taken parks at once.
+    public var maxSpinners: Int?
 
     /// `unfairness` value meaning "no bound".
     public static let unbounded = UInt64.max
 
-    public init(spinLimit: Int = 40, unfairness: UInt64 = 5, maxWait: Duration? = .milliseconds(1), requeueAtFront: Bool = true) {
+    public init(spinLimit: Int = 40, unfairness: UInt64 = 5, maxWait: Duration? = .milliseconds(1), requeueAtFront: Bool = true,
+                maxSpinners: Int? = nil) {
         self.spinLimit = max(0, spinLimit)
         self.unfairness = unfairness
         self.maxWait = maxWait
         self.requeueAtFront = requeueAtFront
+        self.maxSpinners = maxSpinners.map { max(0, $0) }
     }
 
     /// The default hybrid: a short spin, at most 5 lost races, at most 1 ms.
@@ -54,6 +62,7 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let u = unfairness == Self.unbounded ? "unbounded" : String(unfairness)
         let w = maxWait.map { "\($0)" } ?? "unbounded"
-        return "spinLimit=\(spinLimit) unfairness=\(u) maxWait=\(w) requeue=\(requeueAtFront ? "front" : "back")"
+        let m = maxSpinners.map(String.init) ?? "unbounded"
+        return "spinLimit=\(spinLimit) unfairness=\(u) maxWait=\(w) requeue=\(requeueAtFront ? "front" : "back") maxSpinners=\(m)"
     }
 }

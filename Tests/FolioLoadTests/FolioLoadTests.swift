@@ -221,7 +221,7 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         let text = report.textTable().split(separator: "\n")
         #expect(text[0].contains("ops/s") && text[0].contains("p99 ns") && text[0].contains("Jain"))
         #expect(text.filter { $0.hasPrefix("hammer") }.count == 4)
-        #expect(report.textTable().contains("add up"))
+        #expect(report.textTable().contains("agree in every run"))
         let csv = report.csv().split(separator: "\n")
         #expect(csv.count == 5)
         #expect(csv[4].contains("\"a<b&\"\"c\"\"\""), "quoted CSV cell: \(csv[4])")
@@ -323,7 +323,7 @@ final class SVGCounter: NSObject, XMLParserDelegate {
 
     @Test func everyShippedJobFileResolves() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.examples).filter { $0.hasSuffix(".fio") }.sorted()
-        #expect(files == ["cache-mix.fio", "fairness.fio", "hybrid-variants.fio"])
+        #expect(files == ["cache-mix.fio", "fairness.fio", "hybrid-variants.fio", "spinning.fio"])
         for f in files {
             for job in try JobFile.load(path: Self.examples + "/" + f) {
                 let p = try RunOptions.parse(job.arguments).resolve()

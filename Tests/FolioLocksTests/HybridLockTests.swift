@@ -6,6 +6,37 @@ import Synchronization
 import Glibc
 #endif
 
+@Suite(.serialized) struct SpinnerCapTests {
+    /// `maxSpinners` caps the threads spinning at once (process-wide): with
+    /// a cap of 0 nobody spins (every slow acquisition parks), with a cap of
+    /// 1 exclusion still holds, and every slot taken is given back.
+    @Test(arguments: [0, 1])
+    func theCapHoldsAndSlotsAreReturned(_ cap: Int) {
+        let lot = ParkingLot(bucketCount: 1)
+        let policy = HybridLockPolicy(spinLimit: 1000, maxSpinners: cap)
+        let stats = LockStatistics()
+        let w = TestWord()
+        let counter = UnprotectedCounter()
+        let peak = Atomic<Int>(0)
+        let threads = 6, iterations = stressIterations(5_000)
+        let ok = finishes(within: 120) {
+            runThreads(threads) { _ in
+                for _ in 0..<iterations {
+                    HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                    peak.max(HybridLock.spinners.load(ordering: .relaxed), ordering: .relaxed)
+                    counter.value += 1
+                    HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                }
+            }
+        }
+        #expect(ok, "cap \(cap): stuck")
+        #expect(counter.value == threads * iterations, "cap \(cap): lost updates")
+        #expect(HybridLock.spinners.load(ordering: .relaxed) == 0, "cap \(cap): spinner slots leaked")
+        #expect(peak.load(ordering: .relaxed) <= cap, "cap \(cap): \(peak.load(ordering: .relaxed)) threads spinning at once")
+        if cap == 0 { #expect(stats.snapshot.spinAcquisitions == 0, "cap 0: a thread spun") }
+    }
+}
+
 @Suite struct HybridLockTests {
     /// With unfairness 0 the lock is handed from owner to owner in the order
     /// the waiters parked, and a thread that never queued (a barger trying
