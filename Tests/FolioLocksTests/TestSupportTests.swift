@@ -1,5 +1,6 @@
 import FolioLocks
 import FolioTestSupport
+import Foundation
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -58,6 +59,64 @@ import Glibc
             for _ in 0..<10_000 { lock.withLock { counter.value += 1 } }
         }
         #expect(counter.value == 40_000)
+    }
+
+    @Test func testLockLockAndUnlockExclude() {
+        let lock = TestLock()
+        let counter = UnprotectedCounter()
+        runThreads(4) { _ in
+            for _ in 0..<10_000 {
+                lock.lock()
+                counter.value += 1
+                lock.unlock()
+            }
+        }
+        #expect(counter.value == 40_000)
+    }
+
+    @Test func startGateHoldsEveryoneUntilAllArrive() {
+        let gate = StartGate(parties: 3)
+        let passed = Atomic<Int>(0)
+        for _ in 0..<2 {
+            spawnThread {
+                gate.arriveAndWait()
+                passed.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        usleep(50_000)
+        #expect(passed.load(ordering: .relaxed) == 0, "a thread passed the gate before the last party arrived")
+        gate.arriveAndWait()
+        #expect(waitUntil { passed.load(ordering: .relaxed) == 2 })
+    }
+
+    @Test func eventLogKeepsEveryEventInOrderPerThread() {
+        let log = EventLog<Int>()
+        runThreads(4) { t in for i in 0..<1_000 { log.append(t * 1_000 + i) } }
+        let events = log.events
+        #expect(events.count == 4_000)
+        for t in 0..<4 {
+            let mine = events.filter { $0 / 1_000 == t }
+            #expect(mine == Array((t * 1_000)..<((t + 1) * 1_000)))
+        }
+    }
+
+    @Test func stressIterationsScalesAndNeverReachesZero() {
+        let scale = ProcessInfo.processInfo.environment["FOLIO_STRESS_SCALE"].flatMap(Double.init) ?? 1
+        #expect(stressIterations(1_000) == max(1, Int(1_000 * scale)))
+        #expect(stressIterations(0) == 1)
+    }
+
+    @Test func temporaryDirectoriesAreFreshDistinctAndWritable() throws {
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        #expect(a != b)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: a, isDirectory: &isDirectory) && isDirectory.boolValue)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: a).isEmpty)
+        try "x".write(toFile: a + "/f", atomically: true, encoding: .utf8)
+        #expect(FileManager.default.fileExists(atPath: a + "/f"))
+        #expect(!FileManager.default.fileExists(atPath: b + "/f"))
+        try? FileManager.default.removeItem(atPath: a)
+        try? FileManager.default.removeItem(atPath: b)
     }
 
     @Test func testWordsHaveDistinctStableKeys() {
