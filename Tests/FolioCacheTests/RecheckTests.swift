@@ -14,20 +14,26 @@ import Glibc
 /// wakes it must notice that its folio is detached and look again — never
 /// return the old folio's bytes.
 @Suite struct RecheckTests {
-    func run<S: LockStrategy>(_ strategy: S) throws {
+    /// The scenario: page 5 holds 1s; the "truncator" holds its folio's lock
+    /// while `access` runs on another thread and sleeps on that lock; the
+    /// folio is removed (as truncate or eviction would) and page 5 rewritten
+    /// with 2s in a new folio; then the lock is released. Returns the file
+    /// and what `access` returned.
+    func detachWhileWaiting<S: LockStrategy>(_ strategy: S, _ access: @escaping @Sendable (CachedFile<S>) throws -> [UInt8]) throws
+        -> (CachedFile<S>, [UInt8]?)
+    {
         let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: 512))
         let file = try cache.open(backend: MemoryBackend())
         try file.write([UInt8](repeating: 1, count: 512), at: 5 * 512)
         let old = try #require(file.mapping.table.lookupAndPin(PageIndex(5)))
-        strategy.lockFolio(old)  // the "truncator" holds the folio lock
+        strategy.lockFolio(old)
         let result = EventLog<[UInt8]>()
         spawnThread {
-            do { result.append(try file.read(count: 512, at: 5 * 512)) } catch { result.append([]) }
+            do { result.append(try access(file)) } catch { result.append([0xEE]) }
         }
-        // Wait until the reader has pinned the folio (and so sleeps on its lock).
+        // Wait until the accessor has pinned the folio (and so sleeps on its lock).
         #expect(waitUntil { old.pinCount == 2 })
         usleep(20_000)
-        // Remove it as truncate/eviction would, then give page 5 new contents.
         #expect(file.mapping.table.remove(old, onlyIfUnpinned: false))
         cache.policy.remove(old)
         old.markUnlisted()
@@ -35,43 +41,33 @@ import Glibc
         strategy.unlockFolio(old)
         old.unpin()
         #expect(waitUntil { result.events.count == 1 })
-        #expect(result.events.first == [UInt8](repeating: 2, count: 512), "the reader returned the detached folio's bytes")
+        return (file, result.events.first)
+    }
+
+    /// A reader must notice that its folio is detached and look again —
+    /// never return the old folio's bytes.
+    func run<S: LockStrategy>(_ strategy: S) throws {
+        let (_, got) = try detachWhileWaiting(strategy) { file in try file.read(count: 512, at: 5 * 512) }
+        #expect(got == [UInt8](repeating: 2, count: 512), "the reader returned the detached folio's bytes")
     }
 
     /// The same for the view fault path: a view read must not return the
     /// detached folio's bytes, and a view write must not land in it (it would
     /// be lost: the page's new folio is the one that is written back).
     func runFault<S: LockStrategy>(_ strategy: S, write: Bool) throws {
-        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: 512))
-        let file = try cache.open(backend: MemoryBackend())
-        try file.write([UInt8](repeating: 1, count: 512), at: 5 * 512)
-        let view = try file.map(0..<(8 * 512), mode: .readWrite)
-        let old = try #require(file.mapping.table.lookupAndPin(PageIndex(5)))
-        strategy.lockFolio(old)
-        let result = EventLog<[UInt8]>()
-        spawnThread {
-            do {
-                if write {
-                    try view.store([3], at: 5 * 512)
-                    result.append([])
-                } else {
-                    result.append(try view.copyBytes(at: 5 * 512, count: 512))
-                }
-            } catch { result.append([0xEE]) }
+        let (file, got) = try detachWhileWaiting(strategy) { file in
+            let view = try file.map(0..<(8 * 512), mode: .readWrite)
+            if write {
+                try view.store([3], at: 5 * 512)
+                return []
+            }
+            return try view.copyBytes(at: 5 * 512, count: 512)
         }
-        #expect(waitUntil { old.pinCount == 2 })
-        usleep(20_000)
-        #expect(file.mapping.table.remove(old, onlyIfUnpinned: false))
-        cache.policy.remove(old)
-        old.markUnlisted()
-        try file.write([UInt8](repeating: 2, count: 512), at: 5 * 512)
-        strategy.unlockFolio(old)
-        old.unpin()
-        #expect(waitUntil { result.events.count == 1 })
         if write {
+            #expect(got == [])
             #expect(try file.read(count: 2, at: 5 * 512) == [3, 2], "the view write went to the detached folio")
         } else {
-            #expect(result.events.first == [UInt8](repeating: 2, count: 512), "the view fault returned the detached folio's bytes")
+            #expect(got == [UInt8](repeating: 2, count: 512), "the view fault returned the detached folio's bytes")
         }
     }
 

@@ -283,23 +283,33 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         if mapped > 0 { aroundMapped.wrappingAdd(mapped, ordering: .relaxed) }
     }
 
+    /// Calls `body(pos, inPage, done, n)` for each page piece of the `count`
+    /// bytes at file offset `start`: the piece's file offset, its offset in
+    /// its page, its offset from `start`, its length.
+    @inlinable
+    func forEachPagePiece(from start: Int64, count: Int, _ body: (Int64, Int, Int, Int) throws(FolioError) -> Void) throws(FolioError) {
+        var done = 0
+        while done < count {
+            let pos = start + Int64(done)
+            let inPage = Int(pos & Int64(file.pageSize - 1))
+            let n = min(count - done, file.pageSize - inPage)
+            try body(pos, inPage, done, n)
+            done += n
+        }
+    }
+
     /// Copies file bytes from `start` into `buffer`, page by page, each page
     /// pinned while it is copied.
     @usableFromInline
     func copyPages(from start: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
         guard let base = buffer.baseAddress else { return }
-        var done = 0
-        while done < buffer.count {
-            let pos = start + Int64(done)
-            let inPage = Int(pos & Int64(file.pageSize - 1))
-            let n = min(buffer.count - done, file.pageSize - inPage)
+        try forEachPagePiece(from: start, count: buffer.count) { (pos, inPage, done, n) throws(FolioError) in
             let folio = try pin(file.pageIndex(of: pos))
             defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
             try checkEOF(pos, n)
             folio._withUnsafeGuaranteedRef { f in
                 if let data = f.data { (base + done).copyMemory(from: data + inPage, byteCount: n) }
             }
-            done += n
         }
     }
 
@@ -308,16 +318,10 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     @usableFromInline
     func storePages(_ bytes: UnsafeRawBufferPointer, at start: Int64) throws(FolioError) {
         guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let pos = start + Int64(done)
-            let inPage = Int(pos & Int64(file.pageSize - 1))
-            let n = min(bytes.count - done, file.pageSize - inPage)
-            let from = base + done
+        try forEachPagePiece(from: start, count: bytes.count) { (pos, inPage, done, n) throws(FolioError) in
             try withPageLockedForWrite(file.pageIndex(of: pos), pos, n) { f in
-                if let data = f.data { (data + inPage).copyMemory(from: from, byteCount: n) }
+                if let data = f.data { (data + inPage).copyMemory(from: base + done, byteCount: n) }
             }
-            done += n
         }
     }
 
