@@ -83,7 +83,8 @@ let package = Package(
 
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),
-        .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport"]),
+        // FolioLoadKit for its truncate-race verifier, which the view race test shares.
+        .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport", "FolioLoadKit"]),
         .testTarget(name: "FolioLoadTests", dependencies: ["FolioLoadKit", "FolioCache", "FolioTestSupport"]),
         .testTarget(name: "FolioConfigurationTests", dependencies: ["FolioConfiguration", "FolioCache", "FolioLocks"]),
     ]

@@ -247,6 +247,11 @@ final class WorkloadShared: @unchecked Sendable {
 
     func verificationFailure() -> String? { lock.withLock { firstFailure } }
 
+    /// Records a failure found by the caller (the first one is kept).
+    func fail(_ problem: String) {
+        lock.withLock { if firstFailure == nil { firstFailure = problem } }
+    }
+
     struct Snapshot {
         var changes: UInt64
         var inFlight: Int
@@ -324,8 +329,6 @@ final class WorkloadShared: @unchecked Sendable {
                 }
             }
         }
-        if let problem {
-            lock.withLock { if firstFailure == nil { firstFailure = problem } }
-        }
+        if let problem { fail(problem) }
     }
 }
