@@ -77,7 +77,7 @@ public struct Runner: Sendable {
     /// warm-up is excluded; counters are read after every thread stopped.
     func measure<E: LoadEngine>(_ driver: WorkloadDriver, engine: E, threads: Int) throws(LoadError) -> LoadResult {
         let spec = engine.spec
-        let shared = driver.makeShared(threads: threads)
+        let shared = driver.makeShared()
         let phase = Atomic<Int>(Phase.warmup)
         let workers = (0..<threads).map { _ in WorkerState() }
         let group = DispatchGroup()
@@ -114,7 +114,7 @@ public struct Runner: Sendable {
         if verification == nil, driver.workload == .hammer {
             verification = try driver.verifyHammer(engine: engine, workers: workers)
         }
-        do { try engine.shutDown() } catch { throw error }
+        try engine.shutDown()
         if let failure = workers.compactMap(\.error).first { throw failure }
         return summarize(driver.workload, spec, threads: threads, workers: workers, seconds: Double(t1 &- t0) / 1e9,
                          counters: counters, cpu: cpu1 - cpu0, verification: verification, verifying: driver.verifies)

@@ -69,7 +69,7 @@ struct WorkloadDriver: Sendable {
         return paths
     }
 
-    func makeShared(threads: Int) -> WorkloadShared {
+    func makeShared() -> WorkloadShared {
         WorkloadShared(pages: workload == .truncateRace ? smallFilePages : 0)
     }
 
