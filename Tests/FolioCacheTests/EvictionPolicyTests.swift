@@ -296,9 +296,9 @@ import Testing
                     let n = hot ? max(1, universe / 4) : universe
                     return UInt64.random(in: 0..<UInt64(n), using: &rng)
                 }
-                let d = Driver(makePolicy(kind), capacity: capacity)
+                let d = Driver(makePolicy(kind, capacity: capacity), capacity: capacity)
                 let got = d.run(trace)
-                var model: any NaiveModel = kind == .lru ? NaiveLRU(capacity: capacity) : NaiveSieve(capacity: capacity)
+                var model = makeNaiveModel(kind, capacity: capacity)
                 let want = trace.map { model.request($0) }
                 #expect(got == want, "capacity \(capacity), universe \(universe)")
                 #expect(d.evicted == model.evicted, "capacity \(capacity), universe \(universe)")
@@ -369,7 +369,8 @@ import Testing
 extension EvictionPolicyTests {
     /// Drives a policy like a cache of `capacity` objects, exactly as the
     /// PolicySim benchmark does: on a hit `access`; on a miss, if full, take
-    /// `candidates(limit: 1).first`, `remove` it; then `insert` a new folio.
+    /// `candidates(limit: 1).first`, report it `evicted`; then `insert` a new
+    /// folio.
     final class Driver {
         let policy: any EvictionPolicy
         let capacity: Int
@@ -394,7 +395,7 @@ extension EvictionPolicyTests {
             misses += 1
             if resident.count >= capacity {
                 let victim = policy.candidates(limit: 1).first!
-                policy.remove(victim)
+                policy.evicted(victim)
                 resident[victim.index.rawValue] = nil
                 evicted.append(victim.index.rawValue)
             }
@@ -413,65 +414,12 @@ extension EvictionPolicyTests {
 
     func makeFolios(_ ids: ClosedRange<UInt64>) -> [Folio] { ids.map { Folio(index: PageIndex($0)) } }
 
-    func makePolicy(_ kind: EvictionPolicyKind) -> any EvictionPolicy {
+    /// A policy; S3-FIFO sized for `capacity` 4 KiB folios.
+    func makePolicy(_ kind: EvictionPolicyKind, capacity: Int = 1 << 16) -> any EvictionPolicy {
         switch kind {
         case .lru: LRUPolicy()
         case .sieve: SievePolicy()
-        }
-    }
-
-    // MARK: - Naive models (arrays; index 0 is the head)
-
-    protocol NaiveModel {
-        var evicted: [UInt64] { get }
-        mutating func request(_ id: UInt64) -> Bool
-    }
-
-    struct NaiveLRU: NaiveModel {
-        let capacity: Int
-        var list: [UInt64] = []  // most recent first
-        var evicted: [UInt64] = []
-        init(capacity: Int) { self.capacity = capacity }
-
-        mutating func request(_ id: UInt64) -> Bool {
-            if let i = list.firstIndex(of: id) {
-                list.remove(at: i)
-                list.insert(id, at: 0)
-                return true
-            }
-            if list.count >= capacity { evicted.append(list.removeLast()) }
-            list.insert(id, at: 0)
-            return false
-        }
-    }
-
-    /// The paper's pseudo-code: hand starts at the tail, moves toward the head
-    /// (`prev`), wraps to the tail; after evicting `obj`, `hand = obj.prev`.
-    struct NaiveSieve: NaiveModel {
-        let capacity: Int
-        var list: [(id: UInt64, visited: Bool)] = []  // newest first
-        var hand: Int?  // index into list; nil = the tail
-        var evicted: [UInt64] = []
-        init(capacity: Int) { self.capacity = capacity }
-
-        mutating func request(_ id: UInt64) -> Bool {
-            if let i = list.firstIndex(where: { $0.id == id }) {
-                list[i].visited = true
-                return true
-            }
-            if list.count >= capacity {
-                var o = hand ?? list.count - 1
-                while list[o].visited {
-                    list[o].visited = false
-                    o = o == 0 ? list.count - 1 : o - 1
-                }
-                evicted.append(list[o].id)
-                list.remove(at: o)
-                hand = o == 0 ? nil : o - 1  // obj.prev (toward the head); indices below o do not shift
-            }
-            list.insert((id, false), at: 0)
-            if let h = hand { hand = h + 1 }
-            return false
+        case .s3fifo: S3FIFOPolicy(capacity: capacity * 4096, pageSize: 4096)
         }
     }
 }

@@ -53,7 +53,7 @@ import Testing
 
     @Test func unknownEvictionPolicy() throws {
         let e = try #require(rejection("[cache]\neviction = \"arc\"\n"))
-        #expect(e.description == "test.toml:2: error: cache.eviction = \"arc\": unknown eviction policy; allowed: lru, sieve")
+        #expect(e.description == "test.toml:2: error: cache.eviction = \"arc\": unknown eviction policy; allowed: lru, sieve, s3-fifo")
     }
 
     @Test func pageSizeNotAPowerOfTwo() throws {

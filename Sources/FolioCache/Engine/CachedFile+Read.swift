@@ -61,10 +61,20 @@ extension CachedFile {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
             guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-                // Not cached: fill it, unless the file shrank below it
+                // Not cached: fill it and copy from the folio the fill hands
+                // back, still locked (a miss is an insertion, not an access:
+                // no access is recorded) — unless the file shrank below it
                 // meanwhile (then this read ends here).
-                if try !fill(index) { return 0 }
-                continue
+                switch try fill(index) {
+                case .filled(let folio, let pages):
+                    let n = folio._withUnsafeGuaranteedRef { copyFilled($0, index, from: inPage, count: count, into: dst) }
+                    finishFill(folio, pages: pages)
+                    return n
+                case .pastEOF:
+                    return 0
+                case .lostRace:
+                    continue
+                }
             }
             // Pinned, and alive because the pool owns every folio: use it
             // without retaining it (no reference counting on a hit).
@@ -80,95 +90,37 @@ extension CachedFile {
     }
 
     /// The copy of a read hit, with the folio pinned and locked through the
-    /// strategy: bytes copied, or nil if the folio is no longer the page.
+    /// strategy: bytes copied (and the access recorded), or nil if the folio
+    /// is no longer the page.
     @inlinable
     func copyLocked(_ folio: Folio, _ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int? {
         // Recheck after the folio lock (per-page strategies): while this
         // thread slept on the lock the folio may have been truncated away,
         // evicted, or failed its fill; it is then detached and no longer the
-        // page at `index` — a folio is never re-inserted at another index
-        // while anyone pins it, so identity is the generation. The caller
-        // retries the lookup. (Per-inode and per-range took their lock before
-        // the lookup, which excludes all of that.)
+        // page at `index` — and while this thread pins it, it cannot be
+        // recycled for another page (the pool takes back only unpinned
+        // folios), so "not detached" means "still this file's folio for
+        // `index`". The caller retries the lookup. (Per-inode and per-range
+        // took their lock before the lookup, which excludes all of that.)
         let state = folio.flags
         if state.contains(.detached) || !state.contains(.uptodate) { return nil }
-        // EOF may have moved down since the caller looked; truncate needs this
-        // folio's lock to do that, so under it the size is stable for this
-        // page.
-        let pageStart = mapping.offset(of: index)
-        let available = mapping.size.load(ordering: .acquiring) - pageStart - Int64(inPage)
-        let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
-        if n > 0, let data = folio.data {
-            dst.copyMemory(from: data + inPage, byteCount: n)
-        }
-        cache.recordHit(folio)
+        let n = copyFilled(folio, index, from: inPage, count: count, into: dst)
+        cache.recordAccess(folio)
         return n
     }
 
-    /// Brings page `index` into the cache: inserts a new folio *locked*, so
-    /// that concurrent readers of the same page wait on it instead of reading
-    /// it twice, reads it from the backend, marks it uptodate, unlocks it.
-    /// Returns false if the page lies past EOF; true once the page is cached
-    /// (by this call or, if another thread inserted it first, by that one):
-    /// the caller retries its lookup.
-    @usableFromInline
-    func fill(_ index: PageIndex) throws(FolioError) -> Bool {
-        try withInsertLocks(index) { () throws(FolioError) -> Bool in
-            let pageStart = mapping.offset(of: index)
-            let size = mapping.size.load(ordering: .acquiring)
-            guard pageStart < size else { return false }
-            let folio = newFolio(index)
-            guard insertLocked(folio) else { return true }
-            let want = Int(min(Int64(pageSize), size - pageStart))
-            do throws(FolioError) {
-                // Bytes past the backend's end (data never written back, a
-                // hole) stay zero: the folio was zeroed.
-                _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
-            } catch {
-                // A failed read caches nothing.
-                discardInserted(folio)
-                throw error
-            }
-            folio.setFlags(.uptodate)
-            cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
-            cache.policy.insert(folio)
-            strategy.unlockFolio(folio)
-            folio.unpin()
-            return true
+    /// Copies from a locked, uptodate folio holding page `index`: at most
+    /// `count` bytes from `inPage`, fewer if EOF lies inside the range.
+    @inlinable
+    func copyFilled(_ folio: Folio, _ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int {
+        // EOF may have moved down since the caller looked; truncate needs this
+        // folio's lock to do that, so under it the size is stable for this
+        // page.
+        let available = mapping.size.load(ordering: .acquiring) - mapping.offset(of: index) - Int64(inPage)
+        let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
+        if n > 0, let src = folio.bytes(of: index) {
+            dst.copyMemory(from: src + inPage, byteCount: n)
         }
-    }
-
-    /// A new (or recycled), pinned, zeroed folio of this mapping.
-    func newFolio(_ index: PageIndex) -> Folio {
-        cache.pool.take(index: index, mapping: mapping)
-    }
-
-    /// Locks `folio` (nobody else can see it yet, so this never waits) and
-    /// inserts it. Returns false — with the folio unlocked, unpinned and
-    /// dropped — if the index was taken meanwhile.
-    func insertLocked(_ folio: Folio) -> Bool {
-        strategy.lockFolio(folio)
-        if let existing = mapping.table.insertOrPinExisting(folio) {
-            existing.unpin()
-            strategy.unlockFolio(folio)
-            // Never published: back to the pool once nobody pins it (a
-            // lock-free lookup cannot have, but the rule is the same).
-            folio.setFlags(.detached)
-            folio.markUnlisted()
-            folio.unpin()
-            return false
-        }
-        cache.residentBytes.wrappingAdd(pageSize, ordering: .relaxed)
-        return true
-    }
-
-    /// Undoes `insertLocked` for a folio whose fill failed (still locked and
-    /// pinned by the caller; never given to the eviction policy).
-    func discardInserted(_ folio: Folio) {
-        _ = mapping.table.remove(folio, onlyIfUnpinned: false)
-        cache.residentBytes.wrappingSubtract(pageSize, ordering: .relaxed)
-        folio.markUnlisted()
-        strategy.unlockFolio(folio)
-        folio.unpin()
+        return n
     }
 }

@@ -39,65 +39,90 @@ extension CachedFile {
 
     /// Makes sure page `index` is cached (if it lies below EOF).
     func prefault(_ index: PageIndex) throws(FolioError) {
-        if let f = mapping.table.lookupAndPin(index) {
-            f.unpin()
-            return
+        while true {
+            if let f = mapping.table.lookupAndPin(index) {
+                f.unpin()
+                return
+            }
+            switch try fill(index) {
+            case .filled(let folio, let pages):
+                finishFill(folio, pages: pages)
+                return
+            case .pastEOF:
+                return
+            case .lostRace:
+                continue
+            }
         }
-        _ = try fill(index)
     }
 
     func writePage(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) throws(FolioError) {
-        try withInsertLocks(index) { () throws(FolioError) in
-            let pageStart = mapping.offset(of: index)
-            while true {
-                var inserted = false
-                let folio: Folio
-                if let found = mapping.table.lookupAndPin(index) {
-                    strategy.lockFolio(found)
-                    // Recheck after the folio lock (per-page strategies): the
-                    // folio may have been evicted, or its fill may have failed,
-                    // while we slept (truncate cannot: we hold the invalidate
-                    // lock shared). A detached folio is not the page any more.
-                    if found.flags.contains(.detached) {
-                        strategy.unlockFolio(found)
-                        found.unpin()
-                        continue
-                    }
-                    folio = found
-                } else {
-                    let fresh = newFolio(index)
-                    guard insertLocked(fresh) else { continue }
-                    folio = fresh
-                    inserted = true
-                }
-                if !folio.flags.contains(.uptodate) {
-                    // A partial write into a page that exists in the file needs the
-                    // rest of the page first; a full overwrite, or a page wholly
-                    // past EOF, does not (the folio is zeroed).
-                    let size = mapping.size.load(ordering: .acquiring)
-                    if !(inPage == 0 && count == pageSize) && pageStart < size {
-                        let want = Int(min(Int64(pageSize), size - pageStart))
-                        do throws(FolioError) {
-                            _ = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: folio.data, count: want), at: pageStart)
-                        } catch {
-                            if inserted { discardInserted(folio) } else { strategy.unlockFolio(folio); folio.unpin() }
-                            throw error
-                        }
-                        cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
-                    }
-                }
-                if let data = folio.data {
-                    (data + inPage).copyMemory(from: src, byteCount: count)
-                }
-                // Uptodate only once the bytes are in: a view's stale entry
-                // for this (recycled) folio validates it by `uptodate`.
-                folio.setFlags([.uptodate, .dirty])
-                mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
-                if inserted { cache.policy.insert(folio) } else { cache.policy.access(folio) }
-                strategy.unlockFolio(folio)
-                folio.unpin()
-                return
+        var madeRoom = false
+        while true {
+            let done = try withInsertLocks(index) { () throws(FolioError) -> Bool in
+                try writePageLocked(index, at: inPage, from: src, count: count, mayInsert: madeRoom || cache.hasRoom(for: pageSize))
             }
+            if done { return }
+            // The page is not cached and adding it would take the cache over
+            // its budget: make room holding no lock, as `fill` does, then
+            // insert whether or not reclaim found enough to evict.
+            cache.makeRoom(for: pageSize)
+            madeRoom = true
+        }
+    }
+
+    /// `writePage` with the insert locks held. Returns false, having changed
+    /// nothing, if the page is not cached and `mayInsert` is false.
+    func writePageLocked(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int, mayInsert: Bool) throws(FolioError) -> Bool {
+        let pageStart = mapping.offset(of: index)
+        while true {
+            let folio: Folio
+            let inserted: Bool
+            if let found = mapping.table.lookupAndPin(index) {
+                strategy.lockFolio(found)
+                // Recheck after the folio lock (per-page strategies): the
+                // folio may have been evicted, or its fill may have failed,
+                // while we slept (truncate cannot: we hold the invalidate
+                // lock shared). A detached folio is not the page any more.
+                if found.flags.contains(.detached) {
+                    strategy.unlockFolio(found)
+                    found.unpin()
+                    continue
+                }
+                // Every folio in the table is uptodate once its inserter
+                // unlocks it (a failed fill is detached first).
+                assert(found.flags.contains(.uptodate), "writePage: a cached, unlocked folio that is not uptodate")
+                folio = found
+                inserted = false
+            } else {
+                guard mayInsert else { return false }
+                // A write of the whole page needs none of its old bytes; a
+                // partial one needs the rest of the page (read in, or zeros
+                // past EOF) — the same path a read miss takes.
+                let whole = inPage == 0 && count == pageSize
+                guard let fresh = insertFolio(index, zeroed: false) else { continue }
+                if !whole {
+                    do throws(FolioError) {
+                        try readIn(fresh, size: mapping.size.load(ordering: .acquiring))
+                    } catch {
+                        discardInserted(fresh)
+                        throw error
+                    }
+                }
+                folio = fresh
+                inserted = true
+            }
+            if let dst = folio.bytes(of: index) {
+                (dst + inPage).copyMemory(from: src, byteCount: count)
+            }
+            // Uptodate only once the bytes are in: a view's stale entry
+            // for this (recycled) folio validates it by `uptodate`.
+            folio.setFlags([.uptodate, .dirty])
+            mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
+            if inserted { cache.policy.insert(folio) } else { cache.recordAccess(folio) }
+            strategy.unlockFolio(folio)
+            folio.unpin()
+            return true
         }
     }
 }

@@ -1,61 +1,125 @@
 import FolioLocks
 
-/// Every folio a cache has ever made, and the free ones among them.
+/// Every folio header a cache has ever made, the free ones among them, and
+/// free data buffers by order.
 ///
-/// Folios are never freed while their cache lives: a folio that leaves the
-/// page table (evicted, truncated, closed) and is no longer pinned or listed
-/// by the eviction policy comes back here and is reused by the next miss.
-/// That makes folio memory *type-stable*, which is what lets a lookup read a
-/// folio pointer from the page table without its lock and then try to pin it
-/// (`Folio.tryPin` fails on a free or recycled folio instead of touching freed
-/// memory) — the trick of Linux's SLAB_TYPESAFE_BY_RCU page cache lookups.
-/// It also spares a miss the allocation of its data buffer.
+/// **Headers are type-stable.** A header is never freed while its cache
+/// lives: a folio that leaves the page table (evicted, truncated, closed) and
+/// is no longer pinned or listed by the eviction policy comes back here and is
+/// reused by a later miss. That is what lets a lookup read a folio pointer
+/// from the page table without its lock and then try to pin it (`tryPin`
+/// fails on a free or recycled folio instead of touching freed memory) — the
+/// trick of Linux's SLAB_TYPESAFE_BY_RCU page cache lookups. Headers are 64
+/// bytes; there are at most as many as the cache has ever had folios at once
+/// (resident plus in flight).
 ///
-/// Memory: the pool holds at most the largest number of folios the cache has
-/// had at once (resident plus in flight); the byte budget counts resident
-/// folios only.
+/// **Data buffers are separate**, `pageSize << order` bytes, 64-byte aligned,
+/// and only touched by a thread that pins their folio. A free folio has none:
+/// `put` moves its buffer to the free list of its order and `take` attaches
+/// one of the order asked for.
+///
+/// **Trim policy.** Free buffers are kept for reuse (a miss then allocates
+/// nothing) up to `retainedFreeBytes` in all — a quarter of the cache's
+/// capacity, and at least two buffers of the largest order — beyond that a
+/// returned buffer goes back to malloc. `trim()` (called by
+/// `PageCache.shrink(toBytes:)`) releases every free buffer. So the memory of
+/// a cache is its resident folio data (the budget) plus at most
+/// `retainedFreeBytes` of free buffers plus 64 bytes per header.
 @usableFromInline
 final class FolioPool: @unchecked Sendable {
-    // @unchecked Sendable: `all` and `free` are accessed only under `lock`.
+    // @unchecked Sendable: `all`, `freeHeaders`, `freeBuffers` and
+    // `freeBytes` are accessed only under `lock`.
     let lock = ShortLock()
     var all: [Folio] = []
-    var free: [Folio] = []
-    let byteCount: Int
+    var freeHeaders: [Folio] = []
+    /// Free data buffers, by order.
+    var freeBuffers: [[UnsafeMutableRawPointer]]
+    var freeBytes = 0
+    let pageShift: UInt8
+    let maxOrder: UInt8
+    let retainedFreeBytes: Int
 
-    init(byteCount: Int) { self.byteCount = byteCount }
+    init(pageSize: Int, maxOrder: Int, capacity: Int) {
+        precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "FolioPool: page size \(pageSize) is not a power of two")
+        precondition(maxOrder >= 0 && maxOrder <= Int(Folio.maxOrder), "FolioPool: order \(maxOrder) out of range")
+        self.pageShift = UInt8(pageSize.trailingZeroBitCount)
+        self.maxOrder = UInt8(maxOrder)
+        self.freeBuffers = Array(repeating: [], count: maxOrder + 1)
+        self.retainedFreeBytes = max(capacity / 4, 2 * (pageSize << maxOrder))
+    }
 
-    /// A folio for page `index` of `mapping`: pinned once, not yet published,
-    /// zero-filled.
-    func take(index: PageIndex, mapping: MappingCore) -> Folio {
+    deinit {
+        for list in freeBuffers { for b in list { b.deallocate() } }
+        // Headers (in `all`) free their own buffers in their deinit.
+    }
+
+    /// A folio for pages `[index, index + 2^order)` of `mapping`: pinned
+    /// once, not yet published. With `zeroed`, its bytes are zero; otherwise
+    /// they are whatever a previous user left, and the caller must write all
+    /// of them before the folio is marked uptodate.
+    func take(index: PageIndex, order: UInt8 = 0, mapping: MappingCore, zeroed: Bool) -> Folio {
+        precondition(order <= maxOrder, "FolioPool.take: order \(order) above the cache's maximum \(maxOrder)")
+        assert(index.rawValue & ((1 << UInt64(order)) - 1) == 0, "FolioPool.take: index \(index.rawValue) not aligned to order \(order)")
+        let bytes = 1 << (Int(pageShift) + Int(order))
         lock.lock()
-        let reused = free.popLast()
+        let header = freeHeaders.popLast()
+        let buffer = freeBuffers[Int(order)].popLast()
+        if buffer != nil { freeBytes -= bytes }
         let folio: Folio
-        if let reused {
-            folio = reused
+        if let header {
+            folio = header
         } else {
-            folio = Folio(index: index, byteCount: byteCount)
+            folio = Folio(index: index, order: order, pageShift: pageShift)
             all.append(folio)
         }
         lock.unlock()
-        if reused != nil, let data = folio.data {
-            data.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
-        }
+        let data = buffer ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        if zeroed { data.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        assert(folio.data == nil, "FolioPool.take: a free folio still has a buffer")
+        folio.data = data
         folio.index = index
         folio.mapping = mapping
         folio.policyPrev = nil
         folio.policyNext = nil
-        // Release: index, mapping and the zeroed data are visible to whoever
-        // pins this incarnation (tryPin acquires).
-        folio.state.store(Folio.onePin, ordering: .releasing)
+        // Release: index, mapping, geometry and the buffer are visible to
+        // whoever pins this incarnation (tryPin acquires).
+        folio.state.store(Folio.onePin | Folio.geometryBits(order: order, pageShift: pageShift), ordering: .releasing)
         return folio
     }
 
-    /// Takes back a folio that `retireIfIdle` marked free.
+    /// Takes back a folio that `retireIfIdle` marked free, and its buffer.
     func put(_ folio: Folio) {
+        let order = Int(folio.order)
+        let bytes = folio.byteCount
+        let data = folio.data
+        folio.data = nil
         folio.mapping = nil
-        lock.withLock { free.append(folio) }
+        lock.lock()
+        freeHeaders.append(folio)
+        var release: UnsafeMutableRawPointer? = nil
+        if let data {
+            if freeBytes + bytes <= retainedFreeBytes {
+                freeBuffers[order].append(data)
+                freeBytes += bytes
+            } else {
+                release = data
+            }
+        }
+        lock.unlock()
+        release?.deallocate()
     }
 
-    /// (folios made, folios free) — a snapshot.
-    var counts: (total: Int, free: Int) { lock.withLock { (all.count, free.count) } }
+    /// Releases every free data buffer to malloc (headers stay: they are
+    /// type-stable).
+    func trim() {
+        lock.lock()
+        let lists = freeBuffers
+        freeBuffers = Array(repeating: [], count: Int(maxOrder) + 1)
+        freeBytes = 0
+        lock.unlock()
+        for list in lists { for b in list { b.deallocate() } }
+    }
+
+    /// (headers made, headers free, bytes of free buffers) — a snapshot.
+    var counts: (total: Int, free: Int, freeBufferBytes: Int) { lock.withLock { (all.count, freeHeaders.count, freeBytes) } }
 }

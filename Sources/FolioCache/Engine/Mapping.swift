@@ -14,7 +14,7 @@ class MappingCore: @unchecked Sendable {
     /// The cache's folio pool (owned by the cache, which outlives every use
     /// of its files; unowned so that folios → mapping → pool is no cycle).
     @usableFromInline unowned(unsafe) let pool: FolioPool
-    @usableFromInline let table = PageTable()
+    @usableFromInline let table: PageTable
     /// Logical file size in bytes (what `size` returns). Grows with writes
     /// (atomic max, under the invalidate lock shared), changes arbitrarily only
     /// in truncate (under the invalidate lock exclusive).
@@ -25,7 +25,12 @@ class MappingCore: @unchecked Sendable {
     let errorLock = ShortLock()
     var pendingError: FolioError?
 
-    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64) {
+    /// Unique among the mappings of this process (the S3-FIFO ghost's keys).
+    let id: UInt64 = MappingCore.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+    static let nextID = Atomic<UInt64>(1)
+
+    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64, maxFolioOrder: Int) {
+        self.table = PageTable(blockShift: maxFolioOrder)
         self.backend = backend
         self.pool = pool
         self.pageSize = pageSize
@@ -51,6 +56,13 @@ class MappingCore: @unchecked Sendable {
 
     /// Byte offset of a page.
     @inlinable @inline(__always) final func offset(of index: PageIndex) -> Int64 { Int64(bitPattern: index.rawValue) << pageShift }
+
+    /// The file bytes a folio holds that lie below EOF `size`: how many of
+    /// its bytes, from its start, are file data (0 if it lies wholly past).
+    @inlinable final func bytesBelow(_ size: Int64, in folio: Folio) -> Int {
+        let start = offset(of: folio.index)
+        return start >= size ? 0 : Int(min(Int64(folio.byteCount), size - start))
+    }
 }
 
 /// A mapping plus the strategy's per-file lock state.
@@ -59,8 +71,8 @@ final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
     // @unchecked Sendable: adds one immutable field to MappingCore.
     @usableFromInline let pageLock: Strategy.MappingLock
 
-    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64, pageLock: Strategy.MappingLock) {
+    init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64, maxFolioOrder: Int, pageLock: Strategy.MappingLock) {
         self.pageLock = pageLock
-        super.init(backend: backend, pool: pool, pageSize: pageSize, initialSize: initialSize)
+        super.init(backend: backend, pool: pool, pageSize: pageSize, initialSize: initialSize, maxFolioOrder: maxFolioOrder)
     }
 }

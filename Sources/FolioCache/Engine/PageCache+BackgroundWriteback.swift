@@ -14,8 +14,8 @@ extension PageCache {
     func writeBackInBackground(_ mapping: Mapping<Strategy>) {
         for folio in mapping.table.pinnedFolios(where: { $0.flags.contains(.dirty) }) {
             defer { folio.unpin() }
-            let pages = folio.index..<folio.index.advanced(by: 1 << Int64(folio.order))
-            guard let pagesGuard = strategy.tryLockPages(pages, .exclusive, in: mapping.pageLock) else { continue }
+            // The folio's whole range, as every whole-folio operation locks it.
+            guard let pagesGuard = strategy.tryLockPages(folio.pages, .exclusive, in: mapping.pageLock) else { continue }
             defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
             guard strategy.tryLockFolio(folio) else { continue }
             defer { strategy.unlockFolio(folio) }

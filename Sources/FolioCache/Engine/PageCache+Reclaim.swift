@@ -2,31 +2,58 @@ import FolioLocks
 import Synchronization
 
 extension PageCache {
-    /// Called at the end of an operation, with no page lock held.
+    /// Whether `bytes` more folio data fit in the budget now.
     @inlinable
-    func reclaimIfNeeded() {
-        if residentBytes.load(ordering: .relaxed) > configuration.capacity {
-            reclaim(target: configuration.capacity)
+    func hasRoom(for bytes: Int) -> Bool {
+        residentBytes.load(ordering: .relaxed) + bytes <= dataBudget
+    }
+
+    /// Before adding a folio of `bytes`: evicts until it fits in the budget,
+    /// if that is possible without waiting. Called holding no page lock, so
+    /// that reclaim's trylocks can succeed on every file (per-inode: the
+    /// caller's own file too). Evict, then insert — the order of the
+    /// reference algorithms, so the folio being added is never a victim of
+    /// the room made for it. Concurrent callers may each make room and then
+    /// insert: the budget is exceeded by at most one folio per thread in
+    /// flight (and by whatever reclaim could not evict because it was busy).
+    @inlinable
+    func makeRoom(for bytes: Int) {
+        if !hasRoom(for: bytes) {
+            reclaim(target: max(0, dataBudget - bytes))
         }
     }
 
-    /// Evicts policy candidates until at most `target` bytes are resident, or
-    /// three rounds in a row make no progress (everything left is busy).
+    /// Called at the end of an operation, with no page lock held: if the
+    /// budget is exceeded (an insert that found nothing to evict, or
+    /// concurrent inserts), evicts back to it.
+    @inlinable
+    func reclaimIfNeeded() {
+        if residentBytes.load(ordering: .relaxed) > dataBudget {
+            reclaim(target: dataBudget)
+        }
+    }
+
+    /// Evicts the policy's victims until at most `target` bytes are
+    /// resident, or three rounds in a row make no progress (everything left
+    /// is busy). Asks for exactly the bytes still to free, so that the
+    /// victims taken are the ones the reference algorithm would take; every
+    /// victim handed out is either evicted or given back (`keep`).
     @usableFromInline
     func reclaim(target: Int) {
         var idleRounds = 0
-        while residentBytes.load(ordering: .relaxed) > target && idleRounds < 3 {
-            let candidates = policy.candidates(limit: 32)
-            if candidates.isEmpty { break }
+        while idleRounds < 3 {
+            let excess = residentBytes.load(ordering: .relaxed) - target
+            if excess <= 0 { break }
+            let victims = policy.victims(bytes: excess)
+            if victims.isEmpty { break }
             var progress = false
-            for folio in candidates {
-                if residentBytes.load(ordering: .relaxed) <= target { break }
+            for folio in victims {
                 switch tryEvict(folio) {
                 case .evicted:
                     progress = true
                 case .busy:
                     counters.reclaimSkips.wrappingAdd(1, ordering: .relaxed)
-                    policy.access(folio)  // a second chance, so it is not offered again at once
+                    policy.keep(folio)  // a second chance, so it is not offered again at once
                 case .gone:
                     break  // removed by someone else, who told the policy
                 }
@@ -38,11 +65,11 @@ extension PageCache {
     enum EvictOutcome { case evicted, busy, gone }
 
     /// Evicts one folio if that is possible without waiting: pins it (a
-    /// candidate may have left the cache and gone back to the pool meanwhile —
-    /// `tryPin` refuses such a folio), try-locks it through the strategy,
-    /// skips it if someone else pins it, writes it back if dirty, removes it
-    /// from its page table and the policy. It returns to the pool when the
-    /// last pin — ours — drops, after its locks are released.
+    /// victim may have left the cache and gone back to the pool meanwhile —
+    /// `tryPin` refuses such a folio), try-locks its whole range through the
+    /// strategy, skips it if someone else pins it, writes it back if dirty,
+    /// removes it from its page table and the policy. It returns to the pool
+    /// when the last pin — ours — drops, after its locks are released.
     func tryEvict(_ folio: Folio) -> EvictOutcome {
         guard folio.tryPin() else { return .gone }
         guard let core = folio.mapping else {
@@ -51,8 +78,7 @@ extension PageCache {
         }
         // Every folio of this cache belongs to a Mapping<Strategy>.
         let mapping = unsafeDowncast(core, to: Mapping<Strategy>.self)
-        let pages = folio.index..<folio.index.advanced(by: 1 << Int64(folio.order))
-        guard let pagesGuard = strategy.tryLockPages(pages, .exclusive, in: mapping.pageLock) else {
+        guard let pagesGuard = strategy.tryLockPages(folio.pages, .exclusive, in: mapping.pageLock) else {
             folio.unpin()
             return .busy
         }
@@ -70,8 +96,9 @@ extension PageCache {
     }
 
     /// The part of `tryEvict` done with the folio pinned (once, by us) and
-    /// locked.
+    /// locked, with its whole range.
     func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>) -> EvictOutcome {
+        assert(!Strategy.locksFolios || folio.isLockBitSet, "evictLocked: the folio must be locked")
         // Recheck under the lock: truncate, close or another reclaimer may
         // have removed it since the policy offered it (they hold this same
         // lock to do so, so the answer is now stable).
@@ -87,35 +114,9 @@ extension PageCache {
         }
         // Pins are re-checked under the shard lock, where lookups pin.
         guard mapping.table.remove(folio, onlyIfUnpinned: true, allowedPins: 1) else { return .busy }
-        policy.remove(folio)
-        residentBytes.wrappingSubtract(mapping.pageSize << Int(folio.order), ordering: .relaxed)
+        policy.evicted(folio)
+        residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
         counters.evictions.wrappingAdd(1, ordering: .relaxed)
         return .evicted
-    }
-
-    /// Writes a dirty folio's bytes below EOF to the backend. The caller holds
-    /// the folio's page lock, which every writer of its bytes (`write`, view
-    /// writes, truncate's zeroing) also holds, so the bytes are stable while
-    /// they go out. `dirty` is cleared *before* the I/O (Linux's
-    /// `folio_clear_dirty_for_io`): a change that lands after the bytes were
-    /// taken re-dirties the folio instead of being marked clean with it. On
-    /// failure the folio is dirty again.
-    func writeback(_ folio: Folio, of mapping: MappingCore) throws(FolioError) {
-        let start = mapping.offset(of: folio.index)
-        let size = mapping.size.load(ordering: .acquiring)
-        let bytes = mapping.pageSize << Int(folio.order)
-        let n = start >= size ? 0 : Int(min(Int64(bytes), size - start))
-        folio.clearFlags(.dirty)
-        if n > 0, let data = folio.data {
-            folio.setFlags(.writeback)
-            defer { folio.clearFlags(.writeback) }
-            do {
-                try mapping.backend.write(UnsafeRawBufferPointer(start: data, count: n), at: start)
-            } catch {
-                folio.setFlags(.dirty)
-                throw error
-            }
-            counters.writebacks.wrappingAdd(1, ordering: .relaxed)
-        }
     }
 }

@@ -13,11 +13,11 @@ import Synchronization
 /// ```
 ///
 /// Several files share one byte budget; any number of threads may use the
-/// cache and the same file at once. When the resident folio bytes exceed
-/// `configuration.capacity`, the thread that pushed them over evicts folios
-/// chosen by the eviction policy, after its own operation has released its
-/// locks; reclaim only ever try-locks, skips pinned or busy folios and writes
-/// dirty ones back first.
+/// cache and the same file at once. A thread about to add a folio that would
+/// take the resident bytes over the budget first evicts folios chosen by the
+/// eviction policy (holding none of its own locks), then adds it — evict,
+/// then insert, as the reference algorithms do. Reclaim only ever try-locks,
+/// skips pinned or busy folios and writes dirty ones back first.
 public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     // @unchecked Sendable: the strategy, configuration and policy are
     // immutable (and themselves Sendable); the counters are atomic.
@@ -25,9 +25,13 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     public let strategy: Strategy
     public let configuration: PageCacheConfiguration
     @usableFromInline let policy: any EvictionPolicy
-    /// The default policy's hit is a flag set on the folio, done inline.
-    @usableFromInline let policyIsSieve: Bool
+    /// What the access hook does for this policy (inline for SIEVE and
+    /// S3-FIFO, a call for LRU).
+    @usableFromInline let accessKind: PolicyAccessKind
     @usableFromInline let residentBytes = Atomic<Int>(0)
+    /// The bytes folio data may take: the capacity less the policy's own
+    /// memory (S3-FIFO's ghost), never less than one largest folio.
+    @usableFromInline let dataBudget: Int
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
     /// Background writeback, when `configuration.writebackInterval` is set.
@@ -37,9 +41,11 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         try configuration.validate()
         self.strategy = strategy
         self.configuration = configuration
-        self.policy = makeEvictionPolicy(configuration.evictionPolicy)
-        self.policyIsSieve = configuration.evictionPolicy == .sieve
-        self.pool = FolioPool(byteCount: configuration.pageSize)
+        let policy = makeEvictionPolicy(configuration.evictionPolicy, capacity: configuration.capacity, pageSize: configuration.pageSize)
+        self.policy = policy
+        self.accessKind = PolicyAccessKind(configuration.evictionPolicy)
+        self.dataBudget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize << configuration.maxFolioOrder)
+        self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundFlusher(interval: $0) }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
     }
@@ -54,7 +60,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         let size = try backend.size()
         let mapping = Mapping<Strategy>(
             backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
-            pageLock: strategy.makeMappingLock())
+            maxFolioOrder: configuration.maxFolioOrder, pageLock: strategy.makeMappingLock())
         flusher?.register(mapping)
         return CachedFile(cache: self, mapping: mapping)
     }
@@ -64,6 +70,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         CacheStatistics(
             residentBytes: residentBytes.load(ordering: .relaxed),
             residentFolios: policy.count,
+            evictionOverheadBytes: policy.overheadBytes,
             misses: counters.misses.load(ordering: .relaxed),
             evictions: counters.evictions.load(ordering: .relaxed),
             writebacks: counters.writebacks.load(ordering: .relaxed),
@@ -71,11 +78,13 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     }
 
     /// Forced eviction: evicts until at most `bytes` are resident or nothing
-    /// more can be evicted (pinned or busy folios stay). Dirty folios are
+    /// more can be evicted (pinned or busy folios stay), then gives the free
+    /// data buffers the pool kept for reuse back to malloc. Dirty folios are
     /// written back first; a writeback error is kept for that file's next
     /// flush, sync or close, and the folio stays.
     public func shrink(toBytes bytes: Int) {
         reclaim(target: max(0, bytes))
+        pool.trim()
     }
 }
 
@@ -92,10 +101,14 @@ final class CacheCounters: Sendable {
 
 /// A snapshot of a cache's state.
 public struct CacheStatistics: Sendable, Equatable {
-    /// Bytes of folio data resident (the quantity the budget bounds).
+    /// Bytes of folio data resident (with `evictionOverheadBytes`, the
+    /// quantity the budget bounds).
     public var residentBytes: Int
     /// Folios tracked by the eviction policy.
     public var residentFolios: Int
+    /// Memory the eviction policy holds of its own (S3-FIFO's ghost of
+    /// evicted keys), charged to the budget; 0 for SIEVE and LRU.
+    public var evictionOverheadBytes: Int
     /// Pages read from a backend because they were not cached.
     public var misses: UInt64
     /// Folios evicted by reclaim.
@@ -107,20 +120,44 @@ public struct CacheStatistics: Sendable, Equatable {
 }
 
 extension PageCache {
-    /// Tells the eviction policy about a hit. SIEVE's hit (set the folio's
-    /// `referenced` flag if it is clear) is done inline, with no call.
-    @inlinable func recordHit(_ folio: Folio) {
-        if policyIsSieve {
+    /// The access hook: every path that uses a cached folio — a read hit, a
+    /// write to a cached page, a view fault that found the page, a view
+    /// access through a mapped entry, a view write — calls this, once per
+    /// use. (A miss is an insertion, `policy.insert`, not an access.)
+    /// SIEVE's access (set the visited bit if clear) and S3-FIFO's (bump the
+    /// 2-bit frequency if below 3) are done inline on the folio's state word,
+    /// lock-free, and write nothing once the folio is hot; LRU's is a call
+    /// that takes its list lock.
+    @inlinable func recordAccess(_ folio: Folio) {
+        switch accessKind {
+        case .referencedBit:
             if !folio.flags.contains(.referenced) { folio.setFlags(.referenced) }
-        } else {
+        case .frequency:
+            folio.bumpAccessFrequency()
+        case .call:
             policy.access(folio)
         }
     }
 }
 
-func makeEvictionPolicy(_ kind: EvictionPolicyKind) -> any EvictionPolicy {
+/// How a policy's access is done by the engine's access hook.
+@usableFromInline
+enum PolicyAccessKind: Sendable {
+    case referencedBit, frequency, call
+
+    init(_ kind: EvictionPolicyKind) {
+        switch kind {
+        case .sieve: self = .referencedBit
+        case .s3fifo: self = .frequency
+        case .lru: self = .call
+        }
+    }
+}
+
+func makeEvictionPolicy(_ kind: EvictionPolicyKind, capacity: Int, pageSize: Int) -> any EvictionPolicy {
     switch kind {
     case .lru: LRUPolicy()
     case .sieve: SievePolicy()
+    case .s3fifo: S3FIFOPolicy(capacity: capacity, pageSize: pageSize)
     }
 }

@@ -1,40 +1,78 @@
 /// Decides which folios leave the cache when it is over its byte budget.
 ///
-/// The cache calls `insert` after a miss has added a folio, `access` on every
-/// hit, and `remove` when a folio leaves for any reason (evicted, truncated,
-/// its file closed) — exactly once per `insert`. Reclaim asks for
-/// `candidates`, tries to evict each (a trylock; pinned, locked or busy folios
-/// are skipped), calls `remove` for those it evicted and `access` for those it
-/// had to skip (a second chance, so a busy folio is not offered again at once).
+/// The engine tells the policy about every folio's life through one path each
+/// (docs/eviction.md, "What the engine tells the policy"):
+/// * `insert` — a folio was added by a miss (a read, a fault, or a write to
+///   a page that was not cached). **A miss is an insertion, not a hit.**
+/// * `access` — a cached folio was used: a read hit, a write to a cached
+///   page, a view fault that found the page, a view access through an entry
+///   it had mapped, a view write. Every path calls the engine's one access
+///   hook (`PageCache.recordAccess`), which does the policy's lock-free part
+///   inline (SIEVE's visited bit, S3-FIFO's frequency) or calls `access`.
+/// * `victims(bytes:)` — reclaim asks for folios to evict, in the policy's
+///   order, until their sizes add up to the bytes it must free. Each one it
+///   then either evicts (`evicted`) or cannot evict now because it is pinned
+///   or busy (`keep`). The policy treats a victim as gone from its order the
+///   moment it hands it out, so the sequence of victims is the reference
+///   algorithm's, whatever the batch size.
+/// * `remove` — a folio left for another reason (truncated, its file
+///   closed, its fill failed). Exactly one of `evicted` / `remove` per
+///   `insert`.
 ///
-/// Implementations synchronize themselves. `access` is on the hit path: the
-/// scan-resistant default (SIEVE) only sets the folio's `referenced` flag
-/// there, with no lock; the LRU baseline must take its list lock on every hit,
-/// which is the cost it is measured for.
+/// Policies count **bytes**: a folio weighs `folio.byteCount` (a 64 KiB folio
+/// sixteen times a 4 KiB one) and ages as one unit (one visited bit, one
+/// frequency). Implementations synchronize themselves; `access` may be called
+/// concurrently with everything, also for a folio being removed.
 ///
 /// Policies use the folio's `policyPrev` / `policyNext` links for their lists
-/// (no allocation per folio).
+/// (no allocation per folio) and hold no reference: the cache's pool keeps
+/// every folio alive.
 public protocol EvictionPolicy: AnyObject, Sendable {
     /// Which policy this is.
     var kind: EvictionPolicyKind { get }
     /// Folios currently tracked.
     var count: Int { get }
+    /// Bytes of the folios currently tracked.
+    var bytes: Int { get }
+    /// Memory the policy itself holds beyond the folios (S3-FIFO's ghost),
+    /// fixed at creation; the cache charges it to its byte budget.
+    var overheadBytes: Int { get }
     func insert(_ folio: Folio)
     func access(_ folio: Folio)
+    /// Drops a folio that left the cache for a reason other than eviction.
     func remove(_ folio: Folio)
-    /// Up to `limit` folios to try evicting, in the policy's order. They stay
-    /// tracked until `remove` is called for them.
+    /// Drops a victim that reclaim evicted.
+    func evicted(_ folio: Folio)
+    /// Takes back a victim that reclaim could not evict (pinned, busy, or its
+    /// writeback failed): it stays cached and is not offered again at once.
+    func keep(_ folio: Folio)
+    /// Victims in the policy's order whose sizes add up to at least `bytes`
+    /// (fewer if the policy runs out). Each is tracked until `evicted`,
+    /// `keep` or `remove` is called for it; a victim handed out and not yet
+    /// settled is offered again by the next call.
+    func victims(bytes: Int) -> [Folio]
+    /// Up to `limit` victims, by count (`victims(bytes:)` by folios).
     func candidates(limit: Int) -> [Folio]
+}
+
+extension EvictionPolicy {
+    /// Evicted and removed alike, for policies that keep nothing of an
+    /// evicted folio.
+    public func evicted(_ folio: Folio) { remove(folio) }
 }
 
 /// The eviction policies a configuration can name.
 public enum EvictionPolicyKind: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// Least recently used: the baseline. Every hit moves the folio to the
+    /// Least recently used: the baseline. Every access moves the folio to the
     /// front under the policy lock.
     case lru
     /// SIEVE (Zhang et al., NSDI 2024): a FIFO queue with a moving hand and one
-    /// visited bit; hits only set the bit. The default.
+    /// visited bit; accesses only set the bit.
     case sieve
+    /// S3-FIFO (Yang et al., SOSP 2023): a small FIFO (10 % of the budget), a
+    /// main FIFO and a ghost FIFO of recently evicted keys; accesses only
+    /// bump a 2-bit frequency in the folio's state word.
+    case s3fifo = "s3-fifo"
 
     public var description: String { rawValue }
 }

@@ -1,7 +1,7 @@
 /// An intrusive doubly linked list threaded through folios' `policyPrev` /
 /// `policyNext` links: `policyPrev` points toward the head (newer),
 /// `policyNext` toward the tail (older). It holds no references and no lock:
-/// its owner's lock protects it, and the page table keeps every listed folio
+/// its owner's lock protects it, and the cache's folio pool keeps every listed folio
 /// alive. Unmanaged links, so that list operations touch no reference counts.
 struct FolioList {
     typealias Link = Unmanaged<Folio>

@@ -32,19 +32,29 @@ extension CachedFile {
     /// page had to be filled.
     @inlinable
     func fault(_ index: PageIndex) throws(FolioError) -> (folio: Unmanaged<Folio>, filled: Bool) {
-        var filled = false
         while true {
             try checkOpen()
             let pageStart = mapping.offset(of: index)
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
             guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-                // Not cached: fill it (false: it lies past EOF).
-                if try !fill(index) {
+                // Not cached: fill it. The fill hands the folio back pinned
+                // and locked; under that lock it is this file's page and
+                // uptodate, and below EOF unless a truncate between the
+                // fill's own check and now lowered it — re-validated here.
+                switch try fill(index) {
+                case .filled(let folio, let pages):
+                    let belowEOF = pageStart < mapping.size.load(ordering: .acquiring)
+                    folio._withUnsafeGuaranteedRef { strategy.unlockFolio($0) }
+                    strategy.unlockPages(pages, in: mapping.pageLock)
+                    if belowEOF { return (folio, true) }
+                    folio._withUnsafeGuaranteedRef { $0.unpin() }
+                    continue
+                case .pastEOF:
                     throw .beyondEndOfFile(path: path, offset: pageStart, size: mapping.size.load(ordering: .acquiring))
+                case .lostRace:
+                    continue
                 }
-                filled = true
-                continue
             }
             let verdict: FaultVerdict = found._withUnsafeGuaranteedRef { folio in
                 strategy.lockFolio(folio)
@@ -53,9 +63,9 @@ extension CachedFile {
                 // this thread slept on the lock, the folio may have been
                 // truncated away, evicted, or failed its fill — then it is
                 // detached, no longer the page at `index`, and the lookup is
-                // retried. A folio is never re-inserted at another index while
-                // pinned (our pin), so a folio that is not detached is still
-                // this mapping's page at `index` (identity is the generation).
+                // retried. The pool recycles a folio for another page only
+                // once nobody pins it (our pin), so a folio that is not
+                // detached is still this mapping's folio for `index`.
                 // (Per-inode and per-range took their lock before the lookup.)
                 let state = folio.flags
                 if state.contains(.detached) || !state.contains(.uptodate) { return .retry }
@@ -65,7 +75,7 @@ extension CachedFile {
                 // should lie below EOF; the check makes "a fault never returns
                 // a page past EOF" hold by itself, for two loads.
                 if pageStart >= mapping.size.load(ordering: .acquiring) { return .beyondEOF }
-                cache.recordHit(folio)
+                cache.recordAccess(folio)
                 return .mapped
             }
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)
@@ -73,7 +83,7 @@ extension CachedFile {
             case .mapped:
                 // Pinned (from the lookup) and unlocked: the caller's closure
                 // runs with the pin only.
-                return (found, filled)
+                return (found, false)
             case .retry:
                 found._withUnsafeGuaranteedRef { $0.unpin() }
             case .beyondEOF:
@@ -92,17 +102,24 @@ extension CachedFile {
     /// `beyondEndOfFile` unless `[start, start + count)` lies below EOF.
     @inlinable
     func writeFault(_ index: PageIndex, start: Int64, count: Int) throws(FolioError) -> (folio: Unmanaged<Folio>, filled: Bool, pages: Strategy.PagesGuard) {
-        var filled = false
         while true {
             try checkOpen()
             let pagesGuard = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
             guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
-                if try !fill(index) {
+                // Not cached: fill it; the folio comes back pinned and locked
+                // with its range exclusive — exactly what the writer keeps.
+                switch try fill(index) {
+                case .filled(let folio, let pages):
+                    if start + Int64(count) <= mapping.size.load(ordering: .acquiring) { return (folio, true, pages) }
+                    finishFill(folio, pages: pages)
+                    let size = mapping.size.load(ordering: .acquiring)
+                    throw .beyondEndOfFile(path: path, offset: max(start, size), size: size)
+                case .pastEOF:
                     throw .beyondEndOfFile(path: path, offset: mapping.offset(of: index), size: mapping.size.load(ordering: .acquiring))
+                case .lostRace:
+                    continue
                 }
-                filled = true
-                continue
             }
             let verdict: FaultVerdict = found._withUnsafeGuaranteedRef { folio in
                 strategy.lockFolio(folio)
@@ -118,11 +135,12 @@ extension CachedFile {
                     strategy.unlockFolio(folio)
                     return .beyondEOF
                 }
+                cache.recordAccess(folio)
                 return .mapped
             }
             switch verdict {
             case .mapped:
-                return (found, filled, pagesGuard)
+                return (found, false, pagesGuard)
             case .retry:
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
                 found._withUnsafeGuaranteedRef { $0.unpin() }

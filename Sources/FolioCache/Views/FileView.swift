@@ -121,7 +121,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
             try checkEOF(start, count)
             let inPage = Int(start & Int64(file.pageSize - 1))
             return folio._withUnsafeGuaranteedRef { f in
-                body(UnsafeRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
+                body(UnsafeRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
             }
         }
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
@@ -171,7 +171,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         if index == file.pageIndex(of: start + Int64(count - 1)) {
             let inPage = Int(start & Int64(file.pageSize - 1))
             return try withPageLockedForWrite(index, start, count) { f in
-                body(UnsafeMutableRawBufferPointer(start: f.data.map { $0 + inPage }, count: count))
+                body(UnsafeMutableRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
             }
         }
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
@@ -230,6 +230,10 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
         if let folio = validEntry(RawAtomic64.loadRelaxed(slot), index) {
             mappedHits.wrappingAdd(1, ordering: .relaxed)
+            // A use of the page like any other (the kernel's accessed bit,
+            // but told to the policy at once: for SIEVE and S3-FIFO it is a
+            // load of the folio's word, and a write only while it is cold).
+            folio._withUnsafeGuaranteedRef { file.cache.recordAccess($0) }
             return folio
         }
         let (folio, filled) = try file.fault(index)
@@ -254,7 +258,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
             // Acquire: pairs with the release that set `uptodate` after the
             // fill wrote the bytes.
             let state = f.state.load(ordering: .acquiring)
-            if f.index == index && state & FolioFlags.uptodate.rawValue != 0 && f.mapping === file.mapping {
+            if f.contains(index) && state & FolioFlags.uptodate.rawValue != 0 && f.mapping === file.mapping {
                 return true
             }
             f.unpin()
@@ -304,11 +308,12 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     func copyPages(from start: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
         guard let base = buffer.baseAddress else { return }
         try forEachPagePiece(from: start, count: buffer.count) { (pos, inPage, done, n) throws(FolioError) in
-            let folio = try pin(file.pageIndex(of: pos))
+            let index = file.pageIndex(of: pos)
+            let folio = try pin(index)
             defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
             try checkEOF(pos, n)
             folio._withUnsafeGuaranteedRef { f in
-                if let data = f.data { (base + done).copyMemory(from: data + inPage, byteCount: n) }
+                if let src = f.bytes(of: index) { (base + done).copyMemory(from: src + inPage, byteCount: n) }
             }
         }
     }
@@ -319,8 +324,9 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     func storePages(_ bytes: UnsafeRawBufferPointer, at start: Int64) throws(FolioError) {
         guard let base = bytes.baseAddress else { return }
         try forEachPagePiece(from: start, count: bytes.count) { (pos, inPage, done, n) throws(FolioError) in
-            try withPageLockedForWrite(file.pageIndex(of: pos), pos, n) { f in
-                if let data = f.data { (data + inPage).copyMemory(from: base + done, byteCount: n) }
+            let index = file.pageIndex(of: pos)
+            try withPageLockedForWrite(index, pos, n) { f in
+                if let dst = f.bytes(of: index) { (dst + inPage).copyMemory(from: base + done, byteCount: n) }
             }
         }
     }

@@ -17,33 +17,16 @@ extension CachedFile {
         try mapping.backend.sync()
     }
 
-    /// Flushes, then releases the file and its cached pages. If the flush
-    /// fails the file stays open with its dirty data, so nothing is lost:
-    /// fix the cause and close again. Closing a closed file does nothing.
-    public func close() throws(FolioError) {
-        if isClosed { return }
-        try withTailLocked(from: PageIndex(0)) { () throws(FolioError) in
-            if isClosed { return }
-            try writeBackDirtyPages(holdingTail: true)
-            mapping.isClosed.store(true, ordering: .releasing)
-            for folio in mapping.table.pinnedFolios() {
-                removeLocked(folio)
-                folio.unpin()
-            }
-            try mapping.backend.close()
-        }
-    }
-
     /// Writes back dirty folios in index order. With `holdingTail` the caller
     /// holds every page lock of the file (close); otherwise each folio is
-    /// locked here in turn.
+    /// locked here in turn, with its whole range (as reclaim locks it).
     func writeBackDirtyPages(holdingTail: Bool) throws(FolioError) {
         var firstError = mapping.takePendingError()
         for folio in mapping.table.pinnedFolios(where: { $0.flags.contains(.dirty) }) {
             defer { folio.unpin() }
             var pagesGuard: Strategy.PagesGuard? = nil
             if !holdingTail {
-                pagesGuard = strategy.lockPages(onePage(folio.index), .exclusive, in: mapping.pageLock)
+                pagesGuard = strategy.lockPages(folio.pages, .exclusive, in: mapping.pageLock)
                 strategy.lockFolio(folio)
             }
             // Recheck under the lock: truncated, evicted (after its own

@@ -1,0 +1,3 @@
+extension PageTable {
+    convenience init(blockShift: Int) { self.init() }
+}
