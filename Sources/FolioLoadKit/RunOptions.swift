@@ -22,7 +22,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Operations per thread instead of a duration.")
     public var ops: Int?
 
-    @Option(help: "Warm-up per run, excluded from the statistics (100ms).")
+    @Option(help: "Warm-up per run, excluded from the statistics (100ms; 0 for none: the measured operations start on a cold cache).")
     public var warmup: String?
 
     @Option(name: .customLong("file-size"), help: "Size of each test file (32MiB).")
@@ -37,7 +37,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Cache capacity, the byte budget (64MiB).")
     public var capacity: String?
 
-    @Option(help: "Eviction policy: sieve or lru.")
+    @Option(help: "Eviction policy: \(EvictionPolicyKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     public var eviction: String?
 
     @Option(name: .customLong("fault-around"), help: "Views: cached neighbours mapped per fault (0).")
@@ -149,6 +149,8 @@ public struct RunOptions: ParsableArguments, Sendable {
     }
 
     static func duration(_ text: String, _ flag: String, allowZero: Bool = false) throws(LoadError) -> Duration {
+        // Zero needs no unit: `--warmup 0` means no warm-up.
+        if allowZero, let zero = Int(text.trimmingCharacters(in: .whitespaces)), zero == 0 { return .zero }
         guard let d = Units.parseDuration(text), allowZero || d > .zero else {
             throw .badArgument("\(flag) '\(text)': expected a \(allowZero ? "" : "positive ")duration with a unit (ns, us, ms, s, min, h), e.g. 500ms")
         }

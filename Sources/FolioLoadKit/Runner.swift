@@ -192,6 +192,12 @@ final class WorkerState: @unchecked Sendable {
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: t + 1))
         ready.wrappingAdd(1, ordering: .releasing)
+        // No warm-up: not one operation before the measurement starts, so
+        // that `--ops N --warmup 0` is exactly N operations on a cold cache
+        // (a trace replayed once, from its first access).
+        if driver.parameters.warmup == .zero {
+            while phase.load(ordering: .acquiring) == Phase.warmup { sched_yield() }
+        }
         var measured = 0
         while true {
             let p = phase.load(ordering: .acquiring)

@@ -370,7 +370,8 @@ extension EvictionPolicyTests {
     /// Drives a policy like a cache of `capacity` objects, exactly as the
     /// PolicySim benchmark does: on a hit `access`; on a miss, if full, take
     /// `candidates(limit: 1).first`, report it `evicted`; then `insert` a new
-    /// folio.
+    /// folio (with what `prepareInsert` said before the eviction, as the
+    /// engine does).
     final class Driver {
         let policy: any EvictionPolicy
         let capacity: Int
@@ -393,6 +394,7 @@ extension EvictionPolicyTests {
                 return true
             }
             misses += 1
+            let hint = policy.prepareInsert(file: 0, index: PageIndex(id), order: 0)
             if resident.count >= capacity {
                 let victim = policy.candidates(limit: 1).first!
                 policy.evicted(victim)
@@ -401,7 +403,7 @@ extension EvictionPolicyTests {
             }
             let f = Folio(index: PageIndex(id))
             resident[id] = f
-            policy.insert(f)
+            policy.insert(f, hint: hint)
             return false
         }
 

@@ -67,16 +67,18 @@ struct NaiveSieve: NaiveModel {
     }
 }
 
-/// S3-FIFO as libCacheSim 0.3.5 implements it, counting objects: small
-/// FIFO of 10 % of the capacity (floor), main FIFO of the rest, ghost FIFO
-/// of 90 % (floor) of evicted-from-small keys. A hit: frequency + 1 (capped
-/// at 3). A miss: evict while full — from main if main is over its share or
-/// small is empty (oldest; frequency ≥ 1 → back to main's head with
-/// frequency − 1), else from small (oldest; frequency ≥ 2 → to main's head,
-/// keeping its frequency; else evicted, key to the ghost) — then insert:
-/// into main if the key was in the ghost (the ghost entry is dropped), else
-/// into small. Like the engine, the ghost is consulted when the new object is
-/// inserted, after the eviction (libCacheSim consults it before).
+/// S3-FIFO as libCacheSim 0.3.5 implements it, counting objects
+/// (scripts/policy-check/reference_models.py has the same model, checked
+/// against the libCacheSim wheel miss for miss): small FIFO of 10 % of the
+/// capacity (floor), main FIFO of the rest, ghost FIFO of 90 % (floor) of
+/// evicted-from-small keys. A hit: frequency + 1 (capped at 3, which changes
+/// nothing). A miss: the ghost is looked up (a hit there drops the entry);
+/// evict while full — from main if main is over its share or small is empty
+/// (oldest; frequency ≥ 1 → back to main's head with frequency − 1, else
+/// evicted), else from small until one is evicted (oldest; frequency ≥ 2 →
+/// to main's head with frequency 0, else evicted, key to the ghost) — then
+/// insert: into main if the key was in the ghost, or while nothing was ever
+/// evicted and small is full; else into small.
 struct NaiveS3FIFO: NaiveModel {
     let capacity: Int
     let smallCapacity: Int
@@ -85,6 +87,7 @@ struct NaiveS3FIFO: NaiveModel {
     var small: [(id: UInt64, freq: Int)] = []
     var main: [(id: UInt64, freq: Int)] = []
     var ghost: [UInt64] = []  // newest first
+    var hasEvicted = false
     var evicted: [UInt64] = []
     init(capacity: Int) {
         self.capacity = capacity
@@ -102,9 +105,13 @@ struct NaiveS3FIFO: NaiveModel {
             main[i].freq = min(main[i].freq + 1, 3)
             return true
         }
-        while small.count + main.count >= capacity { evictOne() }
+        var ghostHit = false
         if let g = ghost.firstIndex(of: id) {
             ghost.remove(at: g)
+            ghostHit = true
+        }
+        while small.count + main.count >= capacity { evictOne() }
+        if ghostHit || (!hasEvicted && small.count >= smallCapacity) {
             main.insert((id, 0), at: 0)
         } else {
             small.insert((id, 0), at: 0)
@@ -113,6 +120,7 @@ struct NaiveS3FIFO: NaiveModel {
     }
 
     mutating func evictOne() {
+        hasEvicted = true
         if main.count > mainCapacity || small.isEmpty {
             while let t = main.popLast() {
                 if t.freq >= 1 {
@@ -125,7 +133,7 @@ struct NaiveS3FIFO: NaiveModel {
         } else {
             while let t = small.popLast() {
                 if t.freq >= 2 {
-                    main.insert(t, at: 0)
+                    main.insert((t.id, 0), at: 0)
                 } else {
                     evicted.append(t.id)
                     if ghostCapacity > 0 && !ghost.contains(t.id) {

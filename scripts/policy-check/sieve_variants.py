@@ -8,6 +8,9 @@ must come out at 0.00; a variant that stays within 0.5 pp would not be caught
 by the comparison.
 
     .venv-lcs/bin/python scripts/policy-check/sieve_variants.py [--workdir DIR] [--sizes 0.01,0.1]
+        [--workloads zipf-0.99,scan-burst,sprite,web12]
+
+(run policy_check.py or reference_models.py first: they write <workdir>/<name>.txt)
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 
+import sys
+
 import libcachesim as lcs
+
+sys.dont_write_bytecode = True  # no __pycache__ next to the scripts (not gitignored)
+import traces  # noqa: E402
 
 
 class Node:
@@ -83,7 +91,7 @@ def main():
             trace = [int(line) for line in f if line.strip()]
         distinct = len(set(trace))
         for frac in map(float, args.sizes.split(",")):
-            cap = max(1, round(frac * distinct))
+            cap = traces.capacities(distinct, [frac])[0]   # floor(U × p), as policy_check.py
             reader = lcs.TraceReader(trace=path, trace_type=lcs.TraceType.PLAIN_TXT_TRACE)
             ref, _ = lcs.Sieve(cache_size=cap).process_trace(reader)
             n = len(trace)

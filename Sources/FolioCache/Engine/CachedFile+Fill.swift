@@ -29,13 +29,16 @@ extension CachedFile {
     /// uses it without a second lookup or lock round.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+        // The policy sees the miss before room is made for it (S3-FIFO's
+        // ghost is consulted at lookup, as in the reference).
+        let hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: 0)
         cache.makeRoom(for: pageSize)
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
         let pages = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
         let outcome: FillOutcome<Strategy.PagesGuard>
         do throws(FolioError) {
-            outcome = try fillLocked(index, pages: pages)
+            outcome = try fillLocked(index, pages: pages, hint: hint)
         } catch {
             strategy.unlockPages(pages, in: mapping.pageLock)
             throw error
@@ -45,7 +48,7 @@ extension CachedFile {
     }
 
     /// `fill` with the insert locks held.
-    func fillLocked(_ index: PageIndex, pages: Strategy.PagesGuard) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    func fillLocked(_ index: PageIndex, pages: Strategy.PagesGuard, hint: InsertionHint) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         try checkOpen()
         let size = mapping.size.load(ordering: .acquiring)
         guard mapping.offset(of: index) < size else { return .pastEOF }
@@ -58,7 +61,7 @@ extension CachedFile {
             throw error
         }
         folio.setFlags(.uptodate)
-        cache.policy.insert(folio)
+        cache.policy.insert(folio, hint: hint)
         return .filled(Unmanaged.passUnretained(folio), pages: pages)
     }
 
@@ -92,7 +95,8 @@ extension CachedFile {
     /// nil (nothing changed) if the index was taken meanwhile. Its bytes are
     /// zero with `zeroed`, else unspecified: the caller fills every byte
     /// (`readIn`, or a write of the whole folio) before it marks it
-    /// uptodate, and gives it to the policy (`policy.insert`) once it is.
+    /// uptodate, and gives it to the policy (`prepareInsert` — before room
+    /// was made, where the caller could — and `insert`) once it is.
     func insertFolio(_ index: PageIndex, zeroed: Bool) -> Folio? {
         let folio = cache.pool.take(index: index, mapping: mapping, zeroed: zeroed)
         // Nobody else can see it yet, so this never waits.

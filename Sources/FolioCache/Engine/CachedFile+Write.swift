@@ -78,6 +78,7 @@ extension CachedFile {
         while true {
             let folio: Folio
             let inserted: Bool
+            var hint = InsertionHint.none
             if let found = mapping.table.lookupAndPin(index) {
                 strategy.lockFolio(found)
                 // Recheck after the folio lock (per-page strategies): the
@@ -100,6 +101,7 @@ extension CachedFile {
                 // partial one needs the rest of the page (read in, or zeros
                 // past EOF) — the same path a read miss takes.
                 let whole = inPage == 0 && count == pageSize
+                hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: 0)
                 guard let fresh = insertFolio(index, zeroed: false) else { continue }
                 if !whole {
                     do throws(FolioError) {
@@ -119,7 +121,7 @@ extension CachedFile {
             // for this (recycled) folio validates it by `uptodate`.
             folio.setFlags([.uptodate, .dirty])
             mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
-            if inserted { cache.policy.insert(folio) } else { cache.recordAccess(folio) }
+            if inserted { cache.policy.insert(folio, hint: hint) } else { cache.recordAccess(folio) }
             strategy.unlockFolio(folio)
             folio.unpin()
             return true

@@ -2,8 +2,12 @@
 ///
 /// The engine tells the policy about every folio's life through one path each
 /// (docs/eviction.md, "What the engine tells the policy"):
-/// * `insert` — a folio was added by a miss (a read, a fault, or a write to
-///   a page that was not cached). **A miss is an insertion, not a hit.**
+/// * `prepareInsert` then `insert` — a miss: `prepareInsert` when the miss
+///   is seen, before room is made for the new folio (S3-FIFO consults and
+///   consumes its ghost there, as libCacheSim does at lookup), `insert` with
+///   what it returned once the folio is in the page table (a read, a fault,
+///   or a write to a page that was not cached). **A miss is an insertion,
+///   not a hit.**
 /// * `access` — a cached folio was used: a read hit, a write to a cached
 ///   page, a view fault that found the page, a view access through an entry
 ///   it had mapped, a view write. Every path calls the engine's one access
@@ -37,7 +41,11 @@ public protocol EvictionPolicy: AnyObject, Sendable {
     /// Memory the policy itself holds beyond the folios (S3-FIFO's ghost),
     /// fixed at creation; the cache charges it to its byte budget.
     var overheadBytes: Int { get }
-    func insert(_ folio: Folio)
+    /// A miss on the folio of `order` at `index` of file `file` (the
+    /// mapping's `id`), seen before room is made for it.
+    func prepareInsert(file: UInt64, index: PageIndex, order: UInt8) -> InsertionHint
+    /// Tracks a new folio; `hint` is what `prepareInsert` returned for it.
+    func insert(_ folio: Folio, hint: InsertionHint)
     func access(_ folio: Folio)
     /// Drops a folio that left the cache for a reason other than eviction.
     func remove(_ folio: Folio)
@@ -59,6 +67,24 @@ extension EvictionPolicy {
     /// Evicted and removed alike, for policies that keep nothing of an
     /// evicted folio.
     public func evicted(_ folio: Folio) { remove(folio) }
+
+    /// Nothing to decide at a miss, for policies that keep nothing of
+    /// evicted folios.
+    public func prepareInsert(file: UInt64, index: PageIndex, order: UInt8) -> InsertionHint { .none }
+
+    /// `prepareInsert` and `insert` at once (a miss whose room is already
+    /// made).
+    public func insert(_ folio: Folio) {
+        insert(folio, hint: prepareInsert(file: folio.mapping?.id ?? 0, index: folio.index, order: folio.order))
+    }
+}
+
+/// What a policy decided at a miss, for the insertion that follows.
+public struct InsertionHint: Sendable, Equatable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// Nothing decided.
+    public static let none = InsertionHint(rawValue: 0)
 }
 
 /// The eviction policies a configuration can name.

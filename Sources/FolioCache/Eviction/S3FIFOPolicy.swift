@@ -9,8 +9,11 @@ import Synchronization
 /// 90 % of the budget in the bytes those folios weighed; `GhostFIFO`). Each
 /// folio has a 2-bit access frequency in its state word.
 ///
-/// * `insert` (a miss): into main if its key is in the ghost (the ghost
-///   entry is dropped), else into small. Frequency 0.
+/// * A miss: `prepareInsert`, before room is made, looks the key up in the
+///   ghost and drops it there (libCacheSim's lookup does); `insert` puts the
+///   folio into main if it was in the ghost, else into small — except while
+///   the cache is first filling (nothing evicted yet) and small is full, when
+///   it goes to main. Frequency 0.
 /// * `access` (a hit): frequency + 1, capped at 3 — done by the engine's
 ///   access hook on the folio's state word, **lock-free**, and only while it
 ///   is below 3 (a hot folio's word is read, not written).
@@ -18,8 +21,9 @@ import Synchronization
 ///   from main — its oldest folio, if its frequency is ≥ 1, goes back to the
 ///   head of main with frequency − 1 (a 2-bit CLOCK), else it is the victim;
 ///   otherwise from small — its oldest folio, if its frequency is ≥ 2, moves
-///   to the head of main (keeping its frequency), else it is the victim and
-///   its key goes to the ghost when it is evicted.
+///   to the head of main with frequency 0, else it is the victim and its key
+///   goes to the ghost when it is evicted; this repeats until a victim or
+///   small is empty.
 ///
 /// Victims leave their queue when handed out (so a batch of victims is the
 /// reference's sequence) and wait in a *chosen* list until reclaim settles
@@ -53,6 +57,8 @@ public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
     var chosen = FolioList()
     var smallBytes = 0
     var mainBytes = 0
+    /// Whether any victim was ever chosen (libCacheSim's `has_evicted`).
+    var hasEvicted = false
     var ghost: GhostFIFO
     /// Small's share (10 % of the capacity, in whole pages): main is over
     /// its share when it holds more than the rest.
@@ -81,14 +87,23 @@ public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
         GhostFIFO.key(file: folio.mapping?.id ?? 0, page: folio.index.rawValue, order: folio.order)
     }
 
-    public func insert(_ folio: Folio) {
-        let key = ghostKey(folio)
+    /// The hint of a miss whose key was in the ghost: insert into main.
+    static let ghostHit = InsertionHint(rawValue: 1)
+
+    public func prepareInsert(file: UInt64, index: PageIndex, order: UInt8) -> InsertionHint {
+        let key = GhostFIFO.key(file: file, page: index.rawValue, order: order)
+        lock.lock()
+        defer { lock.unlock() }
+        return ghost.remove(key) ? S3FIFOPolicy.ghostHit : .none
+    }
+
+    public func insert(_ folio: Folio, hint: InsertionHint) {
         lock.lock()
         defer { lock.unlock() }
         precondition(folio.policyQueue == Queue.none.rawValue && folio.policyPrev == nil && folio.policyNext == nil,
                      "S3FIFOPolicy.insert: folio is already tracked")
         folio.setAccessFrequency(0)
-        if ghost.remove(key) {
+        if hint == S3FIFOPolicy.ghostHit || (!hasEvicted && smallBytes >= smallCapacity) {
             push(folio, to: .main)
         } else {
             push(folio, to: .small)
@@ -142,6 +157,7 @@ public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
         guard limit > 0, bytes > 0 else { return [] }
         lock.lock()
         defer { lock.unlock() }
+        hasEvicted = hasEvicted || trackedCount.load(ordering: .relaxed) > 0
         var out: [Folio] = []
         var covered = 0
         // Each main folio goes round at most 3 times (its frequency falls by
@@ -172,6 +188,7 @@ public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
                     unlink(folio, from: .small)
                     if folio.accessFrequency >= S3FIFOPolicy.moveToMainThreshold {
                         push(folio, to: .main)
+                        folio.setAccessFrequency(0)
                     } else {
                         push(folio, to: .chosenFromSmall)
                         out.append(folio)

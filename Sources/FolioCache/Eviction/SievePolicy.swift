@@ -66,7 +66,7 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     public var bytes: Int { trackedBytes.load(ordering: .relaxed) }
     public var overheadBytes: Int { 0 }
 
-    public func insert(_ folio: Folio) {
+    public func insert(_ folio: Folio, hint: InsertionHint) {
         lock.lock()
         defer { lock.unlock() }
         list.insert(folio, owner: "SievePolicy")
