@@ -6,11 +6,11 @@ import FolioCache
 // victims in order.
 
 /// The eviction policy of a kind, as a plain model of `capacity` objects.
-func makeNaiveModel(_ kind: EvictionPolicyKind, capacity: Int) -> any NaiveModel {
+func makeNaiveModel(_ kind: EvictionPolicyKind, capacity: Int, residentLimit: Int? = nil) -> any NaiveModel {
     switch kind {
-    case .lru: NaiveLRU(capacity: capacity)
-    case .sieve: NaiveSieve(capacity: capacity)
-    case .s3fifo: NaiveS3FIFO(capacity: capacity)
+    case .lru: NaiveLRU(capacity: residentLimit ?? capacity)
+    case .sieve: NaiveSieve(capacity: residentLimit ?? capacity)
+    case .s3fifo: NaiveS3FIFO(capacity: capacity, residentLimit: residentLimit)
     }
 }
 
@@ -81,6 +81,10 @@ struct NaiveSieve: NaiveModel {
 /// evicted and small is full; else into small.
 struct NaiveS3FIFO: NaiveModel {
     let capacity: Int
+    /// Objects held at most: the capacity, or fewer where the engine charges
+    /// the ghost's memory to the budget (its queue sizes still come from the
+    /// capacity).
+    let residentLimit: Int
     let smallCapacity: Int
     let mainCapacity: Int
     let ghostCapacity: Int
@@ -89,8 +93,9 @@ struct NaiveS3FIFO: NaiveModel {
     var ghost: [UInt64] = []  // newest first
     var hasEvicted = false
     var evicted: [UInt64] = []
-    init(capacity: Int) {
+    init(capacity: Int, residentLimit: Int? = nil) {
         self.capacity = capacity
+        self.residentLimit = residentLimit ?? capacity
         smallCapacity = Int(Double(capacity) * 0.1)
         mainCapacity = capacity - smallCapacity
         ghostCapacity = Int(Double(capacity) * 0.9)
@@ -110,7 +115,7 @@ struct NaiveS3FIFO: NaiveModel {
             ghost.remove(at: g)
             ghostHit = true
         }
-        while small.count + main.count >= capacity { evictOne() }
+        while small.count + main.count >= residentLimit { evictOne() }
         if ghostHit || (!hasEvicted && small.count >= smallCapacity) {
             main.insert((id, 0), at: 0)
         } else {

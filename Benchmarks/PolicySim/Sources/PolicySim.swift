@@ -9,7 +9,7 @@
 //             first whitespace-separated field of a line is used; blank lines
 //             are skipped). Ids are unsigned decimal integers.
 // capacity:   cache size in objects.
-// policy:     lru | sieve (EvictionPolicyKind raw values).
+// policy:     lru | sieve | s3-fifo (EvictionPolicyKind raw values).
 //
 // Each (policy, capacity) pair is simulated exactly like the unit tests'
 // driver: a dictionary id → Folio for residency; on a hit `access`; on a miss,
@@ -55,17 +55,19 @@ enum PolicySim {
         print("policy capacity requests misses miss_ratio")
         for kind in kinds {
             for capacity in capacities {
-                let misses = simulate(trace, policy: makePolicy(kind), capacity: capacity)
+                let misses = simulate(trace, policy: makePolicy(kind, capacity: capacity), capacity: capacity)
                 let ratio = trace.isEmpty ? 0 : Double(misses) / Double(trace.count)
                 print("\(kind) \(capacity) \(trace.count) \(misses) \(ratio)")
             }
         }
     }
 
-    static func makePolicy(_ kind: EvictionPolicyKind) -> any EvictionPolicy {
+    /// A policy for a cache of `capacity` 4 KiB folios.
+    static func makePolicy(_ kind: EvictionPolicyKind, capacity: Int) -> any EvictionPolicy {
         switch kind {
         case .lru: LRUPolicy()
         case .sieve: SievePolicy()
+        case .s3fifo: S3FIFOPolicy(capacity: capacity * 4096, pageSize: 4096)
         }
     }
 
@@ -80,16 +82,17 @@ enum PolicySim {
                 continue
             }
             misses += 1
+            let hint = policy.prepareInsert(file: 0, index: PageIndex(id), order: 0)
             if resident.count >= capacity {
-                guard let victim = policy.candidates(limit: 1).first else {
+                guard let victim = policy.victims(bytes: 4096).first else {
                     fail("\(policy.kind): no eviction candidate with \(policy.count) folios tracked")
                 }
-                policy.remove(victim)
+                policy.evicted(victim)
                 resident[victim.index.rawValue] = nil
             }
             let f = Folio(index: PageIndex(id))
             resident[id] = f
-            policy.insert(f)
+            policy.insert(f, hint: hint)
         }
         // The policy must track exactly the resident set.
         if policy.count != resident.count {
@@ -164,6 +167,7 @@ enum PolicySim {
                 let seconds: Double = switch kind {
                 case .lru: timeHits(LRUPolicy(), threads: threads, folios: nFolios, hits: hits)
                 case .sieve: timeHits(SievePolicy(), threads: threads, folios: nFolios, hits: hits)
+                case .s3fifo: timeHits(S3FIFOPolicy(capacity: nFolios * 4096, pageSize: 4096), threads: threads, folios: nFolios, hits: hits)
                 }
                 let total = Double(threads * hits)
                 let nsPerHit = seconds * 1e9 / Double(hits)  // wall time per hit, per thread
@@ -215,7 +219,7 @@ enum PolicySim {
     }
 
     static func usage() -> Never {
-        fail("usage: PolicySim <trace-file> <capacity>[,<capacity>…] <lru|sieve>[,…]\n"
+        fail("usage: PolicySim <trace-file> <capacity>[,<capacity>…] <lru|sieve|s3-fifo>[,…]\n"
             + "       PolicySim hit-cost [<threads>[,…] [<folios> [<hits-per-thread>]]]")
     }
 

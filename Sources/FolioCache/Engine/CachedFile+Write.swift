@@ -57,23 +57,32 @@ extension CachedFile {
     }
 
     func writePage(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) throws(FolioError) {
-        var madeRoom = false
+        var hint: InsertionHint? = nil
         while true {
-            let done = try withInsertLocks(index) { () throws(FolioError) -> Bool in
-                try writePageLocked(index, at: inPage, from: src, count: count, mayInsert: madeRoom || cache.hasRoom(for: pageSize))
+            let outcome = try withInsertLocks(index) { () throws(FolioError) -> WriteOutcome in
+                try writePageLocked(index, at: inPage, from: src, count: count, hint: hint)
             }
-            if done { return }
+            guard case .needsRoom(let h) = outcome else { return }
             // The page is not cached and adding it would take the cache over
-            // its budget: make room holding no lock, as `fill` does, then
-            // insert whether or not reclaim found enough to evict.
+            // its budget: make room holding no lock, as `fill` does (the
+            // policy saw the miss first), then insert whether or not reclaim
+            // found enough to evict.
+            hint = h
             cache.makeRoom(for: pageSize)
-            madeRoom = true
         }
     }
 
-    /// `writePage` with the insert locks held. Returns false, having changed
-    /// nothing, if the page is not cached and `mayInsert` is false.
-    func writePageLocked(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int, mayInsert: Bool) throws(FolioError) -> Bool {
+    /// What `writePageLocked` did.
+    enum WriteOutcome {
+        case written
+        /// Nothing changed: the page is not cached and there is no room for
+        /// it; the policy's hint for its insertion.
+        case needsRoom(InsertionHint)
+    }
+
+    /// `writePage` with the insert locks held. A page that is not cached is
+    /// inserted if there is room or if `hint` is given (the room was made).
+    func writePageLocked(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int, hint given: InsertionHint?) throws(FolioError) -> WriteOutcome {
         let pageStart = mapping.offset(of: index)
         while true {
             let folio: Folio
@@ -96,12 +105,12 @@ extension CachedFile {
                 folio = found
                 inserted = false
             } else {
-                guard mayInsert else { return false }
+                hint = given ?? cache.policy.prepareInsert(file: mapping.id, index: index, order: 0)
+                guard given != nil || cache.hasRoom(for: pageSize) else { return .needsRoom(hint) }
                 // A write of the whole page needs none of its old bytes; a
                 // partial one needs the rest of the page (read in, or zeros
                 // past EOF) — the same path a read miss takes.
                 let whole = inPage == 0 && count == pageSize
-                hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: 0)
                 guard let fresh = insertFolio(index, zeroed: false) else { continue }
                 if !whole {
                     do throws(FolioError) {
@@ -124,7 +133,7 @@ extension CachedFile {
             if inserted { cache.policy.insert(folio, hint: hint) } else { cache.recordAccess(folio) }
             strategy.unlockFolio(folio)
             folio.unpin()
-            return true
+            return .written
         }
     }
 }
