@@ -213,6 +213,25 @@ let benchmarks: @Sendable () -> Void = {
     for kind in LockStrategyKind.allCases {
         LockStrategyConfiguration(kind: kind).visit(RegisterEngine(name: kind.rawValue))
     }
+    // The access hook's cost per eviction policy, on the default strategy's
+    // read hit (SIEVE and S3-FIFO: a load of the folio's word; LRU: its list
+    // lock on every hit).
+    for policy in EvictionPolicyKind.allCases {
+        Benchmark("hybrid-fair read 4 KiB hit, eviction \(policy)") { benchmark in
+            let cache = try PageCache(strategy: HybridFairLocking(),
+                                      configuration: .init(pageSize: blockSize, capacity: 64 << 20, evictionPolicy: policy))
+            let file = try cache.open(path: benchFilePath, options: [])
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+            defer { buffer.deallocate() }
+            for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
+            }
+            benchmark.stopMeasurement()
+            try file.close()
+        }
+    }
 }
 
 /// A fixed set of threads that each run `work(threadIndex)` once per

@@ -31,7 +31,7 @@ extension CacheConfiguration {
                     cache: PageCacheConfiguration(
                         pageSize: \(cache.pageSize),
                         capacity: \(cache.capacity),
-                        evictionPolicy: .\(cache.evictionPolicy.rawValue),
+                        evictionPolicy: .\(cache.evictionPolicy.caseName),
                         faultAroundPages: \(cache.faultAroundPages),
                         maxFolioOrder: \(cache.maxFolioOrder),
                         compression: CompressionConfiguration(
@@ -69,6 +69,17 @@ extension LockStrategyKind {
         case .barging: "barging"
         case .perInode: "perInode"
         case .perRange: "perRange"
+        }
+    }
+}
+
+extension EvictionPolicyKind {
+    /// The Swift case name (`s3-fifo` → `s3fifo`).
+    var caseName: String {
+        switch self {
+        case .lru: "lru"
+        case .sieve: "sieve"
+        case .s3fifo: "s3fifo"
         }
     }
 }

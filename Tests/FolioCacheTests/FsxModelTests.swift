@@ -52,7 +52,7 @@ struct FsxRunner {
             let cache = try AnyPageCache(
                 strategy: .init(kind: kind, waitTableBuckets: 1),
                 configuration: .init(pageSize: pageSize, capacity: 24 * pageSize,
-                                     evictionPolicy: seed % 2 == 0 ? .sieve : .lru))
+                                     evictionPolicy: EvictionPolicyKind.allCases[Int(seed % 3)]))
             var file = try cache.open(path: path, options: [.create, .truncate])
             // One view over more than the file ever grows to, remapped now and
             // then (with or without fault-around) and after every reopen.

@@ -8,7 +8,8 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// The byte budget for resident folio data. At least one page, at most
     /// `maxCapacity`.
     public var capacity: Int
-    /// Which folios leave first when the budget is exceeded.
+    /// Which folios leave first when the budget is exceeded (S3-FIFO by
+    /// default; docs/eviction.md).
     public var evictionPolicy: EvictionPolicyKind
     /// Views: on a fault, also map up to this many following pages of the
     /// view that are already cached, with trylock only (0: off; at most
@@ -44,7 +45,7 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     }
 
     public init(
-        pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .sieve, faultAroundPages: Int = 0,
+        pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .s3fifo, faultAroundPages: Int = 0,
         maxFolioOrder: Int = 0, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil
     ) {
         self.pageSize = pageSize

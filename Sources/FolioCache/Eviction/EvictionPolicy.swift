@@ -97,7 +97,8 @@ public enum EvictionPolicyKind: String, Sendable, CaseIterable, CustomStringConv
     case sieve
     /// S3-FIFO (Yang et al., SOSP 2023): a small FIFO (10 % of the budget), a
     /// main FIFO and a ghost FIFO of recently evicted keys; accesses only
-    /// bump a 2-bit frequency in the folio's state word.
+    /// bump a 2-bit frequency in the folio's state word. The default: the
+    /// lowest mean miss ratio over the real traces checked (docs/eviction.md).
     case s3fifo = "s3-fifo"
 
     public var description: String { rawValue }
