@@ -1,4 +1,4 @@
-import FolioCache
+@_spi(FolioInternals) import FolioCache
 import FolioLocks
 import Foundation
 import Synchronization

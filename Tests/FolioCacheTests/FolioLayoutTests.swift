@@ -1,4 +1,4 @@
-@testable import FolioCache
+@_spi(FolioInternals) @testable import FolioCache
 import Synchronization
 import Testing
 #if canImport(Glibc)

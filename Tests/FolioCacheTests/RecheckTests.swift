@@ -1,4 +1,4 @@
-@testable import FolioCache
+@_spi(FolioInternals) @testable import FolioCache
 import FolioLocks
 import FolioTestSupport
 import Synchronization

@@ -1,4 +1,4 @@
-import FolioCache
+@_spi(FolioInternals) import FolioCache
 
 // Reference models of the eviction policies, written as plainly as
 // possible (arrays; index 0 is the head, i.e. the newest), for the policy

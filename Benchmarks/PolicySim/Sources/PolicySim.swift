@@ -26,7 +26,7 @@
 // package-benchmark's plugin — which runs every executable target whose
 // directory sits directly in Benchmarks/ — does not take this tool for a
 // benchmark.)
-import FolioCache
+@_spi(FolioInternals) import FolioCache
 import Foundation
 import Synchronization
 
@@ -75,6 +75,8 @@ enum PolicySim {
     static func simulate(_ trace: [UInt64], policy: any EvictionPolicy, capacity: Int) -> Int {
         var resident: [UInt64: Folio] = [:]
         resident.reserveCapacity(capacity)
+        // Folio internals (its index) are not API: keep the id beside it.
+        var idOf: [ObjectIdentifier: UInt64] = [:]
         var misses = 0
         for id in trace {
             if let f = resident[id] {
@@ -88,10 +90,11 @@ enum PolicySim {
                     fail("\(policy.kind): no eviction candidate with \(policy.count) folios tracked")
                 }
                 policy.evicted(victim)
-                resident[victim.index.rawValue] = nil
+                if let victimID = idOf.removeValue(forKey: ObjectIdentifier(victim)) { resident[victimID] = nil }
             }
             let f = Folio(index: PageIndex(id))
             resident[id] = f
+            idOf[ObjectIdentifier(f)] = id
             policy.insert(f, hint: hint)
         }
         // The policy must track exactly the resident set.

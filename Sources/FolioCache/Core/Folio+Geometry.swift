@@ -7,40 +7,40 @@ import Synchronization
 /// while the folio is in use (pinned), so these are stable for a pinner.
 extension Folio {
     /// log2 of the number of pages.
-    @inlinable public var order: UInt8 { UInt8(truncatingIfNeeded: state.load(ordering: .relaxed) >> 8) }
+    @inlinable package var order: UInt8 { UInt8(truncatingIfNeeded: state.load(ordering: .relaxed) >> 8) }
 
     /// log2 of the page size in bytes.
-    @inlinable public var pageShift: Int { Int(truncatingIfNeeded: (state.load(ordering: .relaxed) >> 24) & 0x1F) }
+    @inlinable package var pageShift: Int { Int(truncatingIfNeeded: (state.load(ordering: .relaxed) >> 24) & 0x1F) }
 
     /// Number of pages (`2^order`).
-    @inlinable public var pageCount: Int { 1 << Int(order) }
+    @inlinable package var pageCount: Int { 1 << Int(order) }
 
     /// Bytes of data (`pageCount × page size`).
-    @inlinable public var byteCount: Int {
+    @inlinable package var byteCount: Int {
         let s = state.load(ordering: .relaxed)
         return 1 << (Int(truncatingIfNeeded: (s >> 24) & 0x1F) + Int(truncatingIfNeeded: (s >> 8) & 0xFF))
     }
 
     /// One past the last page.
-    @inlinable public var endIndex: PageIndex { PageIndex(index.rawValue &+ UInt64(pageCount)) }
+    @inlinable package var endIndex: PageIndex { PageIndex(index.rawValue &+ UInt64(pageCount)) }
 
     /// The pages the folio covers.
-    @inlinable public var pages: Range<PageIndex> { index..<endIndex }
+    @inlinable package var pages: Range<PageIndex> { index..<endIndex }
 
     /// Whether page `i` lies in this folio.
-    @inlinable public func contains(_ i: PageIndex) -> Bool {
+    @inlinable package func contains(_ i: PageIndex) -> Bool {
         i.rawValue &- index.rawValue < UInt64(pageCount)
     }
 
     /// Offset of page `i`'s bytes in the folio's buffer.
-    @inlinable public func byteOffset(of i: PageIndex) -> Int {
+    @inlinable package func byteOffset(of i: PageIndex) -> Int {
         assert(contains(i), "page \(i.rawValue) is not in the folio at \(index.rawValue) of order \(order)")
         return Int(truncatingIfNeeded: i.rawValue &- index.rawValue) << pageShift
     }
 
     /// The bytes of page `i` (which the folio must contain), or nil for a
     /// folio without data.
-    @inlinable public func bytes(of i: PageIndex) -> UnsafeMutableRawPointer? {
+    @inlinable package func bytes(of i: PageIndex) -> UnsafeMutableRawPointer? {
         data.map { $0 + byteOffset(of: i) }
     }
 }

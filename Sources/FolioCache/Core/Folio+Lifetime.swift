@@ -24,14 +24,14 @@ import Synchronization
 ///   the detach — with a CAS, so exactly once.
 extension Folio {
     /// One pin, in the state word's high half.
-    @inlinable public static var onePin: UInt64 { 1 << 32 }
+    @inlinable package static var onePin: UInt64 { 1 << 32 }
 
     /// In a page table (set under the shard lock when inserted).
-    @inlinable public static var publishedBit: UInt64 { 1 << 16 }
+    @inlinable package static var publishedBit: UInt64 { 1 << 16 }
     /// No longer in the eviction policy (or never put there).
-    @inlinable public static var unlistedBit: UInt64 { 1 << 17 }
+    @inlinable package static var unlistedBit: UInt64 { 1 << 17 }
     /// In its cache's pool, not in use.
-    @inlinable public static var freeBit: UInt64 { 1 << 18 }
+    @inlinable package static var freeBit: UInt64 { 1 << 18 }
     @inlinable static var liveMask: UInt64 { publishedBit | FolioFlags.detached.rawValue | freeBit }
     @inlinable static var retireMask: UInt64 { FolioFlags.detached.rawValue | unlistedBit | freeBit }
     @inlinable static var retireReady: UInt64 { FolioFlags.detached.rawValue | unlistedBit }
@@ -40,7 +40,7 @@ extension Folio {
     /// the matching `unpin`. Only for a folio the caller already knows to be
     /// live (found under the page-table shard lock, or already pinned);
     /// otherwise `tryPin`.
-    @inlinable public func pin() {
+    @inlinable package func pin() {
         state.wrappingAdd(Folio.onePin, ordering: .relaxed)
     }
 
@@ -51,7 +51,7 @@ extension Folio {
     /// stale pointer is harmless: it just fails. Acquire pairs with the
     /// release that published the folio (its index, mapping and data are
     /// visible after success).
-    @inlinable public func tryPin() -> Bool {
+    @inlinable package func tryPin() -> Bool {
         var s = state.load(ordering: .relaxed)
         while s & Folio.liveMask == Folio.publishedBit {
             let (ok, current) = state.weakCompareExchange(
@@ -65,14 +65,14 @@ extension Folio {
 
     /// Drops a pin. Release: the pinner's reads of the data happen-before a
     /// reclaimer that sees the count at zero (acquire) frees it.
-    @inlinable public func unpin() {
+    @inlinable package func unpin() {
         unpinned(previousState: state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue)
     }
 
     /// What follows dropping a pin, given the state word before the atomic
     /// that dropped it (`unpin`, or a strategy's unlock-and-unpin): the last
     /// pin of a detached, unlisted folio retires it.
-    @inlinable public func unpinned(previousState old: UInt64) {
+    @inlinable package func unpinned(previousState old: UInt64) {
         assert(old >= Folio.onePin, "Folio.unpin without a pin")
         if old >> 32 == 1 && old & Folio.retireMask == Folio.retireReady { retireIfIdle() }
     }
@@ -102,5 +102,5 @@ extension Folio {
 
     /// The current pin count (a racy snapshot unless the caller holds the
     /// page-table shard lock).
-    @inlinable public var pinCount: UInt64 { state.load(ordering: .acquiring) >> 32 }
+    @inlinable package var pinCount: UInt64 { state.load(ordering: .acquiring) >> 32 }
 }

@@ -25,28 +25,28 @@ import Synchronization
 ///
 /// Invariant: the order, the page shift and the index change only while the
 /// folio is free in its cache's pool; a pinned folio keeps all three.
-public struct FolioFlags: OptionSet, Sendable, Hashable {
-    public var rawValue: UInt64
-    @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
+@usableFromInline package struct FolioFlags: OptionSet, Sendable, Hashable {
+    @usableFromInline package var rawValue: UInt64
+    @inlinable package init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    @inlinable public static var locked: FolioFlags { FolioFlags(rawValue: BitLockBits.locked) }
-    @inlinable public static var parked: FolioFlags { FolioFlags(rawValue: BitLockBits.parked) }
-    @inlinable public static var uptodate: FolioFlags { FolioFlags(rawValue: 1 << 2) }
-    @inlinable public static var dirty: FolioFlags { FolioFlags(rawValue: 1 << 3) }
-    @inlinable public static var writeback: FolioFlags { FolioFlags(rawValue: 1 << 4) }
-    @inlinable public static var referenced: FolioFlags { FolioFlags(rawValue: 1 << 5) }
-    @inlinable public static var compressed: FolioFlags { FolioFlags(rawValue: 1 << 6) }
+    @inlinable package static var locked: FolioFlags { FolioFlags(rawValue: BitLockBits.locked) }
+    @inlinable package static var parked: FolioFlags { FolioFlags(rawValue: BitLockBits.parked) }
+    @inlinable package static var uptodate: FolioFlags { FolioFlags(rawValue: 1 << 2) }
+    @inlinable package static var dirty: FolioFlags { FolioFlags(rawValue: 1 << 3) }
+    @inlinable package static var writeback: FolioFlags { FolioFlags(rawValue: 1 << 4) }
+    @inlinable package static var referenced: FolioFlags { FolioFlags(rawValue: 1 << 5) }
+    @inlinable package static var compressed: FolioFlags { FolioFlags(rawValue: 1 << 6) }
     /// Removed from its page table: whoever finds it after locking must retry
     /// the lookup. A detached folio goes back to the pool once nobody pins it
     /// and the eviction policy has let it go; it may then be handed out again
     /// for another page or file (a new incarnation, seen as "not detached"
     /// only after `FolioPool.take` re-publishes it). So for a thread that
     /// pins a folio, "not detached" means "still in the table at its index".
-    @inlinable public static var detached: FolioFlags { FolioFlags(rawValue: 1 << 7) }
+    @inlinable package static var detached: FolioFlags { FolioFlags(rawValue: 1 << 7) }
 
     /// All flag bits (the rest of the word holds the order, lifetime,
     /// policy and pin fields).
-    @inlinable public static var allFlags: FolioFlags { FolioFlags(rawValue: 0xFF) }
+    @inlinable package static var allFlags: FolioFlags { FolioFlags(rawValue: 0xFF) }
 }
 
 /// The unit the cache holds: `2^order` contiguous pages of one file starting at
@@ -71,14 +71,14 @@ public final class Folio: @unchecked Sendable {
 
     /// Flags, the per-page lock bits, the order, the page shift, the policy
     /// bits and the pin count. See `FolioFlags`.
-    public let state: Atomic<UInt64>
+    @usableFromInline package let state: Atomic<UInt64>
     /// First page of the folio (aligned to `2^order`). Changes only while the
     /// folio is free in its cache's pool.
-    @exclusivity(unchecked) public internal(set) var index: PageIndex
+    @exclusivity(unchecked) @usableFromInline package internal(set) var index: PageIndex
     /// The folio's bytes (`byteCount`), owned while the folio is in use; nil
     /// for a folio that only stands for a lock (tests, benchmarks) and while
     /// it is free.
-    @exclusivity(unchecked) public internal(set) var data: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) @usableFromInline package internal(set) var data: UnsafeMutableRawPointer?
     /// The mapping whose page table holds this folio: set by the pool before
     /// the folio is published (and only while it is free); a strong reference
     /// so that reclaim, which finds folios through the eviction policy, can
@@ -90,12 +90,12 @@ public final class Folio: @unchecked Sendable {
     /// counts — with `unowned(unsafe) Folio?` links every read retained and
     /// released the neighbouring folio (measured: 77–120 ns per LRU relink
     /// against 7 ns).
-    @exclusivity(unchecked) public var policyPrev: Unmanaged<Folio>?
-    @exclusivity(unchecked) public var policyNext: Unmanaged<Folio>?
+    @exclusivity(unchecked) package var policyPrev: Unmanaged<Folio>?
+    @exclusivity(unchecked) package var policyNext: Unmanaged<Folio>?
 
     /// A folio with no data, standing only for its lock (and, in tests, for a
     /// page of `1 << pageShift` bytes in a policy or a page table).
-    public init(index: PageIndex, order: UInt8 = 0, pageShift: UInt8 = 12) {
+    @_spi(FolioInternals) public init(index: PageIndex, order: UInt8 = 0, pageShift: UInt8 = 12) {
         precondition(order <= Folio.maxOrder && pageShift <= 31, "Folio: order \(order) or page shift \(pageShift) out of range")
         precondition(index.rawValue & ((1 << UInt64(order)) - 1) == 0, "Folio: index \(index.rawValue) not aligned to order \(order)")
         self.state = Atomic(Folio.geometryBits(order: order, pageShift: pageShift))
@@ -109,7 +109,7 @@ public final class Folio: @unchecked Sendable {
     }
 
     /// The largest order a state word can hold.
-    @inlinable public static var maxOrder: UInt8 { 15 }
+    @inlinable package static var maxOrder: UInt8 { 15 }
 
     /// The order and page-shift fields of a state word.
     @inlinable static func geometryBits(order: UInt8, pageShift: UInt8) -> UInt64 {
@@ -118,15 +118,15 @@ public final class Folio: @unchecked Sendable {
 
     /// The parking-lot key of this folio: its address. Stable while the folio
     /// is alive, which any thread locking it guarantees by holding a reference.
-    @inlinable public var lockKey: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
+    @inlinable package var lockKey: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
 
     /// A racy snapshot of the flags, for assertions and diagnostics.
-    public var flags: FolioFlags { FolioFlags(rawValue: state.load(ordering: .relaxed) & FolioFlags.allFlags.rawValue) }
+    @usableFromInline package var flags: FolioFlags { FolioFlags(rawValue: state.load(ordering: .relaxed) & FolioFlags.allFlags.rawValue) }
 
     /// Sets flags with one atomic or; returns the previous flags. The lock
     /// bits cannot be set this way.
     @discardableResult
-    @inlinable public func setFlags(_ f: FolioFlags) -> FolioFlags {
+    @inlinable package func setFlags(_ f: FolioFlags) -> FolioFlags {
         precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
         return FolioFlags(rawValue: state.bitwiseOr(f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
@@ -134,7 +134,7 @@ public final class Folio: @unchecked Sendable {
     /// Clears flags with one atomic and; returns the previous flags. The lock
     /// bits cannot be cleared this way.
     @discardableResult
-    @inlinable public func clearFlags(_ f: FolioFlags) -> FolioFlags {
+    @inlinable package func clearFlags(_ f: FolioFlags) -> FolioFlags {
         precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
         return FolioFlags(rawValue: state.bitwiseAnd(~f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }

@@ -24,7 +24,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
 
     public let strategy: Strategy
     public let configuration: PageCacheConfiguration
-    @usableFromInline let policy: any EvictionPolicy
+    let policy: any EvictionPolicy
     /// What the access hook does for this policy (inline for SIEVE and
     /// S3-FIFO, a call for LRU).
     @usableFromInline let accessKind: PolicyAccessKind
@@ -135,9 +135,12 @@ extension PageCache {
         case .frequency:
             folio.bumpAccessFrequency()
         case .call:
-            policy.access(folio)
+            policyAccess(folio)
         }
     }
+
+    /// The access of a policy that needs a call (LRU's list lock).
+    @usableFromInline func policyAccess(_ folio: Folio) { policy.access(folio) }
 }
 
 /// How a policy's access is done by the engine's access hook.

@@ -31,7 +31,7 @@
 /// Policies use the folio's `policyPrev` / `policyNext` links for their lists
 /// (no allocation per folio) and hold no reference: the cache's pool keeps
 /// every folio alive.
-public protocol EvictionPolicy: AnyObject, Sendable {
+@_spi(FolioInternals) public protocol EvictionPolicy: AnyObject, Sendable {
     /// Which policy this is.
     var kind: EvictionPolicyKind { get }
     /// Folios currently tracked.
@@ -63,7 +63,7 @@ public protocol EvictionPolicy: AnyObject, Sendable {
     func candidates(limit: Int) -> [Folio]
 }
 
-extension EvictionPolicy {
+@_spi(FolioInternals) extension EvictionPolicy {
     /// Evicted and removed alike, for policies that keep nothing of an
     /// evicted folio.
     public func evicted(_ folio: Folio) { remove(folio) }
@@ -80,7 +80,7 @@ extension EvictionPolicy {
 }
 
 /// What a policy decided at a miss, for the insertion that follows.
-public struct InsertionHint: Sendable, Equatable {
+@_spi(FolioInternals) public struct InsertionHint: Sendable, Equatable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Nothing decided.

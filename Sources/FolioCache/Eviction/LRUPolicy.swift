@@ -24,7 +24,7 @@ import Synchronization
 /// * `access` on a folio that is not (or no longer) tracked by this policy is
 ///   a no-op, so a hit racing with the folio's removal is harmless. A folio
 ///   tracked by a *different* policy instance must not be passed.
-public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
+@_spi(FolioInternals) public final class LRUPolicy: EvictionPolicy, @unchecked Sendable {
     // @unchecked Sendable: `list` and every tracked folio's policy links are
     // read and written only with `lock` held; `trackedCount` and
     // `trackedBytes` are atomic (written under the lock, read without it).

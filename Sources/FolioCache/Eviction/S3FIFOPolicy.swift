@@ -37,7 +37,7 @@ import Synchronization
 /// Preconditions (the `EvictionPolicy` contract): as SIEVE's — `insert` once
 /// per folio whose links are nil, one `evicted` or `remove` per `insert`,
 /// `access` on any folio.
-public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
+@_spi(FolioInternals) public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
     // @unchecked Sendable: the queues, the ghost, the byte counts and every
     // tracked folio's links and queue bits are read and written only with
     // `lock` held; `trackedCount` and `trackedBytes` are atomic (written under
@@ -112,7 +112,7 @@ public final class S3FIFOPolicy: EvictionPolicy, @unchecked Sendable {
         trackedBytes.wrappingAdd(folio.byteCount, ordering: .relaxed)
     }
 
-    @inlinable public func access(_ folio: Folio) { folio.bumpAccessFrequency() }
+    public func access(_ folio: Folio) { folio.bumpAccessFrequency() }
 
     public func remove(_ folio: Folio) { drop(folio, evicted: false) }
 

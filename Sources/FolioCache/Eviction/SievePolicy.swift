@@ -40,7 +40,7 @@ import Synchronization
 ///   hand are `Unmanaged`, so the caller (the cache's folio pool) must keep the
 ///   folio alive while it is tracked. Removing an untracked folio traps.
 /// * `access` may be called on any live folio, tracked or not.
-public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
+@_spi(FolioInternals) public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
     // @unchecked Sendable: `list`, `hand` and every tracked folio's policy
     // links are read and written only with `lock` held;
     // `trackedCount` and `trackedBytes` are atomic (written under the lock,
@@ -74,7 +74,7 @@ public final class SievePolicy: EvictionPolicy, @unchecked Sendable {
         trackedBytes.wrappingAdd(folio.byteCount, ordering: .relaxed)
     }
 
-    @inlinable public func access(_ folio: Folio) {
+    public func access(_ folio: Folio) {
         // Read first: skip the atomic write (and the cache-line transfer) if set.
         if !folio.flags.contains(.referenced) {
             folio.setFlags(.referenced)

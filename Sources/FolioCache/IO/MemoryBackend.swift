@@ -3,9 +3,10 @@ import FolioLocks
 import Glibc
 #endif
 
-/// A file held in memory, for tests: the same contract as a POSIX file, plus
-/// fault injection (make the next reads, writes or syncs fail with an errno)
-/// and counters of the I/O the cache actually did.
+/// A file held in memory: the same contract as a POSIX file, for tests and
+/// for data that needs no disk. (Within the package it also injects faults —
+/// make the next reads, writes or syncs fail with an errno, or slow them — and
+/// counts the I/O the cache did; those hooks are not API.)
 public final class MemoryBackend: IOBackend, @unchecked Sendable {
     // @unchecked Sendable: every mutable field is accessed only under `lock`.
 
@@ -29,20 +30,20 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     /// The current contents (what a reader of the real file would see).
     public var contents: [UInt8] { lock.withLock { bytes } }
     /// (reads, writes, syncs) performed so far.
-    public var ioCounts: (reads: Int, writes: Int, syncs: Int) { lock.withLock { (reads, writes, syncs) } }
+    package var ioCounts: (reads: Int, writes: Int, syncs: Int) { lock.withLock { (reads, writes, syncs) } }
 
     /// Makes the next `count` reads fail with `errno`.
-    public func failNextReads(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failReads = (count, e) } }
+    package func failNextReads(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failReads = (count, e) } }
     /// Makes every read sleep this long (outside the lock) first, so that
     /// tests can make concurrent misses overlap.
-    public func setReadDelay(microseconds: UInt32) { lock.withLock { readDelayMicroseconds = microseconds } }
+    package func setReadDelay(microseconds: UInt32) { lock.withLock { readDelayMicroseconds = microseconds } }
     /// Makes every write sleep this long (outside the lock) first: a slow
     /// disk, which widens the windows in which writeback holds page locks.
-    public func setWriteDelay(microseconds: UInt32) { lock.withLock { writeDelayMicroseconds = microseconds } }
+    package func setWriteDelay(microseconds: UInt32) { lock.withLock { writeDelayMicroseconds = microseconds } }
     /// Makes the next `count` writes fail with `errno`.
-    public func failNextWrites(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failWrites = (count, e) } }
+    package func failNextWrites(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failWrites = (count, e) } }
     /// Makes the next `count` syncs fail with `errno`.
-    public func failNextSyncs(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failSyncs = (count, e) } }
+    package func failNextSyncs(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failSyncs = (count, e) } }
 
     /// Consumes one injected failure of an operation, if any is pending
     /// (lock held).
