@@ -4,7 +4,8 @@ import FolioLocks
 /// engine that changes a page goes through one of these calls; the strategy
 /// decides what they cost and whom they exclude.
 ///
-/// There are two levels, and each strategy makes one of them real:
+/// There are three levels — the invalidate lock, the index level and the
+/// folio level — and each strategy makes the index or the folio level real:
 ///
 /// | level | per-page bit, hybrid fair | per-inode | per-range |
 /// |---|---|---|---|
