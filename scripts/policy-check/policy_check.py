@@ -249,7 +249,7 @@ def main() -> int:
         t0 = time.time()
         engine_s = 0.0
         for f, cap in zip(fractions, caps):
-            row = {"workload": name, "kind": t["kind"], "distinct": u, "fraction": f, "capacity": cap,
+            row = {"workload": t["name"], "kind": t["kind"], "distinct": u, "fraction": f, "capacity": cap,
                    "requests": n, "ours": {}, "ref": {}, "engine": {}}
             for p, cls in {**OURS, **CONTEXT}.items():
                 if p in OURS and p not in wanted:

@@ -17,7 +17,9 @@ N_OBJECTS = 20_000
 N_REQUESTS = 200_000
 SCAN_ID_BASE = 10_000_000  # scan ids never collide with hot-set ids (1…N_OBJECTS)
 
-TRACES_DIR = os.environ.get("FOLIO_TRACES", "/work/shared/traces")
+# The shared traces sit beside the repository (../shared/traces); FOLIO_TRACES overrides.
+TRACES_DIR = os.environ.get("FOLIO_TRACES", os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "traces")))
 REAL = {"sprite": "sprite.trace", "web12": "web12.trace"}
 
 
@@ -121,7 +123,9 @@ def load(name: str, seed: int = SEED) -> list[int]:
         return read_trace(os.path.join(TRACES_DIR, REAL[name]))
     if name in SYNTHETIC:
         return generate(name, seed)
-    raise SystemExit(f"unknown workload {name!r}; known: {', '.join(ALL)}")
+    if os.path.isfile(name):
+        return read_trace(name)  # any trace file, one key per line: a real trace
+    raise SystemExit(f"unknown workload {name!r}; known: {', '.join(ALL)}, or the path of a trace file")
 
 
 def prepare(name: str, workdir: str, seed: int = SEED) -> dict:
@@ -131,11 +135,12 @@ def prepare(name: str, workdir: str, seed: int = SEED) -> dict:
     keys = load(name, seed)
     renum = renumber(keys)
     os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, f"{name}.txt")
-    rpath = os.path.join(workdir, f"{name}.renum.txt")
+    base = os.path.splitext(os.path.basename(name))[0] if os.path.isfile(name) else name
+    path = os.path.join(workdir, f"{base}.txt")
+    rpath = os.path.join(workdir, f"{base}.renum.txt")
     digest = write_trace(path, keys)
     rdigest = write_trace(rpath, renum)
-    return {"name": name, "kind": "real" if name in REAL else "synthetic",
+    return {"name": base, "kind": "synthetic" if name in SYNTHETIC else "real",
             "path": path, "renumbered": rpath, "keys": renum,
             "requests": len(keys), "distinct": len(set(renum)),
             "sha256": digest, "sha256_renumbered": rdigest}
