@@ -27,9 +27,11 @@ extension Folio {
     /// The pages the folio covers.
     @inlinable package var pages: Range<PageIndex> { index..<endIndex }
 
-    /// Whether page `i` lies in this folio.
-    @inlinable package func contains(_ i: PageIndex) -> Bool {
-        i.rawValue &- index.rawValue < UInt64(pageCount)
+    /// Whether page `i` lies in this folio. On the lock-free hit path (the
+    /// page table's post-pin check), hence forced inline and one shift: an
+    /// out-of-line call here measured 84 instructions per hit against 69.
+    @inlinable @inline(__always) package func contains(_ i: PageIndex) -> Bool {
+        i.rawValue &- index.rawValue < 1 &<< UInt64(order)
     }
 
     /// Offset of page `i`'s bytes in the folio's buffer.

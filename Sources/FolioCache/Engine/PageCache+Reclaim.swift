@@ -112,7 +112,10 @@ extension PageCache {
                 return .busy
             }
         }
-        // Pins are re-checked under the shard lock, where lookups pin.
+        // Pins are re-checked under the shard lock, where locked lookups
+        // pin. A lock-free lookup may still pin it just after this check;
+        // that reader then finds it detached under the folio lock we hold (or,
+        // per-inode and per-range, cannot look it up while we hold its range).
         guard mapping.table.remove(folio, onlyIfUnpinned: true, allowedPins: 1) else { return .busy }
         policy.evicted(folio)
         residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)

@@ -1,146 +1,212 @@
 import FolioLocks
 import Synchronization
 
-/// A mapping's index → folio table: 64 shards, each a futex word and an
+/// A mapping's page index → folio table: 64 shards, each a futex word and an
 /// open-addressing hash table (linear probing, backward-shift deletion) in
 /// memory the table owns.
 ///
-/// **Writers** (insert, remove, grow) hold the shard's lock — only to change
-/// the table, never across I/O or while sleeping on a page lock (the role of
-/// the kernel's xarray lock).
+/// **One entry per page.** A folio of order k covers `2^k` pages and has `2^k`
+/// entries, one per page it covers (key: the page index, pointer: the folio),
+/// so a lookup of any page is one probe sequence, whatever the size of the
+/// folio that holds it. An entry costs a 16-byte slot at a load factor of at
+/// most 3/4 (≈ 21 bytes per cached page, as for order-0 folios); that is the
+/// price of never having to search for "the folio that starts at or before
+/// this page".
 ///
-/// **Lookups** first try without the lock: read the slot words with atomic
-/// loads, then `tryPin` the folio found and check that it is the live folio of
-/// this mapping at this index. That is safe because folios are type-stable
-/// (they return to the cache's `FolioPool`, never to malloc, while the cache
-/// lives) and slot arrays replaced by growth are kept until the table dies; a
-/// stale or half-moved slot only makes the attempt fail, and the lookup then
-/// takes the shard lock. So a hit writes nothing shared: only the found folio's
-/// own state word. (With a locked lookup, two threads reading different pages
+/// **Sharding by aligned block.** `shard = (index >> blockShift) & 63`, where
+/// `blockShift` is the largest folio order the cache makes: every folio lies
+/// inside one aligned block of `2^blockShift` pages, so all of its entries
+/// live in one shard and every change to a folio (insert, remove, collapse,
+/// split) is done under that one shard lock. With `blockShift` 0 a shard is
+/// chosen by the low 6 bits of the page index. Inside a shard the key is
+/// hashed with its shard bits removed (`homeSlot(of:capacity:)`), so that
+/// the consecutive pages of one block spread over the slot array.
+///
+/// **Writers** (insert, remove, collapse, split, grow) hold the shard's lock —
+/// only to change the table, never across I/O or while sleeping on a page
+/// lock (the role of the kernel's xarray lock). The order in which they store
+/// what lock-free readers load is stated on each of them
+/// (`PageTable+Changes.swift`).
+///
+/// **Lookups** first try without the lock (`lookupLockFree`): read the slot
+/// words with atomic loads, `tryPin` the folio found, then check that this
+/// table's current slot array still holds it in that slot and that it covers
+/// the page. That is safe because folios are type-stable (they return to the
+/// cache's `FolioPool`, never to malloc, while the cache lives) and slot
+/// arrays replaced by growth are kept until the table dies: a stale or
+/// half-moved slot only makes the attempt fail, and the lookup then takes the
+/// shard lock. So a hit writes nothing shared, only the found folio's own
+/// state word. (With a locked lookup, two threads reading different pages
 /// still bounced the shard lock words between cores; with shard objects and
 /// `Dictionary`s, every lookup also wrote their shared reference counts.)
+///
+/// **Costs.** A hit: two loads to reach the slot array, a probe of usually one
+/// or two slots, the caller's acquire (one CAS), two loads to re-check — no
+/// allocation, no reference counting. `pinnedFolios` and `count` take every
+/// shard lock in turn; `pinnedFolios` reads every slot (O(capacity)).
+///
+/// **Left out on purpose.** No ordered iteration without the locks (the
+/// engine's range walks go through `pinnedFolios`), no shrinking of slot
+/// arrays, no tombstones (backward-shift deletion keeps probe runs short).
 @usableFromInline
 final class PageTable: @unchecked Sendable {
     // @unchecked Sendable: shard words and slot words are written only with
     // the shard's lock held, and read without it only through atomic loads
-    // (`RawAtomic64`); retired slot arrays are freed only in deinit.
+    // (`RawAtomic64`, through `ShardHandle` and `SlotArray`); `blockShift`,
+    // `blockMask` and `packShift` are immutable; retired slot arrays are freed
+    // only in deinit.
 
-    /// A shard is one cache line of raw words, never accessed as a Swift
-    /// struct (an access to a whole struct would overlap the lock word that
-    /// other threads CAS, and ThreadSanitizer rightly calls that a race):
-    /// word 0 the lock (low 32 bits), word 1 the entry count, word 2 the
-    /// address of the current slot array (0: none yet; loaded atomically by
-    /// lock-free readers), word 3 the head of the list of retired arrays.
-    ///
-    /// A slot array is [capacity (a power of two), next retired array,
-    /// key0, ptr0, key1, ptr1, …]; pointer 0 marks an empty slot.
-    @usableFromInline typealias Shard = UnsafeMutablePointer<UInt64>
-    @usableFromInline static let shardWords = 8
+    /// log2 of the number of shards.
+    @inlinable static var shardBits: Int { 6 }
+    @inlinable static var shardCount: Int { 1 << shardBits }
 
-    @usableFromInline static let shardBits = 6
-    @usableFromInline static let shardCount = 1 << shardBits
-    @usableFromInline let shards: UnsafeMutablePointer<UInt64>
+    /// The shards: `shardCount` cache lines of `ShardHandle.wordCount` words,
+    /// 64-byte aligned. Reached only through `shard(number:)`.
+    @usableFromInline let shardWords: UnsafeMutablePointer<UInt64>
+    /// log2 of the aligned block of pages that always shares a shard: the
+    /// largest folio order this table accepts.
+    @usableFromInline let blockShift: Int
+    /// `2^blockShift - 1`: the page-within-block bits of an index.
+    @usableFromInline let blockMask: UInt64
+    /// `blockShift + shardBits`: where the block number above the shard
+    /// bits starts.
+    @usableFromInline let packShift: UInt64
 
-    init() {
-        let words = PageTable.shardCount * PageTable.shardWords
+    /// A table for folios of order at most `blockShift` (the cache's largest
+    /// folio order; 0 for a cache of single pages).
+    init(blockShift: Int = 0) {
+        precondition(blockShift >= 0 && blockShift <= Int(Folio.maxOrder), "PageTable: block shift \(blockShift) out of 0...\(Folio.maxOrder)")
+        self.blockShift = blockShift
+        self.blockMask = (1 << UInt64(blockShift)) - 1
+        self.packShift = UInt64(blockShift + PageTable.shardBits)
+        let words = PageTable.shardCount * ShardHandle.wordCount
         let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 64)
-        shards = raw.bindMemory(to: UInt64.self, capacity: words)
-        shards.initialize(repeating: 0, count: words)
+        shardWords = raw.bindMemory(to: UInt64.self, capacity: words)
+        shardWords.initialize(repeating: 0, count: words)
     }
 
     deinit {
-        for i in 0..<PageTable.shardCount {
-            let s = shards + i * PageTable.shardWords
-            if s[2] != 0 { PageTable.words(s[2]).deallocate() }
-            var r = s[3]
-            while r != 0 {
-                let w = PageTable.words(r)
-                r = w[1]
-                w.deallocate()
+        for n in 0..<PageTable.shardCount {
+            let shard = shard(number: n)
+            shard.slotArray?.deallocate()
+            var retired = shard.retiredHead
+            while let array = retired {
+                retired = array.nextRetired
+                array.deallocate()
             }
         }
-        shards.deallocate()
+        shardWords.deallocate()
     }
 
-    // MARK: Layout helpers
+    // MARK: Where a key lives
 
-    @inlinable func shard(_ index: PageIndex) -> Shard {
-        shards + (Int(truncatingIfNeeded: index.rawValue) & (PageTable.shardCount - 1)) * PageTable.shardWords
+    /// The shard of page `index`: its aligned block's number, modulo 64.
+    @inlinable @inline(__always) func shardNumber(of index: PageIndex) -> Int {
+        Int(truncatingIfNeeded: index.rawValue &>> UInt64(truncatingIfNeeded: blockShift)) & (PageTable.shardCount - 1)
     }
 
-    @inlinable static func lock(_ s: Shard) -> RawWordMutex {
-        RawWordMutex(word: UnsafeMutableRawPointer(s).assumingMemoryBound(to: UInt32.self))
+    @inlinable @inline(__always) func shard(for index: PageIndex) -> ShardHandle { shard(number: shardNumber(of: index)) }
+
+    @inlinable @inline(__always) func shard(number n: Int) -> ShardHandle {
+        assert(n >= 0 && n < PageTable.shardCount, "PageTable: shard \(n) out of 0..<\(PageTable.shardCount)")
+        return ShardHandle(shardWords + n * ShardHandle.wordCount)
     }
 
-    @inlinable static func blockWord(_ s: Shard) -> UnsafeMutablePointer<UInt64> { s + 2 }
-
-    /// The words of a slot array.
-    @inlinable static func words(_ block: UInt64) -> UnsafeMutablePointer<UInt64> {
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(block)).unsafelyUnwrapped
+    /// The home slot of `key` in a slot array of `capacity` slots (a power
+    /// of two). The shard bits carry no information inside a shard, so they
+    /// are dropped first: the rest (block number above, page within the
+    /// block below) is packed into one integer and spread by Fibonacci
+    /// hashing — multiply by 2^64/φ, keep the top log2(capacity) bits — which
+    /// places consecutive integers (the pages of a block, neighbouring
+    /// blocks) nearly evenly around the array: the 16 pages of a block get 16
+    /// distinct home slots of 32, and 1,024 consecutive pages 1,021 of 2,048
+    /// (bits 32 and up of the same product, the old hash, gave 11 and 1,024,
+    /// but 1,640 of 4,096 for 2,048 pages against 2,048).
+    @inlinable @inline(__always) func homeSlot(of key: UInt64, capacity: Int) -> Int {
+        let packed = (key &>> packShift) &<< UInt64(truncatingIfNeeded: blockShift) | key & blockMask
+        return Int(truncatingIfNeeded: (packed &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(truncatingIfNeeded: 64 &- capacity.trailingZeroBitCount))
     }
 
-    /// Home slot of a key (the low bits chose the shard).
-    @inlinable static func home(_ key: UInt64, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: ((key >> UInt64(shardBits)) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-    }
-
-    @inlinable static func keyWord(_ w: UnsafeMutablePointer<UInt64>, _ i: Int) -> UnsafeMutablePointer<UInt64> { w + 2 + 2 * i }
-    @inlinable static func ptrWord(_ w: UnsafeMutablePointer<UInt64>, _ i: Int) -> UnsafeMutablePointer<UInt64> { w + 3 + 2 * i }
-
-    /// Slot index of `key` in a slot array, or nil (lock held, or racy for
-    /// lock-free callers, who verify what they find).
-    @inlinable static func find(_ key: UInt64, in block: UInt64) -> (slot: Int, pointer: UInt64)? {
-        guard block != 0 else { return nil }
-        let w = words(block)
-        let capacity = Int(truncatingIfNeeded: RawAtomic64.loadRelaxed(w))
-        let mask = capacity - 1
-        var i = home(key, mask)
-        for _ in 0..<capacity {
-            let p = RawAtomic64.loadAcquire(ptrWord(w, i))
+    /// The slot holding `key` in `array`, and its pointer word, or nil. Exact
+    /// with the shard lock held; for lock-free callers only a candidate,
+    /// which they verify (a probe racing with a backward shift may miss an
+    /// entry, or pair one slot content's key with another's pointer).
+    @inlinable @inline(__always) func find(_ key: UInt64, in array: SlotArray) -> (slot: Int, pointer: UInt64)? {
+        let capacity = array.capacity
+        let mask = capacity &- 1
+        var i = homeSlot(of: key, capacity: capacity)
+        var probed = 0
+        while true {
+            // Pointer first, acquiring: a pointer stored after its key
+            // (release) comes with that key.
+            let p = array.loadPointer(i)
             if p == 0 { return nil }
-            if RawAtomic64.loadRelaxed(keyWord(w, i)) == key { return (i, p) }
-            i = (i + 1) & mask
+            if array.loadKey(i) == key { return (i, p) }
+            if probed == mask { return nil }  // every slot seen (a racing reader only)
+            probed &+= 1
+            i = (i &+ 1) & mask
         }
-        return nil
     }
 
     // MARK: Lookup
 
-    /// The live folio at `index`, pinned (and retained), or nil.
+    /// The live folio covering page `index`, pinned (and retained), or nil.
     @inlinable func lookupAndPin(_ index: PageIndex) -> Folio? {
         lookupAndPinUnretained(index)?.takeUnretainedValue()
     }
 
-    /// The live folio at `index`, pinned but not retained: the pin keeps it
-    /// in use and the cache's pool keeps the object alive, so the hit path
-    /// needs no reference counting at all.
+    /// The live folio covering page `index`, pinned but not retained: the pin
+    /// keeps it in use and the cache's pool keeps the object alive, so the hit
+    /// path needs no reference counting at all.
     @inlinable func lookupAndPinUnretained(_ index: PageIndex) -> Unmanaged<Folio>? {
         if let u = lookupLockFree(index, acquire: { $0.tryPin() }, release: { $0.unpin() }) { return u }
         return lookupAndPinLocked(index).map { Unmanaged.passUnretained($0) }
     }
 
-    /// The lock-free attempt alone: finds the folio at `index` and takes it
-    /// with `acquire` — `tryPin`, or the hit path's pin and folio lock in one
-    /// atomic — which must refuse a folio that is not live. Nil if there is
-    /// none, `acquire` refused, or the slot changed meanwhile (then `release`
-    /// undoes `acquire`); the caller falls back to the locked lookup.
-    @inlinable func lookupLockFree(_ index: PageIndex, acquire: (Folio) -> Bool, release: (Folio) -> Void) -> Unmanaged<Folio>? {
-        let s = shard(index)
-        let block = RawAtomic64.loadAcquire(PageTable.blockWord(s))
-        guard let (slot, p) = PageTable.find(index.rawValue, in: block) else { return nil }
+    /// The lock-free attempt alone: finds the folio covering `index` and
+    /// takes it with `acquire` — `tryPin`, or the hit path's pin and folio
+    /// lock in one atomic — which must pin, and must refuse a folio that is
+    /// not live (published, not detached, not free). Nil if the probe found
+    /// nothing, `acquire` refused, or the checks below failed (then `release`
+    /// has undone `acquire`); nil is not an answer — the caller falls back to
+    /// `lookupAndPinLocked`.
+    ///
+    /// **Why accepting is right.** After `acquire` the candidate is pinned,
+    /// so its index and order are fixed and it cannot be freed or recycled
+    /// until the caller unpins it. It is then accepted when
+    /// 1. this table's current slot array still holds it in the slot where
+    ///    the probe found it — and a slot of a table points to a folio only
+    ///    between the folio's publication and its detach (writers unlink
+    ///    before they detach, and a folio is recycled only once detached), so
+    ///    at that moment it was an entry of *this* table, not an incarnation
+    ///    recycled into another file's table or to another page; and
+    /// 2. it covers `index` (`contains`). A table holds at most one live
+    ///    folio covering a page, except inside a collapse or split, where the
+    ///    old and the new folio are each the entry for that page at some
+    ///    instant of the change — either is a correct answer.
+    /// So the candidate is the folio covering `index` in this table at the
+    /// moment of the re-check. (Comparing its `mapping` instead would retain
+    /// and release the shared mapping object on every hit.)
+    ///
+    /// Check 2 also does the job that the old `candidate.index == index`
+    /// did without saying so: the probe loads a slot's pointer and then its
+    /// key, and a backward-shift deletion rewrites a slot key first, pointer
+    /// second, so a reader can pair the key of the entry moved in with the
+    /// pointer of the entry moved out — a torn pair that the pointer re-check
+    /// cannot see. With `contains`, a torn pair is accepted only if the
+    /// pinned, live folio, still in this table's slot, covers `index`, which
+    /// makes it the right answer anyway.
+    @inlinable @inline(__always) func lookupLockFree(_ index: PageIndex, acquire: (Folio) -> Bool, release: (Folio) -> Void) -> Unmanaged<Folio>? {
+        let shard = shard(for: index)
+        // Acquire: pairs with the release that published a grown array, so
+        // its capacity and slots are visible.
+        let address = shard.loadSlotArrayAddress()
+        guard let array = SlotArray(address: address), let (slot, p) = find(index.rawValue, in: array) else { return nil }
         // Type-stable memory: the pointer may be stale, never dangling.
-        let u = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped)
+        let u = PageTable.folio(at: p)
         let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
             guard acquire(candidate) else { return false }
-            // Pinned and live (published, not detached, not free). If this
-            // table's current slot array still holds it in the same slot, it
-            // is in this table now — at its own index, which the pin keeps
-            // stable — so it is the folio we want. (Comparing its `mapping`
-            // instead would retain and release the shared mapping object on
-            // every hit.)
-            if RawAtomic64.loadAcquire(PageTable.blockWord(s)) == block
-                && RawAtomic64.loadAcquire(PageTable.ptrWord(PageTable.words(block), slot)) == p
-                && candidate.index == index {
+            if shard.loadSlotArrayAddress() == address && array.loadPointer(slot) == p && candidate.contains(index) {
                 return true
             }
             release(candidate)
@@ -150,159 +216,14 @@ final class PageTable: @unchecked Sendable {
     }
 
     /// The same under the shard lock (a miss, or a slot that moved under the
-    /// lock-free attempt).
+    /// lock-free attempt). Exact: an entry found under the lock is live.
     @usableFromInline func lookupAndPinLocked(_ index: PageIndex) -> Folio? {
-        let s = shard(index)
-        let m = PageTable.lock(s)
-        m.lock()
-        defer { m.unlock() }
-        guard let (_, p) = PageTable.find(index.rawValue, in: s[2]) else { return nil }
-        let folio = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
+        let shard = shard(for: index)
+        shard.mutex.lock()
+        defer { shard.mutex.unlock() }
+        guard let array = shard.slotArray, let (_, p) = find(index.rawValue, in: array) else { return nil }
+        let folio = PageTable.folio(at: p).takeUnretainedValue()
         folio.pin()  // in the table, under the lock: live
         return folio
-    }
-
-    // MARK: Changes (shard lock)
-
-    /// Inserts `folio` unless the index is taken; returns the existing folio,
-    /// pinned, in that case.
-    func insertOrPinExisting(_ folio: Folio) -> Folio? {
-        let key = folio.index.rawValue
-        let s = shard(folio.index)
-        let m = PageTable.lock(s)
-        m.lock()
-        defer { m.unlock() }
-        if let (_, p) = PageTable.find(key, in: s[2]) {
-            let existing = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
-            existing.pin()
-            return existing
-        }
-        var capacity = s[2] == 0 ? 0 : Int(PageTable.words(s[2])[0])
-        if (Int(s[1]) + 1) * 4 > capacity * 3 {
-            grow(s)
-            capacity = Int(PageTable.words(s[2])[0])
-        }
-        let w = PageTable.words(s[2])
-        let mask = capacity - 1
-        var i = PageTable.home(key, mask)
-        while RawAtomic64.loadRelaxed(PageTable.ptrWord(w, i)) != 0 { i = (i + 1) & mask }
-        // Published before it can be found; key before pointer (a reader that
-        // sees the pointer sees the key).
-        folio.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
-        RawAtomic64.storeRelaxed(PageTable.keyWord(w, i), key)
-        RawAtomic64.storeRelease(PageTable.ptrWord(w, i), UInt64(UInt(bitPattern: Unmanaged.passUnretained(folio).toOpaque())))
-        s[1] += 1
-        return nil
-    }
-
-    /// Doubles a shard's slot array (16 slots at first). The old array is
-    /// retired, not freed: a lock-free reader may still be probing it.
-    func grow(_ s: Shard) {
-        let old = s[2]
-        let oldCapacity = old == 0 ? 0 : Int(PageTable.words(old)[0])
-        let capacity = max(16, oldCapacity * 2)
-        let count = 2 + 2 * capacity
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
-        let w = raw.bindMemory(to: UInt64.self, capacity: count)
-        w.initialize(repeating: 0, count: count)
-        w[0] = UInt64(capacity)
-        let mask = capacity - 1
-        if old != 0 {
-            let ow = PageTable.words(old)
-            for j in 0..<oldCapacity {
-                let p = ow[3 + 2 * j]
-                guard p != 0 else { continue }
-                let key = ow[2 + 2 * j]
-                var i = PageTable.home(key, mask)
-                while w[3 + 2 * i] != 0 { i = (i + 1) & mask }
-                w[2 + 2 * i] = key
-                w[3 + 2 * i] = p
-            }
-            // Retire the old array onto the shard's list (freed in deinit).
-            ow[1] = s[3]
-            s[3] = old
-        }
-        // Release: the filled array is visible to readers that load the word.
-        RawAtomic64.storeRelease(PageTable.blockWord(s), UInt64(UInt(bitPattern: raw)))
-    }
-
-    /// Removes `folio` if it is still the entry at its index and, with
-    /// `onlyIfUnpinned`, nobody pins it. Marks it detached (every thread that
-    /// finds it afterwards, after locking it, retries its lookup; `tryPin`
-    /// refuses it). Returns whether it was removed. The folio returns to the
-    /// pool once it is also unlisted and unpinned (see `Folio.retireIfIdle`).
-    func remove(_ folio: Folio, onlyIfUnpinned: Bool, allowedPins: UInt64 = 0) -> Bool {
-        let key = folio.index.rawValue
-        let s = shard(folio.index)
-        let m = PageTable.lock(s)
-        m.lock()
-        defer { m.unlock() }
-        let me = UInt64(UInt(bitPattern: Unmanaged.passUnretained(folio).toOpaque()))
-        guard let (found, p) = PageTable.find(key, in: s[2]), p == me else { return false }
-        if onlyIfUnpinned && folio.pinCount > allowedPins { return false }
-        // Backward-shift deletion: pull later entries of the probe run into
-        // the hole so that lookups never need tombstones. A lock-free reader
-        // racing with the shift may miss an entry; it then takes the lock.
-        let w = PageTable.words(s[2])
-        let mask = Int(w[0]) - 1
-        var hole = found
-        var j = found
-        while true {
-            j = (j + 1) & mask
-            let pj = RawAtomic64.loadRelaxed(PageTable.ptrWord(w, j))
-            guard pj != 0 else { break }
-            let kj = RawAtomic64.loadRelaxed(PageTable.keyWord(w, j))
-            let h = PageTable.home(kj, mask)
-            // Move slot j into the hole unless its home lies cyclically in (hole, j].
-            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
-            if !inRange {
-                RawAtomic64.storeRelaxed(PageTable.keyWord(w, hole), kj)
-                RawAtomic64.storeRelease(PageTable.ptrWord(w, hole), pj)
-                hole = j
-            }
-        }
-        RawAtomic64.storeRelease(PageTable.ptrWord(w, hole), 0)
-        s[1] -= 1
-        folio.setFlags(.detached)
-        return true
-    }
-
-    /// A snapshot of the folios at indices ≥ `from`, each pinned, in
-    /// ascending index order.
-    func pinnedFolios(from: PageIndex = PageIndex(0), where predicate: (Folio) -> Bool = { _ in true }) -> [Folio] {
-        var out: [Folio] = []
-        for i in 0..<PageTable.shardCount {
-            let s = shards + i * PageTable.shardWords
-            let m = PageTable.lock(s)
-            m.lock()
-            if s[2] != 0 {
-                let w = PageTable.words(s[2])
-                for j in 0..<Int(w[0]) {
-                    let p = w[3 + 2 * j]
-                    guard p != 0, w[2 + 2 * j] >= from.rawValue else { continue }
-                    let f = Unmanaged<Folio>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(p)).unsafelyUnwrapped).takeUnretainedValue()
-                    if predicate(f) {
-                        f.pin()
-                        out.append(f)
-                    }
-                }
-            }
-            m.unlock()
-        }
-        out.sort { $0.index < $1.index }
-        return out
-    }
-
-    /// Number of entries (a snapshot).
-    var count: Int {
-        var n = 0
-        for i in 0..<PageTable.shardCount {
-            let s = shards + i * PageTable.shardWords
-            let m = PageTable.lock(s)
-            m.lock()
-            n += Int(s[1])
-            m.unlock()
-        }
-        return n
     }
 }

@@ -1,3 +1,0 @@
-extension PageTable {
-    convenience init(blockShift: Int) { self.init() }
-}
