@@ -278,6 +278,28 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         #expect((r.evictions ?? 0) > 0)
     }
 
+    /// `--ops N --warmup 0` (no unit needed) is exactly one cold pass over a
+    /// trace of N accesses, through every eviction policy: 40 pages read
+    /// twice miss 40 times when the cache holds them all and 80 times when a
+    /// 16-page LRU cache cycles through them. (With a warm-up, or with
+    /// operations run before the measurement starts, the first count would
+    /// be lower and vary from run to run.)
+    @Test(arguments: EvictionPolicyKind.allCases)
+    func replayWithNoWarmupIsOneColdPass(_ policy: EvictionPolicyKind) throws {
+        let path = temporaryDirectory() + "/twice.txt"
+        try ((0..<40).map(String.init) + (0..<40).map(String.init)).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        for (pages, misses) in [(64, 40), (16, policy == .lru ? 80 : nil)] {
+            let (status, out, err) = folioLoad(["run", "--workload", "replay", "--trace", path, "--strategy", "per-page-bit", "--threads", "1",
+                                                "--ops", "80", "--warmup", "0", "--page-size", "4KiB", "--file-size", "160KiB",
+                                                "--capacity", "\(pages * 4)KiB",
+                                                "--eviction", policy.rawValue, "--format", "json", "--quiet"])
+            #expect(status == 0, "\(err)")
+            let r = try #require(try LoadReport.decode(json: Data(out.utf8), source: "x").results.first)
+            #expect(r.operations == 80)
+            if let misses { #expect(r.misses == UInt64(misses), "\(policy), \(pages) pages: \(r.misses ?? 0) misses") }
+        }
+    }
+
     @Test func operationCountMode() throws {
         let (status, out, err) = folioLoad(["run", "--workload", "zipf", "--strategy", "fair", "--threads", "2", "--ops", "500",
                                             "--format", "json", "--warmup", "5ms", "--file-size", "256KiB", "--quiet"])

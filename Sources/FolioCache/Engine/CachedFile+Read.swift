@@ -111,7 +111,7 @@ extension CachedFile {
 
     /// Copies from a locked, uptodate folio holding page `index`: at most
     /// `count` bytes from `inPage`, fewer if EOF lies inside the range.
-    @inlinable
+    @inlinable @inline(__always)
     func copyFilled(_ folio: Folio, _ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int {
         // EOF may have moved down since the caller looked; truncate needs this
         // folio's lock to do that, so under it the size is stable for this

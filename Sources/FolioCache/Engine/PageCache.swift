@@ -128,7 +128,7 @@ extension PageCache {
     /// 2-bit frequency if below 3) are done inline on the folio's state word,
     /// lock-free, and write nothing once the folio is hot; LRU's is a call
     /// that takes its list lock.
-    @inlinable func recordAccess(_ folio: Folio) {
+    @inlinable @inline(__always) func recordAccess(_ folio: Folio) {
         switch accessKind {
         case .referencedBit:
             if !folio.flags.contains(.referenced) { folio.setFlags(.referenced) }

@@ -98,7 +98,9 @@ extension PageTable {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
             let words = raw.bindMemory(to: UInt64.self, capacity: count)
             words.initialize(repeating: 0, count: count)
-            words[0] = UInt64(capacity)
+            // Word 0: the capacity, and above it the hash's shift (64 −
+            // log2 capacity), so that a lookup gets both with one load.
+            words[0] = UInt64(capacity) | UInt64(64 - capacity.trailingZeroBitCount) << 32
             return SlotArray(address: UInt64(UInt(bitPattern: raw))).unsafelyUnwrapped
         }
 
@@ -109,11 +111,19 @@ extension PageTable {
         /// Number of slots. Constant from allocation on; relaxed is enough for
         /// a reader that found the array through the acquiring load of its
         /// address.
-        @inlinable @inline(__always) var capacity: Int {
-            let c = Int(truncatingIfNeeded: RawAtomic64.loadRelaxed(words))
-            assert(c >= 1 << SlotArray.minimumCapacityShift && c & (c - 1) == 0, "PageTable: slot array at \(words) has capacity \(c)")
+        @inlinable @inline(__always) var capacity: Int { SlotArray.capacity(header: header) }
+
+        /// Word 0, read once by a lookup: the capacity (low half) and the
+        /// home slot's shift (high half).
+        @inlinable @inline(__always) var header: UInt64 { RawAtomic64.loadRelaxed(words) }
+
+        @inlinable @inline(__always) static func capacity(header: UInt64) -> Int {
+            let c = Int(truncatingIfNeeded: header & 0xFFFF_FFFF)
+            assert(c >= 1 << SlotArray.minimumCapacityShift && c & (c - 1) == 0, "PageTable: slot array capacity \(c)")
             return c
         }
+
+        @inlinable @inline(__always) static func hashShift(header: UInt64) -> UInt64 { header &>> 32 }
 
         /// The list of retired arrays (lock held; word 1 is never read by
         /// lock-free readers).

@@ -123,8 +123,14 @@ final class PageTable: @unchecked Sendable {
     /// (bits 32 and up of the same product, the old hash, gave 11 and 1,024,
     /// but 1,640 of 4,096 for 2,048 pages against 2,048).
     @inlinable @inline(__always) func homeSlot(of key: UInt64, capacity: Int) -> Int {
+        homeSlot(of: key, hashShift: UInt64(truncatingIfNeeded: 64 &- capacity.trailingZeroBitCount))
+    }
+
+    /// The same with the shift a slot array keeps in its header (the
+    /// lookup's form: no `tzcnt` on the way from the header to the slot).
+    @inlinable @inline(__always) func homeSlot(of key: UInt64, hashShift: UInt64) -> Int {
         let packed = (key &>> packShift) &<< UInt64(truncatingIfNeeded: blockShift) | key & blockMask
-        return Int(truncatingIfNeeded: (packed &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(truncatingIfNeeded: 64 &- capacity.trailingZeroBitCount))
+        return Int(truncatingIfNeeded: (packed &* 0x9E37_79B9_7F4A_7C15) &>> hashShift)
     }
 
     /// The slot holding `key` in `array`, and its pointer word, or nil. Exact
@@ -132,9 +138,9 @@ final class PageTable: @unchecked Sendable {
     /// which they verify (a probe racing with a backward shift may miss an
     /// entry, or pair one slot content's key with another's pointer).
     @inlinable @inline(__always) func find(_ key: UInt64, in array: SlotArray) -> (slot: Int, pointer: UInt64)? {
-        let capacity = array.capacity
-        let mask = capacity &- 1
-        var i = homeSlot(of: key, capacity: capacity)
+        let header = array.header
+        let mask = SlotArray.capacity(header: header) &- 1
+        var i = homeSlot(of: key, hashShift: SlotArray.hashShift(header: header))
         var probed = 0
         while true {
             // Pointer first, acquiring: a pointer stored after its key
