@@ -47,19 +47,7 @@ struct RegisterEngine: LockStrategyVisitor {
     let name: String
     func visit<S: LockStrategy>(_ strategy: S) {
         // Read hit: capacity holds the whole file; warmed before measuring.
-        Benchmark("\(name) read 4 KiB hit") { benchmark in
-            let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20))
-            let file = try cache.open(path: benchFilePath, options: [])
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
-            defer { buffer.deallocate() }
-            for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
-            }
-            benchmark.stopMeasurement()
-            try file.close()
-        }
+        registerReadHit("\(name) read 4 KiB hit", strategy, PageCacheConfiguration().evictionPolicy)
         // Read miss: a 16-page budget over 256 blocks, so nearly every read
         // fills a page from the (warm) OS page cache and evicts one.
         Benchmark("\(name) read 4 KiB miss (warm OS cache)") { benchmark in
@@ -217,20 +205,25 @@ let benchmarks: @Sendable () -> Void = {
     // read hit (SIEVE and S3-FIFO: a load of the folio's word; LRU: its list
     // lock on every hit).
     for policy in EvictionPolicyKind.allCases {
-        Benchmark("hybrid-fair read 4 KiB hit, eviction \(policy)") { benchmark in
-            let cache = try PageCache(strategy: HybridFairLocking(),
-                                      configuration: .init(pageSize: blockSize, capacity: 64 << 20, evictionPolicy: policy))
-            let file = try cache.open(path: benchFilePath, options: [])
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
-            defer { buffer.deallocate() }
-            for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
-            }
-            benchmark.stopMeasurement()
-            try file.close()
+        registerReadHit("hybrid-fair read 4 KiB hit, eviction \(policy)", HybridFairLocking(), policy)
+    }
+}
+
+/// The read-hit benchmark: a cache larger than the file, the hot blocks read
+/// once before measuring, then `blockOrder` again and again.
+func registerReadHit<S: LockStrategy>(_ name: String, _ strategy: S, _ policy: EvictionPolicyKind) {
+    Benchmark(name) { benchmark in
+        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20, evictionPolicy: policy))
+        let file = try cache.open(path: benchFilePath, options: [])
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+        defer { buffer.deallocate() }
+        for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
         }
+        benchmark.stopMeasurement()
+        try file.close()
     }
 }
 
