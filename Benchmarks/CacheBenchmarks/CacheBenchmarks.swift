@@ -55,12 +55,7 @@ struct RegisterEngine: LockStrategyVisitor {
             let file = try cache.open(path: benchFilePath, options: [])
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
             defer { buffer.deallocate() }
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
-            }
-            benchmark.stopMeasurement()
-            try file.close()
+            try measureReads(benchmark, file, buffer)
         }
         // Write: 4 KiB over a cached block (dirty in memory; no flush inside
         // the loop), on a scratch copy so the read file stays intact.
@@ -101,11 +96,8 @@ struct RegisterEngine: LockStrategyVisitor {
             try file.close()
         }
         Benchmark("\(name) view map + fault + unmap 4 KiB (cached page)") { benchmark in
-            let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20))
-            let file = try cache.open(path: benchFilePath, options: [])
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+            let (file, buffer) = try openWarm(strategy, PageCacheConfiguration().evictionPolicy)
             defer { buffer.deallocate() }
-            for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 for b in blockOrder {
@@ -209,22 +201,35 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
+/// A cache larger than the file with the hot blocks read in, and a 4 KiB
+/// buffer (the caller deallocates it).
+func openWarm<S: LockStrategy>(_ strategy: S, _ policy: EvictionPolicyKind) throws -> (CachedFile<S>, UnsafeMutableRawBufferPointer) {
+    let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20, evictionPolicy: policy))
+    let file = try cache.open(path: benchFilePath, options: [])
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+    for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
+    return (file, buffer)
+}
+
 /// The read-hit benchmark: a cache larger than the file, the hot blocks read
 /// once before measuring, then `blockOrder` again and again.
 func registerReadHit<S: LockStrategy>(_ name: String, _ strategy: S, _ policy: EvictionPolicyKind) {
     Benchmark(name) { benchmark in
-        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: blockSize, capacity: 64 << 20, evictionPolicy: policy))
-        let file = try cache.open(path: benchFilePath, options: [])
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+        let (file, buffer) = try openWarm(strategy, policy)
         defer { buffer.deallocate() }
-        for b in 0..<hotBlocks { _ = try file.read(into: buffer, at: Int64(b * blockSize)) }
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
-        }
-        benchmark.stopMeasurement()
-        try file.close()
+        try measureReads(benchmark, file, buffer)
     }
+}
+
+/// The measured loop of the read benchmarks: `blockOrder` through `read`,
+/// then the file is closed.
+func measureReads<S: LockStrategy>(_ benchmark: Benchmark, _ file: CachedFile<S>, _ buffer: UnsafeMutableRawBufferPointer) throws {
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+        for b in blockOrder { blackHole(try file.read(into: buffer, at: Int64(b * blockSize))) }
+    }
+    benchmark.stopMeasurement()
+    try file.close()
 }
 
 /// A fixed set of threads that each run `work(threadIndex)` once per
