@@ -40,6 +40,22 @@ import Glibc
         #expect(try file.size() == 0)
     }
 
+    /// A count far beyond EOF is clamped before anything is allocated: it
+    /// used to allocate `count` bytes first (a trap at 1 TiB, 250 MiB and up
+    /// to a second for 256 MiB of a 100-byte file).
+    @Test(arguments: LockStrategyKind.allCases)
+    func hugeCountsAreClampedToEOFBeforeAllocating(_ kind: LockStrategyKind) throws {
+        let (_, _, file) = try memoryFile(kind, contents: (0..<4096).map { UInt8(truncatingIfNeeded: $0) })
+        let all = try file.read(count: 1 << 40, at: 0)
+        #expect(all.count == 4096)
+        #expect(all == (0..<4096).map { UInt8(truncatingIfNeeded: $0) })
+        #expect(try file.read(count: 256 << 20, at: 4000).count == 96)
+        #expect(try file.read(count: 1 << 40, at: 4096).isEmpty)
+        #expect(try file.read(count: 1 << 40, at: 1 << 41).isEmpty)
+        try file.close()
+        #expect(throws: FolioError.self) { _ = try file.read(count: 1 << 40, at: 0) }
+    }
+
     @Test func closedHandlesThrowClosed() throws {
         let (_, _, file) = try memoryFile()
         try file.write([1], at: 0)

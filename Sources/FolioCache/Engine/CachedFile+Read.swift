@@ -27,9 +27,16 @@ extension CachedFile {
     }
 
     /// Reads up to `count` bytes at `offset`.
+    ///
+    /// The array holds what was read: fewer bytes at end of file, none at or
+    /// past it. It is sized by the file, not by `count`, so a huge `count`
+    /// costs nothing (clamped to EOF first; EOF may still move while the
+    /// read runs, and the result is then shorter).
     public func read(count: Int, at offset: Int64) throws(FolioError) -> [UInt8] {
         _ = try checkRange("read", offset: offset, count: count)
-        var out = [UInt8](repeating: 0, count: count)
+        try checkOpen()
+        let available = max(0, mapping.size.load(ordering: .acquiring) - offset)
+        var out = [UInt8](repeating: 0, count: Int(min(Int64(count), available)))
         let result: Result<Int, FolioError> = out.withUnsafeMutableBytes { buf in
             Result { () throws(FolioError) -> Int in try read(into: buf, at: offset) }
         }
