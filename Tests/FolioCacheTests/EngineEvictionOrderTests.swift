@@ -7,7 +7,7 @@ import Testing
 /// accesses — reads, writes of whole pages, reads through a long-lived view
 /// (faults, then mapped-entry hits), writes through a view — is replayed
 /// through a real `PageCache` and through the plain reference model of the
-/// same policy (ReferenceModels.swift), one thread, and the sequence of
+/// same policy (Support/ReferenceModels.swift), one thread, and the sequence of
 /// victims must be identical, as must the hit/miss sequence. Every path that
 /// uses a page must tell the policy the same way (one access hook; a miss is
 /// an insertion, not a hit), and reclaim must evict in the reference's order
