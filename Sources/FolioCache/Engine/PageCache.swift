@@ -67,7 +67,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
 
     /// Counters and the resident byte count (a snapshot).
     public var statistics: CacheStatistics {
-        CacheStatistics(
+        var s = CacheStatistics(
             residentBytes: residentBytes.load(ordering: .relaxed),
             residentFolios: policy.count,
             evictionOverheadBytes: policy.overheadBytes,
@@ -75,6 +75,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
             evictions: counters.evictions.load(ordering: .relaxed),
             writebacks: counters.writebacks.load(ordering: .relaxed),
             reclaimSkips: counters.reclaimSkips.load(ordering: .relaxed))
+        counters.fillLargeFolioStatistics(&s)
+        s.logicalBytes = s.residentBytes + counters.compressionSavedBytes.load(ordering: .relaxed)
+        return s
     }
 
     /// Forced eviction: evicts until at most `bytes` are resident or nothing
@@ -86,37 +89,6 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         reclaim(target: max(0, bytes))
         pool.trim()
     }
-}
-
-/// The cache's counters. Hits are not counted here: a shared counter on the
-/// hit path would be the one cache-global write every reader makes.
-@usableFromInline
-final class CacheCounters: Sendable {
-    @usableFromInline let misses = Atomic<UInt64>(0)
-    @usableFromInline let evictions = Atomic<UInt64>(0)
-    @usableFromInline let writebacks = Atomic<UInt64>(0)
-    @usableFromInline let reclaimSkips = Atomic<UInt64>(0)
-    @usableFromInline init() {}
-}
-
-/// A snapshot of a cache's state.
-public struct CacheStatistics: Sendable, Equatable {
-    /// Bytes of folio data resident (with `evictionOverheadBytes`, the
-    /// quantity the budget bounds).
-    public var residentBytes: Int
-    /// Folios tracked by the eviction policy.
-    public var residentFolios: Int
-    /// Memory the eviction policy holds of its own (S3-FIFO's ghost of
-    /// evicted keys), charged to the budget; 0 for SIEVE and LRU.
-    public var evictionOverheadBytes: Int
-    /// Pages read from a backend because they were not cached.
-    public var misses: UInt64
-    /// Folios evicted by reclaim.
-    public var evictions: UInt64
-    /// Folios written back (by flush, sync, close or reclaim).
-    public var writebacks: UInt64
-    /// Reclaim candidates skipped because they were busy, pinned or failed writeback.
-    public var reclaimSkips: UInt64
 }
 
 extension PageCache {
