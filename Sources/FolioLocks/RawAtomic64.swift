@@ -10,4 +10,7 @@ public enum RawAtomic64 {
     @inlinable public static func storeRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { folio_atomic_store64_relaxed(p, v) }
     @inlinable @discardableResult
     public static func fetchAddRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 { folio_atomic_fetch_add64_relaxed(p, v) }
+    @inlinable @discardableResult
+    public static func fetchOrRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 { folio_atomic_fetch_or64_relaxed(p, v) }
+    @inlinable public static func exchangeRelaxed(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 { folio_atomic_exchange64_relaxed(p, v) }
 }

@@ -54,6 +54,8 @@ static inline uint64_t folio_atomic_load64_relaxed(uint64_t *p) { return __atomi
 static inline void folio_atomic_store64_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline void folio_atomic_store64_relaxed(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline uint64_t folio_atomic_fetch_add64_relaxed(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t folio_atomic_fetch_or64_relaxed(uint64_t *p, uint64_t v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t folio_atomic_exchange64_relaxed(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
 
 /// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
 static inline void folio_cpu_relax(void) {

@@ -18,27 +18,30 @@ enum FillOutcome<PagesGuard> {
 extension CachedFile {
     /// Brings page `index` into the cache — **the** fill path of reads, view
     /// faults and write prefaults (writes of pages that are not cached insert
-    /// through `insertFolio` too, in `writePage`). Makes room in the budget
-    /// first (holding no lock), then, under the insert locks — the
-    /// invalidate lock shared, so a concurrent truncate cannot miss the
-    /// insert, and the page's range exclusive — inserts a new folio *locked*,
-    /// so that concurrent users of the page wait on it instead of reading it
-    /// twice, reads it from the backend, marks it uptodate and gives it to
-    /// the eviction policy (an insertion, not an access). The folio comes
-    /// back still pinned and locked (`FillOutcome.filled`), so the caller
-    /// uses it without a second lookup or lock round.
+    /// through `insertFolio` too, in `writePage`). Chooses the folio's order
+    /// (`readaheadOrder`: a large folio for a miss in a sequential stream,
+    /// one page otherwise), makes room in the budget first (holding no
+    /// lock), then, under the insert locks — the invalidate lock shared, so
+    /// a concurrent truncate cannot miss the insert, and the folio's range
+    /// exclusive — inserts a new folio *locked*, so that concurrent users of
+    /// its pages wait on it instead of reading them twice, reads it from the
+    /// backend in one read, marks it uptodate and gives it to the eviction
+    /// policy (an insertion, not an access). The folio comes back still
+    /// pinned and locked (`FillOutcome.filled`), so the caller uses it
+    /// without a second lookup or lock round.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+        let order = readaheadOrder(index)
         // The policy sees the miss before room is made for it (S3-FIFO's
         // ghost is consulted at lookup, as in the reference).
-        let hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: 0)
-        cache.makeRoom(for: pageSize)
+        let hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: order)
+        cache.makeRoom(for: pageSize << Int(order))
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
-        let pages = strategy.lockPages(onePage(index), .exclusive, in: mapping.pageLock)
+        let pages = strategy.lockPages(index..<index.advanced(by: 1 << Int64(order)), .exclusive, in: mapping.pageLock)
         let outcome: FillOutcome<Strategy.PagesGuard>
         do throws(FolioError) {
-            outcome = try fillLocked(index, pages: pages, hint: hint)
+            outcome = try fillLocked(index, order: order, pages: pages, hint: hint)
         } catch {
             strategy.unlockPages(pages, in: mapping.pageLock)
             throw error
@@ -47,12 +50,40 @@ extension CachedFile {
         return outcome
     }
 
-    /// `fill` with the insert locks held.
-    func fillLocked(_ index: PageIndex, pages: Strategy.PagesGuard, hint: InsertionHint) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    /// The order of the folio a miss on page `index` fills: readahead. A
+    /// miss at the page where the file's last fill ended (the start of the
+    /// file counts) is part of a sequential stream and gets the largest
+    /// folio that starts at `index` (aligned: at most `index`'s trailing
+    /// zero bits), ends at or before the end of the file, is at most
+    /// `maxFolioOrder` and at most a sixteenth of the budget; any other miss
+    /// gets one page. Because the order is bounded by the alignment, a
+    /// stream that starts mid-file ramps up by itself (1, 2, 4, … pages), as
+    /// the kernel's readahead window grows. The state is per open file — one
+    /// word, the page after the last fill (the kernel's `file_ra_state`,
+    /// reduced to what decides the order).
+    @inlinable
+    func readaheadOrder(_ index: PageIndex) -> UInt8 {
+        let maxOrder = mapping.maxFolioOrder
+        guard maxOrder > 0, index.rawValue == mapping.readaheadNext.load(ordering: .relaxed) else { return 0 }
+        let size = mapping.size.load(ordering: .acquiring)
+        let eofPages = (UInt64(max(size, 0)) + UInt64(pageSize - 1)) >> UInt64(mapping.pageShift)
+        var order = min(maxOrder, index.rawValue.trailingZeroBitCount)
+        while order > 0 && (index.rawValue &+ (1 << UInt64(order)) > eofPages || pageSize << order > cache.readaheadLimit) {
+            order -= 1
+        }
+        return UInt8(order)
+    }
+
+    /// `fill` with the insert locks held (the range of a folio of `order`
+    /// at `index`). Falls back to one page when the large folio's range is
+    /// partly cached.
+    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         try checkOpen()
         let size = mapping.size.load(ordering: .acquiring)
         guard mapping.offset(of: index) < size else { return .pastEOF }
-        guard let folio = insertFolio(index, zeroed: false) else { return .lostRace }
+        var folio = insertFolio(index, order: order, zeroed: false)
+        if folio == nil && order > 0 { folio = insertFolio(index, order: 0, zeroed: false) }
+        guard let folio else { return .lostRace }
         do throws(FolioError) {
             try readIn(folio, size: size)
         } catch {
@@ -62,6 +93,8 @@ extension CachedFile {
         }
         folio.setFlags(.uptodate)
         cache.policy.insert(folio, hint: hint)
+        mapping.readaheadNext.store(folio.endIndex.rawValue, ordering: .relaxed)
+        if folio.order > 0 { cache.counters.readaheadFolios.wrappingAdd(1, ordering: .relaxed) }
         return .filled(Unmanaged.passUnretained(folio), pages: pages)
     }
 
@@ -90,15 +123,15 @@ extension CachedFile {
         }
     }
 
-    /// With the insert locks held: a new folio for page `index`, locked,
+    /// With the insert locks held: a new folio of `order` at page `index`, locked,
     /// pinned, inserted into the page table and charged to the budget — or
-    /// nil (nothing changed) if the index was taken meanwhile. Its bytes are
+    /// nil (nothing changed) if any of its pages was taken meanwhile. Its bytes are
     /// zero with `zeroed`, else unspecified: the caller fills every byte
     /// (`readIn`, or a write of the whole folio) before it marks it
     /// uptodate, and gives it to the policy (`prepareInsert` — before room
     /// was made, where the caller could — and `insert`) once it is.
-    func insertFolio(_ index: PageIndex, zeroed: Bool) -> Folio? {
-        let folio = cache.pool.take(index: index, mapping: mapping, zeroed: zeroed)
+    func insertFolio(_ index: PageIndex, order: UInt8 = 0, zeroed: Bool) -> Folio? {
+        let folio = cache.pool.take(index: index, order: order, mapping: mapping, zeroed: zeroed)
         // Nobody else can see it yet, so this never waits.
         strategy.lockFolio(folio)
         if let existing = mapping.table.insertOrPinExisting(folio) {

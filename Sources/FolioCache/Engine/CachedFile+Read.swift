@@ -18,7 +18,11 @@ extension CachedFile {
             let size = mapping.size.load(ordering: .acquiring)
             if pos >= size { break }
             let inPage = Int(pos & Int64(pageSize - 1))
-            let want = min(buffer.count - done, pageSize - inPage, Int(min(size - pos, Int64(Int.max))))
+            // Per-page strategies copy up to the end of the folio under its
+            // one lock (a large folio: many pages per lookup); per-inode and
+            // per-range lock the page range before the lookup, one page.
+            let left = Strategy.locksFolios ? buffer.count - done : min(buffer.count - done, pageSize - inPage)
+            let want = min(left, Int(min(size - pos, Int64(Int.max))))
             let n = try readPage(pageIndex(of: pos), from: inPage, count: want, into: base + done)
             if n == 0 { break }  // the file shrank under us
             done += n
@@ -44,8 +48,10 @@ extension CachedFile {
         return out
     }
 
-    /// Copies `count` bytes from `inPage` of page `index`, faulting the page in
-    /// if needed. Returns the bytes copied (fewer if EOF moved down).
+    /// Copies up to `count` bytes from `inPage` of page `index`, faulting the
+    /// page in if needed: to the end of the folio that holds the page at
+    /// most. Returns the bytes copied (fewer at the folio's end or if EOF
+    /// moved down).
     @inlinable
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
         // The hit fast path (per-page strategies): a lock-free lookup that
@@ -117,17 +123,18 @@ extension CachedFile {
     }
 
     /// Copies from a locked, uptodate folio holding page `index`: at most
-    /// `count` bytes from `inPage`, fewer if EOF lies inside the range.
+    /// `count` bytes from `inPage`, fewer if the folio or the file ends
+    /// inside the range.
     @inlinable @inline(__always)
     func copyFilled(_ folio: Folio, _ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int {
         // EOF may have moved down since the caller looked; truncate needs this
         // folio's lock to do that, so under it the size is stable for this
         // page.
         let available = mapping.size.load(ordering: .acquiring) - mapping.offset(of: index) - Int64(inPage)
-        let n = available <= 0 ? 0 : min(count, Int(min(available, Int64(count))))
-        if n > 0, let src = folio.bytes(of: index) {
-            dst.copyMemory(from: src + inPage, byteCount: n)
-        }
+        guard available > 0, let src = folio.bytes(of: index) else { return 0 }
+        let inFolio = folio.byteCount - folio.byteOffset(of: index) - inPage
+        let n = min(count, inFolio, Int(min(available, Int64(count))))
+        dst.copyMemory(from: src + inPage, byteCount: n)
         return n
     }
 }

@@ -128,7 +128,8 @@ extension CachedFile {
             }
             // Uptodate only once the bytes are in: a view's stale entry
             // for this (recycled) folio validates it by `uptodate`.
-            folio.setFlags([.uptodate, .dirty])
+            folio.markDirty(index)
+            if inserted { folio.setFlags(.uptodate) }
             mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
             if inserted { cache.policy.insert(folio, hint: hint) } else { cache.recordAccess(folio) }
             strategy.unlockFolio(folio)

@@ -13,7 +13,8 @@ import FolioLocks
 /// bytes; there are at most as many as the cache has ever had folios at once
 /// (resident plus in flight).
 ///
-/// **Data buffers are separate**, `pageSize << order` bytes, 64-byte aligned,
+/// **Data buffers are separate**, `pageSize << order` bytes (plus a large
+/// folio's dirty bitmap, 8 bytes per 64 pages, after the data), 64-byte aligned,
 /// and only touched by a thread that pins their folio. A free folio has none:
 /// `put` moves its buffer to the free list of its order and `take` attaches
 /// one of the order asked for.
@@ -73,8 +74,12 @@ final class FolioPool: @unchecked Sendable {
             all.append(folio)
         }
         lock.unlock()
-        let data = buffer ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let words = Folio.dirtyWordCount(order: order)
+        let data = buffer ?? UnsafeMutableRawPointer.allocate(byteCount: bytes + words * 8, alignment: 64)
         if zeroed { data.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        // A large folio's dirty bitmap trails its data (`Folio+Dirty.swift`):
+        // clean whatever a previous user left.
+        if words > 0 { (data + bytes).initializeMemory(as: UInt64.self, repeating: 0, count: words) }
         assert(folio.data == nil, "FolioPool.take: a free folio still has a buffer")
         folio.data = data
         folio.index = index

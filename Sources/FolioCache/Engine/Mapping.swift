@@ -22,6 +22,11 @@ class MappingCore: @unchecked Sendable {
     @usableFromInline let isClosed = Atomic<Bool>(false)
     @usableFromInline let pageSize: Int
     @usableFromInline let pageShift: Int
+    /// The largest folio order this file's folios may have (the cache's).
+    @usableFromInline let maxFolioOrder: Int
+    /// Readahead state: the page after the last fill (`readaheadOrder`).
+    /// Racy by design: concurrent streams only make a miss look random.
+    @usableFromInline let readaheadNext = Atomic<UInt64>(0)
     let errorLock = ShortLock()
     var pendingError: FolioError?
 
@@ -35,6 +40,7 @@ class MappingCore: @unchecked Sendable {
         self.pool = pool
         self.pageSize = pageSize
         self.pageShift = pageSize.trailingZeroBitCount
+        self.maxFolioOrder = maxFolioOrder
         self.size = Atomic(initialSize)
     }
 

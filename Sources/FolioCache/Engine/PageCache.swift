@@ -32,6 +32,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// The bytes folio data may take: the capacity less the policy's own
     /// memory (S3-FIFO's ghost), never less than one largest folio.
     @usableFromInline let dataBudget: Int
+    /// The largest folio readahead makes: a sixteenth of the budget (a cache
+    /// of a few large folios would thrash on them).
+    @usableFromInline let readaheadLimit: Int
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
     /// Background writeback, when `configuration.writebackInterval` is set.
@@ -45,6 +48,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.policy = policy
         self.accessKind = PolicyAccessKind(configuration.evictionPolicy)
         self.dataBudget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize << configuration.maxFolioOrder)
+        self.readaheadLimit = dataBudget / 16
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundFlusher(interval: $0) }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }

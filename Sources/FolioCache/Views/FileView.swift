@@ -358,7 +358,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
         let r = folio._withUnsafeGuaranteedRef { f in
             let r = change(f)
-            f.setFlags(.dirty)
+            f.markDirty(index)
             return r
         }
         file.finishWriteFault(folio, pages)
