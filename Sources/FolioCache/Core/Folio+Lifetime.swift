@@ -13,9 +13,12 @@ import Synchronization
 ///                  (freeBit; exactly once)    (unlisted: the eviction policy let go)
 /// ```
 ///
-/// * **Pinned**: a pin keeps the folio alive and in place — it is not freed,
-///   evicted, merged or split, and its index, order and data stay put. Pins
-///   live in the high half of the state word.
+/// * **Pinned**: a pin keeps the folio alive — it is not freed or evicted,
+///   and its index, order and data stay put. A *mapped* pin (a view using
+///   the bytes in place) also keeps it from being merged (collapse) or
+///   split; a plain pin does not: the replacement holds the same bytes, and
+///   a plain pinner rechecks under the lock (`oneMappedPin`). Pins live in
+///   the high half of the state word.
 /// * **published** (bit 16): in a page table; set under the shard lock.
 /// * **unlisted** (bit 17): no longer tracked by the eviction policy (or
 ///   never was).
@@ -23,8 +26,21 @@ import Synchronization
 ///   the three conditions true — the last unpin, the policy letting go, or
 ///   the detach — with a CAS, so exactly once.
 extension Folio {
-    /// One pin, in the state word's high half.
+    /// One pin, in bits 32–47 of the state word.
     @inlinable package static var onePin: UInt64 { 1 << 32 }
+    /// One *mapped* pin, in bits 48–63: a pin taken by a view for an access
+    /// that uses the bytes in place, without the lock (`FileView`). Always
+    /// taken together with a plain pin (`mappedPin`), so `pinCount` counts
+    /// it too. Collapse and split may replace a folio that others pin — a
+    /// thread between its lookup and its lock, asleep on the lock, or about
+    /// to find it detached: the replacement holds the same bytes, the old
+    /// folio stays valid until its last unpin, and every such thread
+    /// rechecks under the lock — but not one a view is reading in place: a
+    /// write after the replacement would land in the new folio, unseen by a
+    /// closure still reading the old one.
+    @inlinable package static var oneMappedPin: UInt64 { 1 << 48 }
+    /// A plain pin and a mapped pin.
+    @inlinable package static var mappedPin: UInt64 { onePin | oneMappedPin }
 
     /// In a page table (set under the shard lock when inserted).
     @inlinable package static var publishedBit: UInt64 { 1 << 16 }
@@ -41,7 +57,8 @@ extension Folio {
     /// live (found under the page-table shard lock, or already pinned);
     /// otherwise `tryPin`.
     @inlinable package func pin() {
-        state.wrappingAdd(Folio.onePin, ordering: .relaxed)
+        let old = state.wrappingAdd(Folio.onePin, ordering: .relaxed).oldValue
+        assert((old >> 32) & 0xFFFF < 0xFFFF, "Folio.pin: more than 65,535 pins")
     }
 
     /// Pins the folio only if it is live in a page table: published, not
@@ -51,11 +68,16 @@ extension Folio {
     /// stale pointer is harmless: it just fails. Acquire pairs with the
     /// release that published the folio (its index, mapping and data are
     /// visible after success).
-    @inlinable package func tryPin() -> Bool {
+    @inlinable package func tryPin() -> Bool { tryPin(adding: Folio.onePin) }
+
+    /// `tryPin` for a view's in-place access: a plain and a mapped pin.
+    @inlinable package func tryPinMapped() -> Bool { tryPin(adding: Folio.mappedPin) }
+
+    @inlinable func tryPin(adding pins: UInt64) -> Bool {
         var s = state.load(ordering: .relaxed)
         while s & Folio.liveMask == Folio.publishedBit {
             let (ok, current) = state.weakCompareExchange(
-                expected: s, desired: s &+ Folio.onePin,
+                expected: s, desired: s &+ pins,
                 successOrdering: .acquiring, failureOrdering: .relaxed)
             if ok { return true }
             s = current
@@ -69,12 +91,23 @@ extension Folio {
         unpinned(previousState: state.wrappingSubtract(Folio.onePin, ordering: .releasing).oldValue)
     }
 
+    /// Turns a pin the caller holds into a mapped pin (a view's fault, with
+    /// the folio's lock held, so that collapse and split see it).
+    @inlinable package func markPinMapped() {
+        state.wrappingAdd(Folio.oneMappedPin, ordering: .relaxed)
+    }
+
+    /// Drops a mapped pin (and its plain pin).
+    @inlinable package func unpinMapped() {
+        unpinned(previousState: state.wrappingSubtract(Folio.mappedPin, ordering: .releasing).oldValue)
+    }
+
     /// What follows dropping a pin, given the state word before the atomic
     /// that dropped it (`unpin`, or a strategy's unlock-and-unpin): the last
     /// pin of a detached, unlisted folio retires it.
     @inlinable package func unpinned(previousState old: UInt64) {
         assert(old >= Folio.onePin, "Folio.unpin without a pin")
-        if old >> 32 == 1 && old & Folio.retireMask == Folio.retireReady { retireIfIdle() }
+        if (old >> 32) & 0xFFFF == 1 && old & Folio.retireMask == Folio.retireReady { retireIfIdle() }
     }
 
     /// Records that the eviction policy no longer tracks this folio (or never
@@ -102,5 +135,8 @@ extension Folio {
 
     /// The current pin count (a racy snapshot unless the caller holds the
     /// page-table shard lock).
-    @inlinable package var pinCount: UInt64 { state.load(ordering: .acquiring) >> 32 }
+    @inlinable package var pinCount: UInt64 { (state.load(ordering: .acquiring) >> 32) & 0xFFFF }
+
+    /// The current number of mapped pins (views reading in place).
+    @inlinable package var mappedPinCount: UInt64 { state.load(ordering: .acquiring) >> 48 }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// The bits of a folio's state word. Bits 0 and 1 belong to the bit lock
 /// (`BitLockBits`): the per-page strategies lock a folio by setting bit 0 of
 /// this very word, so a folio costs no lock storage of its own. The high 32
-/// bits are the pin count.
+/// bits are the pin counts.
 ///
 /// | bits | field | set / cleared by |
 /// |---|---|---|
@@ -21,7 +21,8 @@ import Synchronization
 /// | 19–20 | access frequency 0…3 | the access hook (S3-FIFO), without a lock |
 /// | 21–22 | policy queue | the eviction policy, under its lock (S3-FIFO: small, main, chosen) |
 /// | 24–28 | page shift (log2 of the page size) | the pool, with the order |
-/// | 32–63 | pin count | `pin()` / `unpin()` |
+/// | 32–47 | pin count (every pin) | `pin()` / `unpin()` |
+/// | 48–63 | mapped pin count (views reading in place; each also a pin) | `tryPinMapped()`, `markPinMapped()` / `unpinMapped()` |
 ///
 /// Invariant: the order, the page shift and the index change only while the
 /// folio is free in its cache's pool; a pinned folio keeps all three.

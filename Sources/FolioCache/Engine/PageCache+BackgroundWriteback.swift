@@ -5,8 +5,7 @@ extension PageCache {
     /// every open file, try-locking each (a busy folio waits for the next
     /// pass). Runs on the flusher's queue.
     func backgroundWritebackPass() {
-        guard let flusher else { return }
-        for mapping in flusher.openMappings() {
+        for mapping in openFiles.current() {
             writeBackInBackground(mapping)
         }
     }

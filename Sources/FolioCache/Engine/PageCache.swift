@@ -38,7 +38,11 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
     /// Background writeback, when `configuration.writebackInterval` is set.
-    package let flusher: BackgroundFlusher<Strategy>?
+    package let flusher: BackgroundWorker?
+    /// Background collapse, while started (`startBackgroundCollapse`).
+    let collapser = Mutex<BackgroundWorker?>(nil)
+    /// The open files, for background work.
+    let openFiles = OpenFiles<Strategy>()
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
@@ -50,7 +54,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.dataBudget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize << configuration.maxFolioOrder)
         self.readaheadLimit = dataBudget / 16
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
-        self.flusher = configuration.writebackInterval.map { BackgroundFlusher(interval: $0) }
+        self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
     }
 
@@ -65,7 +69,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         let mapping = Mapping<Strategy>(
             backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
             maxFolioOrder: configuration.maxFolioOrder, pageLock: strategy.makeMappingLock())
-        flusher?.register(mapping)
+        openFiles.register(mapping)
         return CachedFile(cache: self, mapping: mapping)
     }
 

@@ -209,8 +209,9 @@ extension PageTable {
 
     /// Collapse: replaces `old` — folios whose pages exactly tile
     /// `new.pages`, in ascending order — by `new` (not yet published), if
-    /// each old folio is still the entry at each of its pages and pinned at
-    /// most `allowedPins` times. Returns false, changing nothing, otherwise.
+    /// each old folio is still the entry at each of its pages, pinned at
+    /// most `allowedPins` times and by no view reading in place (no mapped
+    /// pin, `Folio.oneMappedPin`). Returns false, changing nothing, otherwise.
     /// Every old folio is detached. As for `remove`, the pin check is exact
     /// only against pins taken under this shard lock: the caller holds the
     /// page locks of the old folios so that a lock-free pinner finds them
@@ -230,7 +231,7 @@ extension PageTable {
         defer { shard.mutex.unlock() }
         guard let array = shard.slotArray else { return false }
         for f in old {
-            guard holdsEveryEntry(of: f, in: array), f.pinCount <= allowedPins else { return false }
+            guard holdsEveryEntry(of: f, in: array), f.pinCount <= allowedPins, f.mappedPinCount == 0 else { return false }
         }
         new.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
         repoint(new, in: array)
@@ -241,8 +242,8 @@ extension PageTable {
 
     /// Split: replaces `old` by `new` — folios (not yet published) whose
     /// pages exactly tile `old.pages`, in ascending order — if `old` is still
-    /// the entry at each of its pages and pinned at most `allowedPins` times.
-    /// Returns false, changing nothing, otherwise. `old` is detached. The
+    /// the entry at each of its pages, pinned at most `allowedPins` times and
+    /// not mapped. Returns false, changing nothing, otherwise. `old` is detached. The
     /// same caveat on pins as for the collapse.
     ///
     /// Store order: every new folio is published (release), then each slot's
@@ -256,7 +257,7 @@ extension PageTable {
         let shard = shard(for: old.index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
-        guard let array = shard.slotArray, holdsEveryEntry(of: old, in: array), old.pinCount <= allowedPins else { return false }
+        guard let array = shard.slotArray, holdsEveryEntry(of: old, in: array), old.pinCount <= allowedPins, old.mappedPinCount == 0 else { return false }
         for f in new { f.state.bitwiseOr(Folio.publishedBit, ordering: .releasing) }
         for f in new { repoint(f, in: array) }
         old.setFlags(.detached)

@@ -61,6 +61,11 @@
     func victims(bytes: Int) -> [Folio]
     /// Up to `limit` victims, by count (`victims(bytes:)` by folios).
     func candidates(limit: Int) -> [Folio]
+    /// Collapse and split: the tracked folios `old` left the cache and the
+    /// new folios `new`, holding the same pages, took their place (not an
+    /// insertion of new data, and not an access). The new ones inherit the
+    /// old ones' standing.
+    func replace(_ old: [Folio], with new: [Folio])
 }
 
 @_spi(FolioInternals) extension EvictionPolicy {
@@ -71,6 +76,18 @@
     /// Nothing to decide at a miss, for policies that keep nothing of
     /// evicted folios.
     public func prepareInsert(file: UInt64, index: PageIndex, order: UInt8) -> InsertionHint { .none }
+
+    /// Remove the old folios, insert the new ones with the access bits of
+    /// the old (visited if any was; the highest frequency) — for policies
+    /// whose order a new folio's insertion position does not distort much.
+    public func replace(_ old: [Folio], with new: [Folio]) {
+        let referenced = old.contains { $0.flags.contains(.referenced) }
+        for o in old { remove(o) }
+        for n in new {
+            insert(n, hint: .none)
+            if referenced { n.setFlags(.referenced) }
+        }
+    }
 
     /// `prepareInsert` and `insert` at once (a miss whose room is already
     /// made).

@@ -114,6 +114,36 @@ import Synchronization
 
     public func access(_ folio: Folio) { folio.bumpAccessFrequency() }
 
+    /// Collapse and split: the new folios go to the head of main if any old
+    /// one was in main (or chosen from it), else to the head of small, with
+    /// the highest frequency among the old — the pages keep their standing
+    /// instead of starting over as a miss would. An old folio that was
+    /// handed out as a victim just leaves the chosen list (reclaim then
+    /// finds it detached).
+    public func replace(_ old: [Folio], with new: [Folio]) {
+        lock.lock()
+        defer { lock.unlock() }
+        var toMain = false
+        var freq: UInt64 = 0
+        for o in old {
+            let q = Queue(rawValue: o.policyQueue) ?? .none
+            precondition(q != .none, "S3FIFOPolicy.replace: an old folio is not tracked")
+            if q == .main || q == .chosenFromMain { toMain = true }
+            freq = max(freq, o.accessFrequency)
+            unlink(o, from: q)
+            trackedCount.wrappingSubtract(1, ordering: .relaxed)
+            trackedBytes.wrappingSubtract(o.byteCount, ordering: .relaxed)
+        }
+        for n in new {
+            precondition(n.policyQueue == Queue.none.rawValue && n.policyPrev == nil && n.policyNext == nil,
+                         "S3FIFOPolicy.replace: a new folio is already tracked")
+            n.setAccessFrequency(freq)
+            push(n, to: toMain ? .main : .small)
+            trackedCount.wrappingAdd(1, ordering: .relaxed)
+            trackedBytes.wrappingAdd(n.byteCount, ordering: .relaxed)
+        }
+    }
+
     public func remove(_ folio: Folio) { drop(folio, evicted: false) }
 
     public func evicted(_ folio: Folio) { drop(folio, evicted: true) }

@@ -74,5 +74,6 @@ public struct HybridFairLocking: LockStrategy {
     @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock) {}
 
     @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.lock(mode) }
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) -> Bool { mapping.tryLock(mode) }
     @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(mode) }
 }

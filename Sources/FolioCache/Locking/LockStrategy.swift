@@ -61,6 +61,8 @@ public protocol LockStrategy: Sendable {
 
     // The invalidate lock: shared to insert pages, exclusive to truncate.
     func lockInvalidate(_ mode: LockMode, in mapping: MappingLock)
+    /// Collapse's form (it never waits).
+    func tryLockInvalidate(_ mode: LockMode, in mapping: MappingLock) -> Bool
     func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock)
 }
 

@@ -46,5 +46,6 @@ public struct PerInodeLocking: LockStrategy {
     @inlinable public func unlockPages(_ guard: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(`guard`) }
 
     @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) -> Bool { true }
     @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
 }

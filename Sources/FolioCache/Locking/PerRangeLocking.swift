@@ -42,5 +42,6 @@ public struct PerRangeLocking: LockStrategy {
     @inlinable public func unlockPages(_ guard: RangeLock.Token, in mapping: RangeLock) { mapping.unlock(`guard`) }
 
     @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: RangeLock) {}
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: RangeLock) -> Bool { true }
     @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: RangeLock) {}
 }

@@ -23,7 +23,8 @@ extension CachedFile {
         return FileView(file: self, range: range, mode: mode, faultAround: around)
     }
 
-    /// The fault path: the folio of page `index`, pinned (the caller unpins),
+    /// The fault path: the folio of page `index`, pinned with a mapped pin
+    /// (`Folio.oneMappedPin`; the caller calls `unpinMapped`),
     /// or `beyondEndOfFile` if the page does not reach below EOF. Every touch
     /// of a page that a view has not mapped comes through here, the same way
     /// each time: look up; if absent, insert a locked folio and fill it (the
@@ -45,6 +46,8 @@ extension CachedFile {
                 switch try fill(index) {
                 case .filled(let folio, let pages):
                     let belowEOF = pageStart < mapping.size.load(ordering: .acquiring)
+                    // Mapped under the lock, so that collapse and split see it.
+                    if belowEOF { folio._withUnsafeGuaranteedRef { $0.markPinMapped() } }
                     folio._withUnsafeGuaranteedRef { strategy.unlockFolio($0) }
                     strategy.unlockPages(pages, in: mapping.pageLock)
                     if belowEOF { return (folio, true) }
@@ -76,6 +79,7 @@ extension CachedFile {
                 // a page past EOF" hold by itself, for two loads.
                 if pageStart >= mapping.size.load(ordering: .acquiring) { return .beyondEOF }
                 cache.recordAccess(folio)
+                folio.markPinMapped()
                 return .mapped
             }
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)

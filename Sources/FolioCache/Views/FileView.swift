@@ -115,13 +115,18 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         defer { file.cache.reclaimIfNeeded() }  // a fault may have filled a page; after the unpin below
         guard count > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         let index = file.pageIndex(of: start)
-        if index == file.pageIndex(of: start + Int64(count - 1)) {
+        let last = file.pageIndex(of: start + Int64(count - 1))
+        if index == last || file.mapping.maxFolioOrder > 0 {
             let folio = try pin(index)
-            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
-            try checkEOF(start, count)
-            let inPage = Int(start & Int64(file.pageSize - 1))
-            return folio._withUnsafeGuaranteedRef { f in
-                body(UnsafeRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
+            defer { folio._withUnsafeGuaranteedRef { $0.unpinMapped() } }
+            // In place when the bytes lie inside the folio: one page, or any
+            // part of a large folio (up to 64 KiB and more without a copy).
+            if folio._withUnsafeGuaranteedRef({ $0.contains(last) }) {
+                try checkEOF(start, count)
+                let inPage = Int(start & Int64(file.pageSize - 1))
+                return folio._withUnsafeGuaranteedRef { f in
+                    body(UnsafeRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
+                }
             }
         }
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
@@ -240,8 +245,25 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         faults.wrappingAdd(1, ordering: .relaxed)
         if filled { fills.wrappingAdd(1, ordering: .relaxed) }
         RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
+        // A large folio maps all of its pages the view covers at once (the
+        // kernel maps a whole large folio on one fault the same way).
+        folio._withUnsafeGuaranteedRef { f in if f.order > 0 { mapFolio(f, except: index) } }
         if faultAround > 0 { mapAround(index) }
         return folio
+    }
+
+    /// Points the entries of every page of `folio` inside the view (other
+    /// than `index`, already done) at it.
+    @usableFromInline
+    func mapFolio(_ folio: Folio, except index: PageIndex) {
+        let lastPage = (UInt64(max(range.upperBound, range.lowerBound + 1)) - 1) >> UInt64(file.mapping.pageShift)
+        let from = max(folio.index.rawValue, firstPage)
+        let to = min(folio.endIndex.rawValue - 1, lastPage)
+        guard from <= to else { return }
+        let word = UInt64(UInt(bitPattern: Unmanaged.passUnretained(folio).toOpaque()))
+        for i in from...to where i != index.rawValue {
+            RawAtomic64.storeRelaxed(entries + (Int(truncatingIfNeeded: i &- firstPage) & entryMask), word)
+        }
     }
 
     /// Pins the folio an entry names if it is still the page at `index` of
@@ -254,14 +276,14 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         guard entry != 0, let p = UnsafeRawPointer(bitPattern: UInt(entry)) else { return nil }
         let u = Unmanaged<Folio>.fromOpaque(p)
         let ok = u._withUnsafeGuaranteedRef { f -> Bool in
-            guard f.tryPin() else { return false }
+            guard f.tryPinMapped() else { return false }
             // Acquire: pairs with the release that set `uptodate` after the
             // fill wrote the bytes.
             let state = f.state.load(ordering: .acquiring)
             if f.contains(index) && state & FolioFlags.uptodate.rawValue != 0 && f.mapping === file.mapping {
                 return true
             }
-            f.unpin()
+            f.unpinMapped()
             return false
         }
         return ok ? u : nil
@@ -302,19 +324,26 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         }
     }
 
-    /// Copies file bytes from `start` into `buffer`, page by page, each page
-    /// pinned while it is copied.
+    /// Copies file bytes from `start` into `buffer`, folio by folio, each
+    /// folio pinned while its part is copied.
     @usableFromInline
     func copyPages(from start: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
         guard let base = buffer.baseAddress else { return }
-        try forEachPagePiece(from: start, count: buffer.count) { (pos, inPage, done, n) throws(FolioError) in
+        var done = 0
+        while done < buffer.count {
+            let pos = start + Int64(done)
             let index = file.pageIndex(of: pos)
+            let inPage = Int(pos & Int64(file.pageSize - 1))
             let folio = try pin(index)
-            defer { folio._withUnsafeGuaranteedRef { $0.unpin() } }
+            defer { folio._withUnsafeGuaranteedRef { $0.unpinMapped() } }
+            let n = folio._withUnsafeGuaranteedRef { f in
+                min(buffer.count - done, f.byteCount - f.byteOffset(of: index) - inPage)
+            }
             try checkEOF(pos, n)
             folio._withUnsafeGuaranteedRef { f in
                 if let src = f.bytes(of: index) { (base + done).copyMemory(from: src + inPage, byteCount: n) }
             }
+            done += n
         }
     }
 

@@ -2,36 +2,35 @@ import Dispatch
 import FolioLocks
 import Synchronization
 
-/// Background writeback for one cache: every `interval`, on its own serial
-/// dispatch queue (so at most one pass runs at a time, on a thread of its
-/// own, never on the Swift concurrency pool), writes back the dirty pages of
-/// the cache's open files. Started by `PageCache.init` when
-/// `PageCacheConfiguration.writebackInterval` is set; stopped when the cache
-/// is deinitialized (the flusher holds the cache weakly, so it never keeps it
-/// alive).
+/// A cache's periodic background work — writeback (`writebackInterval`)
+/// and collapse (`PageCache.startBackgroundCollapse`): every `interval`, on
+/// its own serial dispatch queue (so at most one pass runs at a time, on a
+/// thread of its own, never on the Swift concurrency pool), runs a pass over
+/// the cache's open files. Stopped by `stop()` or when the worker is
+/// deinitialized with its cache (the pass holds the cache weakly, so the
+/// worker never keeps it alive).
 ///
 /// A pass only try-locks, like reclaim: a page that a user holds is skipped
-/// and written on a later pass (or by the user's own flush). A failed write
-/// keeps the page dirty and is reported to the file's next flush, sync or
-/// close (errseq semantics), exactly like a reclaim writeback failure.
-package final class BackgroundFlusher<Strategy: LockStrategy>: @unchecked Sendable {
+/// and handled on a later pass. A failed writeback keeps the page dirty and
+/// is reported to the file's next flush, sync or close (errseq semantics),
+/// exactly like a reclaim writeback failure.
+package final class BackgroundWorker: @unchecked Sendable {
     // @unchecked Sendable: `timer` is set once in `start` (before any other
-    // thread can see the flusher) and only cancelled afterwards, which
-    // Dispatch allows from any thread; `files` is behind a Mutex; `lifetime`
-    // is Sendable.
+    // thread can see the worker) and only cancelled afterwards, which
+    // Dispatch allows from any thread; `lifetime` is Sendable.
 
     let interval: Duration
-    private let queue = DispatchQueue(label: "folio.background-writeback")
+    private let queue: DispatchQueue
     private var timer: (any DispatchSourceTimer)?
-    private let files = Mutex<[WeakMapping<Strategy>]>([])
-    /// Tells whether the timer has stopped (outlives the flusher, for tests).
+    /// Tells whether the timer has stopped (outlives the worker, for tests).
     package let lifetime = FlusherLifetime()
 
-    init(interval: Duration) {
+    init(interval: Duration, label: String) {
         self.interval = interval
+        self.queue = DispatchQueue(label: label)
     }
 
-    /// Starts the timer; `pass` runs every interval on the flusher's queue.
+    /// Starts the timer; `pass` runs every interval on the worker's queue.
     func start(_ pass: @escaping @Sendable () -> Void) {
         let ns = Int(clamping: interval.nanosecondsClamped)
         let timer = DispatchSource.makeTimerSource(queue: queue)
@@ -43,17 +42,10 @@ package final class BackgroundFlusher<Strategy: LockStrategy>: @unchecked Sendab
         timer.resume()
     }
 
-    /// Adds an open file to the next passes.
-    func register(_ mapping: Mapping<Strategy>) {
-        files.withLock { $0.append(WeakMapping(mapping: mapping)) }
-    }
-
-    /// The files still open; forgets closed and released ones.
-    func openMappings() -> [Mapping<Strategy>] {
-        files.withLock { list in
-            list.removeAll { $0.mapping.map { $0.isClosed.load(ordering: .acquiring) } ?? true }
-            return list.compactMap(\.mapping)
-        }
+    /// Stops the timer and waits for a pass that is running to end.
+    func stop() {
+        timer?.cancel()
+        queue.sync {}
     }
 
     deinit {
@@ -61,7 +53,25 @@ package final class BackgroundFlusher<Strategy: LockStrategy>: @unchecked Sendab
     }
 }
 
-/// Whether a flusher's timer has been cancelled (its cancel handler ran).
+/// The open files of a cache, for its background work (held weakly).
+final class OpenFiles<Strategy: LockStrategy>: Sendable {
+    private let files = Mutex<[WeakMapping<Strategy>]>([])
+
+    /// Adds an open file.
+    func register(_ mapping: Mapping<Strategy>) {
+        files.withLock { $0.append(WeakMapping(mapping: mapping)) }
+    }
+
+    /// The files still open; forgets closed and released ones.
+    func current() -> [Mapping<Strategy>] {
+        files.withLock { list in
+            list.removeAll { $0.mapping.map { $0.isClosed.load(ordering: .acquiring) } ?? true }
+            return list.compactMap(\.mapping)
+        }
+    }
+}
+
+/// Whether a background worker's timer has been cancelled (its cancel handler ran).
 package final class FlusherLifetime: Sendable {
     package let stopped = Atomic<Bool>(false)
 }

@@ -1,0 +1,55 @@
+import FolioLocks
+import Synchronization
+
+extension PageCache {
+    /// Collapses every open file now (`CachedFile.compact()` on each): the
+    /// on-demand form of the background collapser. Files closed meanwhile
+    /// are skipped.
+    @discardableResult
+    public func compact() -> CompactionReport {
+        var report = CompactionReport()
+        for mapping in openFiles.current() {
+            report.add(compact(mapping))
+        }
+        return report
+    }
+
+    func compact(_ mapping: Mapping<Strategy>) -> CompactionReport {
+        let file = CachedFile(cache: self, mapping: mapping)
+        do throws(FolioError) { return try file.compact() } catch { return CompactionReport() }
+    }
+
+    /// Starts the background collapser (the khugepaged analogue): every
+    /// `interval` (default: `configuration.compression.collapseInterval`), on
+    /// a thread of its own, `compact()` over the open files — trylock only,
+    /// so it never waits behind a user; a busy run is retried on a later
+    /// pass. Starting it again restarts it with the new interval.
+    public func startBackgroundCollapse(interval: Duration? = nil) throws(FolioError) {
+        let every = interval ?? configuration.compression.collapseInterval
+        guard every >= CompressionConfiguration.minimumInterval, every <= CompressionConfiguration.maximumInterval else {
+            throw .invalidArgument("background collapse interval \(every) is not from \(CompressionConfiguration.minimumInterval) to \(CompressionConfiguration.maximumInterval)")
+        }
+        let worker = BackgroundWorker(interval: every, label: "folio.background-collapse")
+        let previous = collapser.withLock { current -> BackgroundWorker? in
+            let old = current
+            current = worker
+            return old
+        }
+        previous?.stop()
+        worker.start { [weak self] in _ = self?.compact() }
+    }
+
+    /// Stops the background collapser; returns once a pass that is running
+    /// has ended. Does nothing if it is not running.
+    public func stopBackgroundCollapse() {
+        let worker = collapser.withLock { current -> BackgroundWorker? in
+            let old = current
+            current = nil
+            return old
+        }
+        worker?.stop()
+    }
+
+    /// Whether the background collapser is running.
+    public var isCollapsingInBackground: Bool { collapser.withLock { $0 != nil } }
+}
