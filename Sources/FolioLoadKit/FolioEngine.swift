@@ -48,14 +48,15 @@ final class FolioEngine<Strategy: LockStrategy>: LoadEngine, @unchecked Sendable
 
     func counters() -> EngineCounters {
         let s = cache.statistics
+        let b = base.statistics
         return EngineCounters(
-            misses: s.misses &- base.misses, evictions: s.evictions &- base.evictions,
-            lock: cache.strategy.statistics.snapshot, lockWaits: cache.strategy.statistics.waits.snapshot)
+            misses: s.misses &- b.misses, evictions: s.evictions &- b.evictions,
+            lock: cache.strategy.statistics.snapshot, lockWaits: cache.strategy.statistics.waits.snapshot,
+            largeFolios: LargeFolioCounters(s, since: b))
     }
 
     func resetCounters() {
-        let s = cache.statistics
-        base.set(misses: s.misses, evictions: s.evictions)
+        base.statistics = cache.statistics
         cache.strategy.statistics.reset()
     }
 
@@ -82,12 +83,8 @@ final class BaseCounters: @unchecked Sendable {
     // @unchecked Sendable: written once per measurement by the coordinating
     // thread before the measured threads start reading counters, read after
     // they stop (the thread start/stop handshakes order the accesses).
-    var misses: UInt64 = 0
-    var evictions: UInt64 = 0
-    func set(misses: UInt64, evictions: UInt64) {
-        self.misses = misses
-        self.evictions = evictions
-    }
+    var statistics = CacheStatistics(residentBytes: 0, residentFolios: 0, evictionOverheadBytes: 0, misses: 0, evictions: 0,
+                                     writebacks: 0, reclaimSkips: 0)
 }
 
 final class FolioSession<Strategy: LockStrategy>: LoadSession {

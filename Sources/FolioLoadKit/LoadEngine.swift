@@ -58,4 +58,41 @@ struct EngineCounters {
     /// Lock slow-path statistics (nil for the baselines).
     var lock: LockStatistics.Snapshot?
     var lockWaits: WaitHistogram.Snapshot?
+    /// Large folios and compression (nil for the baselines).
+    var largeFolios: LargeFolioCounters? = nil
+}
+
+/// `CacheStatistics`' large-folio and compression numbers for one
+/// measurement: the counters are deltas over the measured phase (like
+/// `misses`); the folio and byte counts are values at its end.
+struct LargeFolioCounters: Equatable {
+    var collapses: UInt64
+    /// Every reason, zeros included.
+    var collapseAborts: [CollapseAbort: UInt64]
+    var splits: UInt64
+    var readaheadFolios: UInt64
+    var checksumFailures: UInt64
+    var compressedFolios: Int
+    var logicalBytes: Int
+    var residentBytes: Int
+    /// Logical per resident byte (`CacheStatistics.effectiveCapacity`: 0
+    /// when nothing is resident).
+    var effectiveCapacity: Double
+
+    /// `now`'s counters less `base`'s; `now`'s values.
+    init(_ now: CacheStatistics, since base: CacheStatistics) {
+        collapses = now.collapses &- base.collapses
+        var aborts: [CollapseAbort: UInt64] = [:]
+        for reason in CollapseAbort.allCases {
+            aborts[reason] = (now.collapseAborts[reason] ?? 0) &- (base.collapseAborts[reason] ?? 0)
+        }
+        collapseAborts = aborts
+        splits = now.splits &- base.splits
+        readaheadFolios = now.readaheadFolios &- base.readaheadFolios
+        checksumFailures = now.checksumFailures &- base.checksumFailures
+        compressedFolios = now.compressedFolios
+        logicalBytes = now.logicalBytes
+        residentBytes = now.residentBytes
+        effectiveCapacity = now.effectiveCapacity
+    }
 }

@@ -8,10 +8,13 @@ public enum LoadError: Error, Equatable, CustomStringConvertible {
     case verificationFailed(String)
     /// The engine failed (I/O error…): exit status 1.
     case engine(String)
+    /// `--data text` on a machine whose corpus files differ from the ones
+    /// the tool knows: exit status 2 (nothing was run).
+    case corpus(TextCorpusError)
 
     public var exitStatus: Int32 {
         switch self {
-        case .badArgument, .unavailable: 2
+        case .badArgument, .unavailable, .corpus: 2
         case .verificationFailed, .engine: 1
         }
     }
@@ -22,6 +25,7 @@ public enum LoadError: Error, Equatable, CustomStringConvertible {
         case .unavailable(let s): "error: \(s)"
         case .verificationFailed(let s): "verification failed: \(s)"
         case .engine(let s): "error: \(s)"
+        case .corpus(let e): "error: --data text: \(e)"
         }
     }
 }

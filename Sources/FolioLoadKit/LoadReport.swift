@@ -1,9 +1,18 @@
-/// The JSON document `folio-load run --format json` writes (schema version 1,
+/// The JSON document `folio-load run --format json` writes (schema version 2,
 /// documented in docs/load-testing.md). Field names are part of the stable
 /// surface: add fields, never rename or remove them without bumping
 /// `schemaVersion`.
+///
+/// Version 2 added the large-folio and compression fields (`collapseAborts`,
+/// `readaheadFolios`, `compressedFolios`, `logicalBytes`, `residentBytes`,
+/// `effectiveCapacity`, `checksumFailures`; `collapses` and `splits` are
+/// filled) and dropped `bytesSaved` (always null in version 1; it is
+/// `logicalBytes - residentBytes`).
 public struct LoadReport: Codable, Sendable, Equatable {
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
+    /// Versions `compare` reads: a version-1 report decodes with the
+    /// version-2 fields absent.
+    public static let readableSchemaVersions = 1...2
 
     public var schemaVersion: Int = LoadReport.currentSchemaVersion
     public var tool: String = "folio-load"
@@ -85,11 +94,33 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var maxOvertaken: UInt64?
     /// Process CPU time (user + system) during the measurement.
     public var cpuSeconds: Double
-    /// Large folios: nil until this build of Folio has collapse, compression
-    /// and split.
+    /// Large folios and compression (`CacheStatistics`), for the Folio
+    /// engines; nil (absent) for the baselines. Counters — `collapses`,
+    /// `collapseAborts`, `splits`, `readaheadFolios`, `checksumFailures` —
+    /// count the measured phase only (like `misses`); `compressedFolios`,
+    /// `logicalBytes`, `residentBytes` and `effectiveCapacity` are values at
+    /// its end.
+    /// Runs of pages merged into one large folio.
     public var collapses: UInt64?
+    /// Collapses given up, by reason: every one of busy, pinned,
+    /// notUptodate, notAllCached, dirty, pastEOF.
+    public var collapseAborts: [String: UInt64]?
+    /// Large folios split into smaller ones.
     public var splits: UInt64?
-    public var bytesSaved: UInt64?
+    /// Large folios readahead created.
+    public var readaheadFolios: UInt64?
+    /// Folios held compressed at the end.
+    public var compressedFolios: Int?
+    /// Bytes of file data cached at the end, every folio at its full size.
+    public var logicalBytes: Int?
+    /// Bytes of memory the cached data took at the end (compressed folios
+    /// at their compressed size plus metadata).
+    public var residentBytes: Int?
+    /// logicalBytes / residentBytes (1 without compression; 0 when nothing
+    /// was resident).
+    public var effectiveCapacity: Double?
+    /// Compressed blocks whose checksum did not match.
+    public var checksumFailures: UInt64?
     /// For verifying workloads: "ok" or the first bad page.
     public var verification: String?
     /// The job-file section this result came from (nil without `--job`).

@@ -1,3 +1,4 @@
+import FolioCache
 import Foundation
 
 /// Output formats of `folio-load run`.
@@ -27,8 +28,8 @@ extension LoadReport {
         do { report = try JSONDecoder().decode(LoadReport.self, from: data) } catch {
             throw .badArgument("\(source): not a folio-load JSON report (\(error))")
         }
-        guard report.schemaVersion == LoadReport.currentSchemaVersion else {
-            throw .badArgument("\(source): schema version \(report.schemaVersion); this folio-load reads version \(LoadReport.currentSchemaVersion)")
+        guard LoadReport.readableSchemaVersions.contains(report.schemaVersion) else {
+            throw .badArgument("\(source): schema version \(report.schemaVersion); this folio-load reads versions \(LoadReport.readableSchemaVersions.lowerBound) to \(LoadReport.readableSchemaVersions.upperBound)")
         }
         return report
     }
@@ -38,15 +39,62 @@ extension LoadReport {
         "wait p99 ns", "wait max ns", "min/max ops", "Jain", "hit %", "steals", "handoffs", "max overtaken", "CPU s", "check",
     ]
 
+    /// A large-folio or compression column: in the CSV always, in the text
+    /// table only when some result makes it say something.
+    struct FolioColumn: Sendable {
+        let header: String
+        let cell: @Sendable (LoadResult) -> String?
+        let shown: @Sendable (LoadResult) -> Bool
+    }
+
+    /// Counters appear in the table when non-zero in some result; the byte
+    /// columns when compression changed something (some folio compressed,
+    /// or logical ≠ resident bytes) — without it they only repeat the
+    /// budget in every run.
+    static let folioColumns: [FolioColumn] = {
+        @Sendable func compressing(_ r: LoadResult) -> Bool {
+            (r.compressedFolios ?? 0) > 0 || r.logicalBytes != r.residentBytes
+        }
+        @Sendable func mib(_ n: Int?) -> String? { n.map { String(format: "%.1f", Double($0) / 1_048_576) } }
+        return [
+            FolioColumn(header: "collapses", cell: { $0.collapses.map(String.init) }, shown: { ($0.collapses ?? 0) > 0 }),
+            FolioColumn(header: "collapse aborts", cell: { r in
+                r.collapseAborts.map { a in
+                    let nonZero = CollapseAbort.allCases.compactMap { c in a[c.description].flatMap { $0 > 0 ? "\(c):\($0)" : nil } }
+                    return nonZero.isEmpty ? "0" : nonZero.joined(separator: " ")
+                }
+            }, shown: { ($0.collapseAborts?.values.reduce(0, +) ?? 0) > 0 }),
+            FolioColumn(header: "splits", cell: { $0.splits.map(String.init) }, shown: { ($0.splits ?? 0) > 0 }),
+            FolioColumn(header: "readahead folios", cell: { $0.readaheadFolios.map(String.init) }, shown: { ($0.readaheadFolios ?? 0) > 0 }),
+            FolioColumn(header: "compressed folios", cell: { $0.compressedFolios.map(String.init) }, shown: { ($0.compressedFolios ?? 0) > 0 }),
+            FolioColumn(header: "logical MiB", cell: { mib($0.logicalBytes) }, shown: compressing),
+            FolioColumn(header: "resident MiB", cell: { mib($0.residentBytes) }, shown: compressing),
+            FolioColumn(header: "eff. capacity", cell: { $0.effectiveCapacity.map { String(format: "%.2f", $0) } }, shown: compressing),
+            FolioColumn(header: "checksum failures", cell: { $0.checksumFailures.map(String.init) }, shown: { ($0.checksumFailures ?? 0) > 0 }),
+        ]
+    }()
+
+    /// The large-folio columns of this report: all of them (CSV), or those
+    /// some result makes non-zero (text).
+    func folioColumns(all: Bool) -> [FolioColumn] {
+        all ? Self.folioColumns : Self.folioColumns.filter { c in results.contains(where: c.shown) }
+    }
+
     /// Whether the table gets a `job` column (results from a job file).
     var hasJobs: Bool { results.contains { $0.job != nil } }
 
-    var tableColumns: [String] { hasJobs ? ["job"] + Self.columns : Self.columns }
+    /// The basic columns up to "max overtaken", the large-folio columns,
+    /// then "CPU s" and "check".
+    func tableColumns(_ folio: [FolioColumn]) -> [String] {
+        let base = Self.columns.dropLast(2) + folio.map(\.header) + Self.columns.suffix(2)
+        return hasJobs ? ["job"] + base : Array(base)
+    }
 
-    func rows() -> [[String]] {
+    func rows(_ folio: [FolioColumn]) -> [[String]] {
         let withJob = hasJobs
         return results.map { r in
-            let cells = row(r)
+            var cells = row(r)
+            cells.insert(contentsOf: folio.map { $0.cell(r) ?? "-" }, at: cells.count - 2)
             return withJob ? [r.job ?? "-"] + cells : cells
         }
     }
@@ -65,9 +113,11 @@ extension LoadReport {
 
     /// An aligned table, units in the headers, and the sanity line.
     public func textTable() -> String {
-        let table = [tableColumns] + rows()
+        let folio = folioColumns(all: false)
+        let header = tableColumns(folio)
+        let table = [header] + rows(folio)
         let textColumns = hasJobs ? 3 : 2
-        var widths = [Int](repeating: 0, count: tableColumns.count)
+        var widths = [Int](repeating: 0, count: header.count)
         for row in table { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
         var out = ""
         for (n, row) in table.enumerated() {
@@ -82,11 +132,18 @@ extension LoadReport {
             ? "every thread's two counts of its operations (counter, latency samples) agree in every run\n"
             : "WARNING: the per-thread operation counts and latency samples disagree in \(bad.count) run(s)\n"
         out += "latency: every operation timed; wait: slow-path lock waits (Folio engines only); steals: woken waiters that found the lock taken; max overtaken: the most lost races of one acquisition\n"
+        if !folio.isEmpty {
+            out += "large folios (Folio engines): counters over the measured phase; folios and MiB at its end; eff. capacity: logical / resident bytes\n"
+        }
+        if parameters["data"] == DataKind.text.rawValue, let corpus = parameters["data-corpus"] {
+            out += "data: text, a corpus of \(corpus) repeated through every file (docs/load-testing.md)\n"
+        }
         return out
     }
 
     public func csv() -> String {
-        ([tableColumns] + rows()).map { row in
+        let folio = folioColumns(all: true)
+        return ([tableColumns(folio)] + rows(folio)).map { row in
             row.map { c in c.contains(",") || c.contains("\"") ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c }
                 .joined(separator: ",")
         }.joined(separator: "\n") + "\n"

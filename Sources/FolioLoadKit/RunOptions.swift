@@ -76,6 +76,15 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Directory for the test files (default: the temporary directory).")
     public var directory: String?
 
+    @Option(help: "What the test files hold: pattern (a byte per page, the default), text (real text: license texts and Swift toolchain headers and docs, repeated), random (seeded, incompressible) or zeros.")
+    public var data: String?
+
+    @Option(help: "Folio engines: keep cold large folios LZ4-compressed, on or off (default off, or the --config file's [compression] enabled). Carried to the engine, which does not compress yet.")
+    public var compression: String?
+
+    @Option(name: .customLong("max-folio-order"), help: "Folio engines: the largest folio, 2^N pages (default: the engine's, 0 today; or the --config file's cache.max-folio-order).")
+    public var maxFolioOrder: Int?
+
     public init() {}
 
     /// The parameters these options describe.
@@ -110,6 +119,21 @@ public struct RunOptions: ParsableArguments, Sendable {
             p.cache.evictionPolicy = e
         }
         if let faultAround { p.cache.faultAroundPages = faultAround }
+        if let maxFolioOrder { p.cache.maxFolioOrder = maxFolioOrder }
+        if let compression {
+            switch compression.lowercased() {
+            // `true` / `false` too: the configuration file's spelling.
+            case "on", "true": p.cache.compression.enabled = true
+            case "off", "false": p.cache.compression.enabled = false
+            default: throw .badArgument("--compression '\(compression)': allowed: on, off")
+            }
+        }
+        if let data {
+            guard let d = DataKind(rawValue: data) else {
+                throw .badArgument("--data '\(data)': allowed: \(DataKind.allowed)")
+            }
+            p.data = d
+        }
         if let spinLimit {
             guard spinLimit >= 0 else { throw .badArgument("--spin-limit \(spinLimit): must not be negative") }
             p.lock.hybridPolicy.spinLimit = spinLimit

@@ -27,6 +27,9 @@ public struct RunParameters: Sendable {
     public var seed: UInt64 = 0x5EED
     /// Where the test files go (a fresh directory under it per run).
     public var directory: String? = nil
+    /// What the test files hold (and the writing workloads write);
+    /// truncate-race's files are always stamped pages.
+    public var data: DataKind = .pattern
 
     public init() {}
 
@@ -47,6 +50,9 @@ public struct RunParameters: Sendable {
             "capacity": String(cache.capacity),
             "eviction": cache.evictionPolicy.rawValue,
             "fault-around": String(cache.faultAroundPages),
+            "max-folio-order": String(cache.maxFolioOrder),
+            "compression": cache.compression.enabled ? "on" : "off",
+            "data": data.rawValue,
             "spin-limit": String(lock.hybridPolicy.spinLimit),
             "unfairness": String(lock.hybridPolicy.unfairness),
             "max-spinners": lock.hybridPolicy.maxSpinners.map(String.init) ?? "none",
@@ -58,11 +64,18 @@ public struct RunParameters: Sendable {
         if let duration { d["duration"] = "\(duration)" }
         if let operations { d["ops"] = String(operations) }
         if let tracePath { d["trace"] = tracePath }
+        if data == .text, case .success(let corpus) = TextCorpus.shared {
+            d["data-corpus"] = "\(corpus.bytes.count) bytes, FNV-1a 64 \(FNV1a64.hex(FNV1a64.hash(corpus.bytes)))"
+        }
         return d
     }
 
     /// Checks what the command line cannot.
     public func validate() throws(LoadError) {
+        let maxOrder = PageCacheConfiguration.maxFolioOrder(pageSize: cache.pageSize)
+        guard cache.maxFolioOrder >= 0, cache.maxFolioOrder <= maxOrder else {
+            throw .badArgument("--max-folio-order \(cache.maxFolioOrder): allowed: 0 to \(maxOrder) with \(cache.pageSize)-byte pages (folios of at most \(PageCacheConfiguration.maxFolioBytes) bytes)")
+        }
         do throws(FolioError) { try cache.validate() } catch { throw .badArgument("cache configuration: \(error)") }
         guard !workloads.isEmpty else { throw .badArgument("--workload: nothing to run") }
         guard !engines.isEmpty else { throw .badArgument("--strategy: nothing to run") }

@@ -22,6 +22,11 @@ public struct Runner: Sendable {
     public func run() throws(LoadError) -> LoadReport {
         try parameters.validate()
         let trace = try parameters.tracePath.map { (p: String) throws(LoadError) in try Trace.load(path: p, pageSize: parameters.pageSize) }
+        // Before anything is created: `--data text` checks its corpus here.
+        var drivers: [WorkloadDriver] = []
+        for workload in parameters.workloads {
+            drivers.append(try WorkloadDriver(workload: workload, parameters: parameters, trace: trace))
+        }
         let root = try makeDirectory()
         InterruptCleanup.shared.add(root)
         defer {
@@ -31,8 +36,8 @@ public struct Runner: Sendable {
         var results: [LoadResult] = []
         let total = parameters.workloads.count * parameters.engines.count * parameters.threads.count
         var n = 0
-        for workload in parameters.workloads {
-            let driver = WorkloadDriver(workload: workload, parameters: parameters, trace: trace)
+        for driver in drivers {
+            let workload = driver.workload
             for engine in parameters.engines {
                 for threads in parameters.threads {
                     n += 1
@@ -132,6 +137,7 @@ public struct Runner: Sendable {
         let squares = perThread.reduce(0.0) { $0 + Double($1) * Double($1) }
         let lock = counters.lock
         let waits = counters.lockWaits
+        let folios = counters.largeFolios
         var hitRatio: Double? = nil
         if let misses = counters.misses, accesses > 0 {
             hitRatio = Swift.max(0, 1 - Double(misses) / Double(accesses))
@@ -154,7 +160,12 @@ public struct Runner: Sendable {
             hitRatio: hitRatio, misses: counters.misses, evictions: counters.evictions,
             slowAcquisitions: lock?.slowAcquisitions, parks: lock?.parks, handoffs: lock?.handoffs,
             steals: lock?.lostRaces, maxOvertaken: lock?.maxLostRaces,
-            cpuSeconds: cpu, collapses: nil, splits: nil, bytesSaved: nil,
+            cpuSeconds: cpu,
+            collapses: folios?.collapses,
+            collapseAborts: folios.map { f in Dictionary(uniqueKeysWithValues: f.collapseAborts.map { ($0.key.description, $0.value) }) },
+            splits: folios?.splits, readaheadFolios: folios?.readaheadFolios, compressedFolios: folios?.compressedFolios,
+            logicalBytes: folios?.logicalBytes, residentBytes: folios?.residentBytes,
+            effectiveCapacity: folios?.effectiveCapacity, checksumFailures: folios?.checksumFailures,
             verification: verifying ? (verification.map { "failed: \($0)" } ?? "ok") : nil, job: nil)
     }
 }
@@ -190,7 +201,8 @@ final class WorkerState: @unchecked Sendable {
         var cursor = driver.startCursor(t: t, threads: threads)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: driver.parameters.pageSize, alignment: 64)
         defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: t + 1))
+        // What writes write until a read fills the buffer: data of `--data`'s kind.
+        driver.content.fillWriteBuffer(buffer, thread: t, filePages: driver.filePages)
         ready.wrappingAdd(1, ordering: .releasing)
         // No warm-up: not one operation before the measurement starts, so
         // that `--ops N --warmup 0` is exactly N operations on a cold cache

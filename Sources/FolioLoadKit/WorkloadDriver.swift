@@ -20,11 +20,15 @@ struct WorkloadDriver: Sendable {
     let trace: Trace?
     /// Zipf over the working set (zipf, mixed, multi-file, scan-hot's hot set).
     let zipf: Zipf
+    /// What the files hold (`--data`).
+    let content: FileContent
 
-    init(workload: Workload, parameters: RunParameters, trace: Trace?) {
+    /// Throws only for `--data text` on a machine whose corpus differs.
+    init(workload: Workload, parameters: RunParameters, trace: Trace?) throws(LoadError) {
         self.workload = workload
         self.parameters = parameters
         self.trace = trace
+        content = try FileContent(parameters)
         let needsZipf: Set<Workload> = [.zipf, .mixed, .multiFile, .scanHot]
         zipf = Zipf(n: needsZipf.contains(workload) ? parameters.workingSetPages : 1, skew: parameters.zipfSkew)
     }
@@ -38,7 +42,9 @@ struct WorkloadDriver: Sendable {
     // MARK: Set-up
 
     /// Creates the run's files (fresh for every measurement, so that one
-    /// engine's writes and truncates never leak into the next).
+    /// engine's writes and truncates never leak into the next), filled with
+    /// `--data`'s content — except truncate-race's, which are stamped pages
+    /// (version 0) whatever `--data` says: its verifier needs the stamps.
     func prepareFiles(in directory: String) throws(LoadError) -> [String] {
         let count = workload == .multiFile ? parameters.files : 1
         var paths: [String] = []
@@ -54,7 +60,7 @@ struct WorkloadDriver: Sendable {
                 if workload == .truncateRace {
                     Stamp.fill(buffer, page: p, version: 0)
                 } else {
-                    buffer.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: p &* 31 &+ f))
+                    content.fill(buffer, file: f, page: p)
                 }
                 var done = 0
                 while done < pageSize {

@@ -51,6 +51,10 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         (["run", "--workload", "range-writers", "--file-size", "8KiB", "--threads", "3"], "need at least 3 pages"),
         (["run", "--config", "/nonexistent/folio.toml"], "/nonexistent/folio.toml"),
         (["compare", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json"),
+        (["run", "--data", "lorem"], "--data 'lorem': allowed: pattern, text, random, zeros"),
+        (["run", "--compression", "maybe"], "--compression 'maybe': allowed: on, off"),
+        (["run", "--max-folio-order", "10"], "--max-folio-order 10: allowed: 0 to 9"),
+        (["run", "--max-folio-order", "6", "--page-size", "64KiB"], "--max-folio-order 6: allowed: 0 to 5"),
     ] as [([String], String)])
     func badArgumentsExitWithStatus2(_ args: [String], _ message: String) {
         let (status, _, err) = folioLoad(args)
@@ -159,7 +163,7 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
                        lockWaitNs: Percentiles(p50: 1, p99: 2, p999: 3, max: wait), lockStatisticsAvailable: true,
                        perThreadOps: [UInt64(ops) / 2, UInt64(ops) / 2], minThreadOps: UInt64(ops) / 2, maxThreadOps: UInt64(ops) / 2,
                        jainIndex: 1, countsAddUp: true, hitRatio: 1, misses: 0, evictions: 0, slowAcquisitions: 0, parks: 0,
-                       handoffs: 0, steals: 0, maxOvertaken: 0, cpuSeconds: 1, collapses: nil, splits: nil, bytesSaved: nil, verification: "ok", job: nil)
+                       handoffs: 0, steals: 0, maxOvertaken: 0, cpuSeconds: 1, verification: "ok", job: nil)
         }
         return LoadReport(host: .init(cpus: 2, memoryBytes: 1 << 30), parameters: ["workload": "hammer"],
                           results: [r("barging", 1, 100, wait: 10), r("barging", 2, 200, wait: 20), r("fair", 2, 50, wait: 5), r("a<b&\"c\"", 4, 10, wait: 1)])
@@ -170,7 +174,7 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         let text = report.json()
         #expect(try LoadReport.decode(json: Data(text.utf8), source: "x") == report)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(object["schemaVersion"] as? Int == 1)
+        #expect(object["schemaVersion"] as? Int == 2)
         let first = try #require((object["results"] as? [[String: Any]])?.first)
         for key in ["workload", "strategy", "threads", "opsPerSecond", "latencyNs", "lockWaitNs", "perThreadOps", "jainIndex", "hitRatio"] {
             #expect(first[key] != nil, "missing \(key)")
@@ -389,7 +393,7 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         var p = RunParameters()
         p.workloads = [.hammer]
         p.fileSize = 64 << 10
-        let driver = WorkloadDriver(workload: .hammer, parameters: p, trace: nil)
+        let driver = try WorkloadDriver(workload: .hammer, parameters: p, trace: nil)
         let dir = temporaryDirectory()
         let paths = try driver.prepareFiles(in: dir)
         let engine = try OSEngine(pageSize: p.pageSize, paths: paths)
