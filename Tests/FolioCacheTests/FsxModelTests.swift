@@ -18,19 +18,29 @@ struct FsxRunner {
     let kind: LockStrategyKind
     let seed: UInt64
     let operations: Int
+    /// 0: every folio one page. Above: readahead makes large folios, and the
+    /// run adds compactions (collapse) and sequential scans; truncates then
+    /// split folios they cut through.
+    let maxFolioOrder: Int
+    let budgetPages: Int
     let pageSize = 512
     let maxFileSize = 48 * 1024
     var rng: SplitMix64
     var shadow: [UInt8] = []
     var log: [String] = []
+    var largeFolioSummary = ""
     let path: String
 
-    init(kind: LockStrategyKind, seed: UInt64, operations: Int) {
+    init(kind: LockStrategyKind, seed: UInt64, operations: Int, maxFolioOrder: Int = 0) {
         self.kind = kind
         self.seed = seed
         self.operations = operations
+        self.maxFolioOrder = maxFolioOrder
+        // Large folios need room: readahead makes folios of at most an
+        // eighth of the budget.
+        self.budgetPages = maxFolioOrder == 0 ? 24 : 8 << maxFolioOrder
         self.rng = SplitMix64(seed: seed)
-        self.path = temporaryDirectory() + "/fsx-\(kind.rawValue)"
+        self.path = temporaryDirectory() + "/fsx-\(kind.rawValue)-o\(maxFolioOrder)"
     }
 
     mutating func note(_ s: String) {
@@ -51,14 +61,37 @@ struct FsxRunner {
             // pages happen all the time.
             let cache = try AnyPageCache(
                 strategy: .init(kind: kind, waitTableBuckets: 1),
-                configuration: .init(pageSize: pageSize, capacity: 24 * pageSize,
-                                     evictionPolicy: EvictionPolicyKind.allCases[Int(seed % 3)]))
+                configuration: .init(pageSize: pageSize, capacity: budgetPages * pageSize,
+                                     evictionPolicy: EvictionPolicyKind.allCases[Int(seed % 3)],
+                                     maxFolioOrder: maxFolioOrder))
             var file = try cache.open(path: path, options: [.create, .truncate])
             // One view over more than the file ever grows to, remapped now and
             // then (with or without fault-around) and after every reopen.
             let viewRange: Range<Int64> = 0..<(1 << 30)
             var view = try file.map(viewRange, mode: .readWrite, faultAround: 0)
             for op in 1...operations {
+                if maxFolioOrder > 0 && random(100) < 8 {
+                    if random(2) == 0 {
+                        note("\(op): compact")
+                        _ = try file.compact()
+                    } else {
+                        // A sequential scan, page by page: after its first
+                        // miss, readahead fills large folios.
+                        let first = random(maxFileSize / pageSize)
+                        let pages = 2 + random(3 << maxFolioOrder)
+                        note("\(op): scan pages \(first) +\(pages)")
+                        for p in first..<first + pages {
+                            let off = p * pageSize
+                            let got = try file.read(count: pageSize, at: Int64(off))
+                            let expected = off >= shadow.count ? [] : Array(shadow[off..<min(shadow.count, off + pageSize)])
+                            if got != expected {
+                                let i = firstDifference(got, expected)
+                                return failure("scan read of page \(p): first difference at offset \(off + i) (got \(got.count) bytes, expected \(expected.count))")
+                            }
+                        }
+                    }
+                    continue
+                }
                 let choice = random(100)
                 switch choice {
                 case 0..<27:  // read
@@ -165,9 +198,14 @@ struct FsxRunner {
                     let s = try file.size()
                     if s != Int64(shadow.count) { return failure("size \(s), expected \(shadow.count)") }
                 }
-                if cache.statistics.residentBytes > 24 * pageSize {
-                    return failure("resident \(cache.statistics.residentBytes) bytes exceeds the 24-page budget after a single-threaded operation")
+                if cache.statistics.residentBytes > budgetPages * pageSize {
+                    return failure("resident \(cache.statistics.residentBytes) bytes exceeds the \(budgetPages)-page budget after a single-threaded operation")
                 }
+            }
+            let st = cache.statistics
+            largeFolioSummary = "readahead folios \(st.readaheadFolios), collapses \(st.collapses), aborts \(st.collapseAborts), splits \(st.splits)"
+            if maxFolioOrder > 0 && (st.readaheadFolios == 0 || st.collapses == 0 || st.splits == 0) && operations >= 10_000 {
+                return failure("large folios were not exercised: \(largeFolioSummary)")
             }
             try file.close()
             let disk = (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
@@ -201,5 +239,19 @@ func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
         if let failure = runner.run() {
             Issue.record(Comment(rawValue: failure))
         }
+    }
+
+    /// The same with large folios (order up to 3: 8 pages): readahead,
+    /// collapse (compact) and the splits truncate makes, interleaved with
+    /// every other operation.
+    @Test(arguments: LockStrategyKind.allCases)
+    func randomOperationsMatchTheModelWithLargeFolios(_ kind: LockStrategyKind) {
+        let seed = testSeed()
+        print("FsxModelTests large folios \(kind.rawValue): seed=\(seed) operations=\(Self.operations)")
+        var runner = FsxRunner(kind: kind, seed: seed, operations: Self.operations, maxFolioOrder: 3)
+        if let failure = runner.run() {
+            Issue.record(Comment(rawValue: failure))
+        }
+        print("FsxModelTests large folios \(kind.rawValue): \(runner.largeFolioSummary)")
     }
 }

@@ -18,6 +18,8 @@ public protocol CachedFileProtocol: AnyObject, Sendable {
     func flush() throws(FolioError)
     func sync() throws(FolioError)
     func close() throws(FolioError)
+    /// Merges aligned runs of cached pages into large folios (`CachedFile.compact`).
+    @discardableResult func compact() throws(FolioError) -> CompactionReport
     /// Maps a view; `map(_:mode:faultAround:)` is the spelling to call.
     func makeView(_ range: Range<Int64>, mode: ViewMode, faultAround: Int?) throws(FolioError) -> any FileViewProtocol
 }
@@ -37,6 +39,9 @@ public protocol PageCacheProtocol: AnyObject, Sendable {
     func openFile(path: String, options: POSIXBackend.Options) throws(FolioError) -> any CachedFileProtocol
     func openFile(backend: any IOBackend) throws(FolioError) -> any CachedFileProtocol
     func shrink(toBytes bytes: Int)
+    @discardableResult func compact() -> CompactionReport
+    func startBackgroundCollapse(interval: Duration?) throws(FolioError)
+    func stopBackgroundCollapse()
 }
 
 extension PageCache: PageCacheProtocol {
@@ -81,4 +86,7 @@ public final class AnyPageCache: Sendable {
         try base.openFile(backend: backend)
     }
     public func shrink(toBytes bytes: Int) { base.shrink(toBytes: bytes) }
+    @discardableResult public func compact() -> CompactionReport { base.compact() }
+    public func startBackgroundCollapse(interval: Duration? = nil) throws(FolioError) { try base.startBackgroundCollapse(interval: interval) }
+    public func stopBackgroundCollapse() { base.stopBackgroundCollapse() }
 }

@@ -55,7 +55,7 @@ extension CachedFile {
     /// file counts) is part of a sequential stream and gets the largest
     /// folio that starts at `index` (aligned: at most `index`'s trailing
     /// zero bits), ends at or before the end of the file, is at most
-    /// `maxFolioOrder` and at most a sixteenth of the budget; any other miss
+    /// `maxFolioOrder` and at most an eighth of the budget; any other miss
     /// gets one page. Because the order is bounded by the alignment, a
     /// stream that starts mid-file ramps up by itself (1, 2, 4, … pages), as
     /// the kernel's readahead window grows. The state is per open file — one

@@ -32,7 +32,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// The bytes folio data may take: the capacity less the policy's own
     /// memory (S3-FIFO's ghost), never less than one largest folio.
     @usableFromInline let dataBudget: Int
-    /// The largest folio readahead makes: a sixteenth of the budget (a cache
+    /// The largest folio readahead makes: an eighth of the budget (a cache
     /// of a few large folios would thrash on them).
     @usableFromInline let readaheadLimit: Int
     @usableFromInline let counters = CacheCounters()
@@ -52,7 +52,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.policy = policy
         self.accessKind = PolicyAccessKind(configuration.evictionPolicy)
         self.dataBudget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize << configuration.maxFolioOrder)
-        self.readaheadLimit = dataBudget / 16
+        self.readaheadLimit = dataBudget / 8
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
