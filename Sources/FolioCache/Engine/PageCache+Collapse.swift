@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FolioLocks
 import Synchronization
 
@@ -52,4 +55,24 @@ extension PageCache {
 
     /// Whether the background collapser is running.
     public var isCollapsingInBackground: Bool { collapser.withLock { $0 != nil } }
+}
+
+extension PageCache {
+    /// Sleeps for a test-set delay (nothing when it is 0, the default).
+    func testDelay(_ microseconds: borrowing Atomic<Int>) {
+        let us = microseconds.load(ordering: .relaxed)
+        if us > 0 { usleep(UInt32(clamping: us)) }
+    }
+}
+
+/// Test hooks of a cache whose strategy type the test does not know.
+package protocol PageCacheTestHooks: AnyObject {
+    /// See `PageCache.collapseDelayMicroseconds`.
+    func setCollapseDelay(microseconds: Int)
+}
+
+extension PageCache: PageCacheTestHooks {
+    package func setCollapseDelay(microseconds: Int) {
+        collapseDelayMicroseconds.store(microseconds, ordering: .relaxed)
+    }
 }
