@@ -21,9 +21,9 @@ import Testing
         let cache = try AnyPageCache(
             strategy: .init(kind: kind, waitTableBuckets: 4),
             configuration: .init(pageSize: pageSize, capacity: 64 * pageSize, maxFolioOrder: 3))
-        // Collapses hold their locks 20 µs between the copy and the swap: a
-        // collapse that did not exclude writers would lose their writes.
-        try #require(cache.base as? any PageCacheTestHooks).setCollapseDelay(microseconds: 20)
+        // Collapses and splits hold their locks 20 µs between the copy and the
+        // swap: one that did not exclude writers would lose their writes.
+        try #require(cache.base as? any PageCacheTestHooks).setReplaceHook { _, _ in usleep(20) }
         let memory = MemoryBackend(path: "large-folio-race")
         let file = try cache.open(backend: memory)
         for p in 0..<pages { try file.write(StampedFile.page(p, version: 0, pageSize: pageSize), at: Int64(p * pageSize)) }

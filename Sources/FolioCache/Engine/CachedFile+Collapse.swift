@@ -146,7 +146,7 @@ extension CachedFile {
             for page in f.pages where f.isPageDirty(page) { new.markDirty(page) }
         }
         new.setFlags(.uptodate)
-        cache.testDelay(cache.collapseDelayMicroseconds)
+        cache.runReplaceHook(old, [new])
         cache.residentBytes.wrappingAdd(new.byteCount, ordering: .relaxed)
         guard mapping.table.replace(old, with: new, allowedPins: .max) else {
             // A view mapped one of them after the check above.

@@ -41,6 +41,7 @@ extension CachedFile {
             piece.setFlags(.uptodate)
             pieces.append(piece)
         }
+        cache.runReplaceHook([folio], pieces)
         guard mapping.table.replace(folio, with: pieces, allowedPins: .max) else {
             for piece in pieces { abandonUnpublished(piece) }
             return nil

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FolioLocks
 import Synchronization
 
@@ -58,21 +55,22 @@ extension PageCache {
 }
 
 extension PageCache {
-    /// Sleeps for a test-set delay (nothing when it is 0, the default).
-    func testDelay(_ microseconds: borrowing Atomic<Int>) {
-        let us = microseconds.load(ordering: .relaxed)
-        if us > 0 { usleep(UInt32(clamping: us)) }
+    func runReplaceHook(_ old: [Folio], _ new: [Folio]) {
+        if let hook = replaceHook.withLock({ $0 }) { hook(old, new) }
     }
 }
 
 /// Test hooks of a cache whose strategy type the test does not know.
 package protocol PageCacheTestHooks: AnyObject {
-    /// See `PageCache.collapseDelayMicroseconds`.
-    func setCollapseDelay(microseconds: Int)
+    /// Sets the hook collapse and split call with their locks held, after
+    /// the new folios got their bytes and before they replace the old ones
+    /// (old folios, new folios): a test widens a race window there, or
+    /// changes the new folios to tell them from the old.
+    func setReplaceHook(_ hook: (@Sendable ([Folio], [Folio]) -> Void)?)
 }
 
 extension PageCache: PageCacheTestHooks {
-    package func setCollapseDelay(microseconds: Int) {
-        collapseDelayMicroseconds.store(microseconds, ordering: .relaxed)
+    package func setReplaceHook(_ hook: (@Sendable ([Folio], [Folio]) -> Void)?) {
+        replaceHook.withLock { $0 = hook }
     }
 }

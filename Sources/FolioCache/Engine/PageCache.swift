@@ -43,10 +43,10 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let collapser = Mutex<BackgroundWorker?>(nil)
     /// The open files, for background work.
     let openFiles = OpenFiles<Strategy>()
-    /// Tests: how long a collapse holds its locks between copying the old
-    /// folios and replacing them (widens the window a broken lock protocol
-    /// would lose writes in). 0 in use.
-    package let collapseDelayMicroseconds = Atomic<Int>(0)
+    /// Tests: called by collapse and split with their locks held, after the
+    /// new folios got their bytes and before they replace the old ones
+    /// (`setReplaceHook`). Nil in use.
+    let replaceHook = Mutex<(@Sendable ([Folio], [Folio]) -> Void)?>(nil)
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
