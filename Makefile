@@ -5,16 +5,16 @@
 #               every strategy and two baselines on hammer and zipf (well under a minute)
 #   make test   builds and runs the whole test suite
 #
-# Both install liblz4-dev (and pkg-config) first when they are missing.
+# Both install liblz4-dev and libxxhash-dev (and pkg-config) first when they are missing.
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps
 
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4; then \
-		echo "installing liblz4-dev and pkg-config"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4 || ! pkg-config --exists libxxhash; then \
+		echo "installing liblz4-dev, libxxhash-dev and pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev libxxhash-dev pkg-config; \
 	fi
 
 run: deps

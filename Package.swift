@@ -45,11 +45,13 @@ let package = Package(
         .target(name: "CFolioShims"),
         // System liblz4 (apt: liblz4-dev).
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // System libxxhash (apt: libxxhash-dev): XXH3-64, the compressed blocks' checksum.
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
 
         // The parking lot and lock primitives. Knows nothing about files or pages.
         .target(name: "FolioLocks", dependencies: ["CFolioShims"]),
         // The cache engine: folios, mappings, lock strategies, compression.
-        .target(name: "FolioCache", dependencies: ["FolioLocks", "CLZ4"]),
+        .target(name: "FolioCache", dependencies: ["FolioLocks", "CLZ4", "CXXHash"]),
 
         // Small demo that drives every strategy under contention (the main job
         // until folio-load lands).

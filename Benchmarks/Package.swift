@@ -38,6 +38,21 @@ let package = Package(
             path: "CacheBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // CompressedBlock against bare LZ4 and against LZ4's frame format
+        // (the checksum candidates), and 64 KiB against 4 KiB units
+        // (docs/performance.md, "Compressed blocks").
+        .executableTarget(
+            name: "CompressionBenchmarks",
+            dependencies: [
+                .product(name: "FolioCache", package: "Folio"),
+                .product(name: "Benchmark", package: "benchmark"),
+                "CLZ4Frame",
+            ],
+            path: "CompressionBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // liblz4's frame API (lz4frame.h), which Folio's CLZ4 does not expose.
+        .systemLibrary(name: "CLZ4Frame", path: "CLZ4Frame", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // Trace-driven miss-ratio simulator for the eviction policies, checked
         // against libCacheSim by scripts/policy-check/run.sh (docs/eviction.md).
         // Not a package-benchmark target: its sources are one level deeper so
