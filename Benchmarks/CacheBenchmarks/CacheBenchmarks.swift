@@ -199,6 +199,7 @@ let benchmarks: @Sendable () -> Void = {
     for policy in EvictionPolicyKind.allCases {
         registerReadHit("hybrid-fair read 4 KiB hit, eviction \(policy)", HybridFairLocking(), policy)
     }
+    registerLargeFolioBenchmarks()
 }
 
 /// A cache larger than the file with the hot blocks read in, and a 4 KiB

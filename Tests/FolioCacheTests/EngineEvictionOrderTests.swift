@@ -41,7 +41,7 @@ import Testing
     static func replay<S: LockStrategy>(_ strategy: S, _ policy: EvictionPolicyKind, capacity: Int, seed: UInt64) throws(FolioError) {
         var rng = SplitMix64(seed: seed &+ UInt64(capacity))
         let universe = 4 * capacity
-        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: pageSize, capacity: capacity * pageSize, evictionPolicy: policy))
+        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: pageSize, capacity: capacity * pageSize, evictionPolicy: policy, maxFolioOrder: 0))  // one page per miss, as in the model
         let contents = (0..<universe * pageSize).map { UInt8(truncatingIfNeeded: $0 / pageSize) }
         let backend = MemoryBackend(path: "trace", contents: contents)
         let file = try cache.open(backend: backend)

@@ -22,7 +22,7 @@ import Glibc
     }
 
     func makeFile<S: LockStrategy>(_ strategy: S) throws -> (PageCache<S>, CachedFile<S>) {
-        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: Self.pageSize, capacity: 64 * Self.pageSize, maxFolioOrder: 3))
+        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: Self.pageSize, capacity: 128 * Self.pageSize, maxFolioOrder: 3))
         return (cache, try cache.open(backend: MemoryBackend()))
     }
 

@@ -12,7 +12,9 @@ import Testing
     /// A cache of `kind` over a memory backend holding `pages` pages, page p
     /// filled with byte `p + 1`.
     static func setUp(_ kind: LockStrategyKind, pages: Int = 8, capacityPages: Int = 64) throws -> (AnyPageCache, any CachedFileProtocol, MemoryBackend) {
-        let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: pageSize, capacity: capacityPages * pageSize))
+        // One-page folios: these tests count faults and resident bytes per
+        // page (views over large folios: LargeFolioRecheckTests).
+        let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: pageSize, capacity: capacityPages * pageSize, maxFolioOrder: 0))
         let backend = MemoryBackend(path: "view-\(kind.rawValue)")
         let file = try cache.open(backend: backend)
         for p in 0..<pages { try file.write([UInt8](repeating: UInt8(p + 1), count: pageSize), at: Int64(p * pageSize)) }

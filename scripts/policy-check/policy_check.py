@@ -10,7 +10,7 @@
    on each renumbered file through TraceReader(PLAIN_TXT_TRACE), count-based.
 3. Replays the same file through the engine, one process per cell:
        folio-load run --workload replay --trace F --strategy hybrid-fair --threads 1
-         --ops N --warmup 0ms --file-size U*4096 --page-size 4KiB
+         --ops N --warmup 0ms --file-size U*4096 --page-size 4KiB --max-folio-order 0
          --capacity C*4096 --eviction POLICY --quiet --format json
    miss ratio = misses / N. Policies the binary rejects (today: s3-fifo) are
    marked n/a and skipped.
@@ -65,6 +65,8 @@ def folio_cmd(binary: str, trace: str, requests: int, distinct: int, capacity: i
             "--threads", "1", "--ops", str(requests), "--warmup", "0ms",
             "--file-size", str(distinct * PAGE), "--page-size", "4KiB",
             "--capacity", str(capacity * PAGE), "--eviction", policy,
+            # One page per key, as in libCacheSim (no readahead folios).
+            "--max-folio-order", "0",
             "--quiet", "--format", "json", "--directory", directory]
 
 

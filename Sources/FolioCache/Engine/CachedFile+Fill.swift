@@ -54,8 +54,8 @@ extension CachedFile {
     /// miss at the page where the file's last fill ended (the start of the
     /// file counts) is part of a sequential stream and gets the largest
     /// folio that starts at `index` (aligned: at most `index`'s trailing
-    /// zero bits), ends at or before the end of the file, is at most
-    /// `maxFolioOrder` and at most an eighth of the budget; any other miss
+    /// zero bits), ends at or before the end of the file and is at most the
+    /// cache's folio order (`PageCache.folioOrder`); any other miss
     /// gets one page. Because the order is bounded by the alignment, a
     /// stream that starts mid-file ramps up by itself (1, 2, 4, … pages), as
     /// the kernel's readahead window grows. The state is per open file — one
@@ -68,7 +68,7 @@ extension CachedFile {
         let size = mapping.size.load(ordering: .acquiring)
         let eofPages = (UInt64(max(size, 0)) + UInt64(pageSize - 1)) >> UInt64(mapping.pageShift)
         var order = min(maxOrder, index.rawValue.trailingZeroBitCount)
-        while order > 0 && (index.rawValue &+ (1 << UInt64(order)) > eofPages || pageSize << order > cache.readaheadLimit) {
+        while order > 0 && index.rawValue &+ (1 << UInt64(order)) > eofPages {
             order -= 1
         }
         return UInt8(order)

@@ -32,9 +32,11 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// The bytes folio data may take: the capacity less the policy's own
     /// memory (S3-FIFO's ghost), never less than one largest folio.
     @usableFromInline let dataBudget: Int
-    /// The largest folio readahead makes: an eighth of the budget (a cache
-    /// of a few large folios would thrash on them).
-    @usableFromInline let readaheadLimit: Int
+    /// The largest folio order this cache makes (readahead, collapse): the
+    /// configured `maxFolioOrder`, lowered so that a folio takes at most an
+    /// eighth of the budget (a cache of a few large folios would thrash on
+    /// them; a budget of under 16 pages makes only one-page folios).
+    @usableFromInline let folioOrder: Int
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
     /// Background writeback, when `configuration.writebackInterval` is set.
@@ -55,8 +57,11 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         let policy = makeEvictionPolicy(configuration.evictionPolicy, capacity: configuration.capacity, pageSize: configuration.pageSize)
         self.policy = policy
         self.accessKind = PolicyAccessKind(configuration.evictionPolicy)
-        self.dataBudget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize << configuration.maxFolioOrder)
-        self.readaheadLimit = dataBudget / 8
+        let budget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize)
+        self.dataBudget = budget
+        var order = configuration.maxFolioOrder
+        while order > 0 && configuration.pageSize << order > budget / 8 { order -= 1 }
+        self.folioOrder = order
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
@@ -72,7 +77,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         let size = try backend.size()
         let mapping = Mapping<Strategy>(
             backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
-            maxFolioOrder: configuration.maxFolioOrder, pageLock: strategy.makeMappingLock())
+            maxFolioOrder: folioOrder, pageLock: strategy.makeMappingLock())
         openFiles.register(mapping)
         return CachedFile(cache: self, mapping: mapping)
     }

@@ -15,12 +15,13 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// view that are already cached, with trylock only (0: off; at most
     /// `maxFaultAroundPages`).
     public var faultAroundPages: Int
-    /// The largest folio order collapse may build: folios of up to
-    /// `pageSize << maxFolioOrder` bytes (at most `maxFolioBytes`). Accepted,
-    /// not yet used by the engine (every folio is order 0 today).
+    /// The largest folio order readahead and collapse make: folios of up to
+    /// `pageSize << maxFolioOrder` bytes (at most `maxFolioBytes`, and at
+    /// most an eighth of the budget: a smaller budget lowers it). Default 4:
+    /// 64 KiB with 4 KiB pages. 0: every folio is one page.
     public var maxFolioOrder: Int
-    /// Compression and background collapse. Accepted, not yet used by the
-    /// engine.
+    /// Compression (accepted, not yet used by the engine) and the
+    /// background collapser's interval (`PageCache.startBackgroundCollapse`).
     public var compression: CompressionConfiguration
     /// Background writeback: every interval, a flusher per cache writes back
     /// the dirty pages of its open files (trylock only, so it never waits
@@ -46,7 +47,7 @@ public struct PageCacheConfiguration: Sendable, Equatable {
 
     public init(
         pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .s3fifo, faultAroundPages: Int = 0,
-        maxFolioOrder: Int = 0, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil
+        maxFolioOrder: Int = 4, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil
     ) {
         self.pageSize = pageSize
         self.capacity = capacity
