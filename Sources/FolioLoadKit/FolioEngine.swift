@@ -156,6 +156,22 @@ final class FolioSession<Strategy: LockStrategy>: LoadSession {
         }
     }
 
+    /// `CachedFile.read` copies under the page lock (docs/views.md).
+    var pageReadsAreAtomic: Bool { true }
+
+    func readPage(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        do throws(FolioError) {
+            return try engine.files[file].read(into: buffer, at: Int64(page * engine.pageSize)) == buffer.count
+        } catch { throw .engine("\(engine.spec): read page \(page): \(error)") }
+    }
+
+    func compact(file: Int) throws(LoadError) -> Bool {
+        do throws(FolioError) {
+            _ = try engine.files[file].compact()
+            return true
+        } catch { throw .engine("\(engine.spec): compact: \(error)") }
+    }
+
     func truncate(file: Int, pages: Int) throws(LoadError) {
         do throws(FolioError) {
             try engine.files[file].truncate(to: Int64(pages * engine.pageSize))

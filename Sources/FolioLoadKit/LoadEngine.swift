@@ -43,6 +43,15 @@ protocol LoadSession: AnyObject {
     /// (its entries reused from access to access, fault-around included).
     /// False if the page lies past EOF.
     func viewRead(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool
+    /// Whether a plain read of a page is atomic against a concurrent write
+    /// of it (one version, never a mix).
+    var pageReadsAreAtomic: Bool { get }
+    /// Reads one page with a plain read; false unless a whole page was read
+    /// (the page lies past EOF, or EOF moved into it during the read).
+    func readPage(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool
+    /// Collapses what can be collapsed in the file (`CachedFile.compact()`);
+    /// false for an engine that has no collapse (the baselines).
+    func compact(file: Int) throws(LoadError) -> Bool
     /// Truncates the file to `pages` pages.
     func truncate(file: Int, pages: Int) throws(LoadError)
     /// The file's size in pages (rounded down).

@@ -69,6 +69,9 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var lockWaitNs: Percentiles
     public var lockStatisticsAvailable: Bool
     public var perThreadOps: [UInt64]
+    /// What each thread of `perThreadOps` did, for workloads whose threads
+    /// differ (truncate-race, collapse-churn); absent otherwise.
+    public var threadRoles: [String]?
     public var minThreadOps: UInt64
     public var maxThreadOps: UInt64
     /// Jain's fairness index of `perThreadOps`: 1 = even, 1/threads = one

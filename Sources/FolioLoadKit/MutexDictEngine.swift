@@ -212,6 +212,16 @@ final class MutexDictSession: LoadSession {
         try mapRead(file: file, mapPages: 0, page: page, into: buffer)
     }
 
+    /// Every access is under the one lock.
+    var pageReadsAreAtomic: Bool { true }
+
+    func readPage(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        try mapRead(file: file, mapPages: 0, page: page, into: buffer)
+    }
+
+    /// Pages only: nothing to collapse.
+    func compact(file: Int) throws(LoadError) -> Bool { false }
+
     func truncate(file: Int, pages: Int) throws(LoadError) {
         // Under the lock, so that no miss re-reads a page being cut.
         try engine.state.withLock { (s: inout LRUPages) throws(LoadError) in

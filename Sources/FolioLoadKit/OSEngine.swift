@@ -100,6 +100,17 @@ final class OSSession: LoadSession {
         try mapRead(file: file, mapPages: 0, page: page, into: buffer)
     }
 
+    /// Linux's buffered `pread` copies without the page lock: it may see part
+    /// of a concurrent `pwrite` of the same page.
+    var pageReadsAreAtomic: Bool { false }
+
+    func readPage(file: Int, page: Int, into buffer: UnsafeMutableRawBufferPointer) throws(LoadError) -> Bool {
+        try engine.pread(file, buffer, at: page * engine.pageSize) == buffer.count
+    }
+
+    /// The kernel's page cache collapses nothing on request.
+    func compact(file: Int) throws(LoadError) -> Bool { false }
+
     func truncate(file: Int, pages: Int) throws(LoadError) {
         if ftruncate(engine.fds[file], off_t(pages * engine.pageSize)) != 0 {
             throw .engine("os: ftruncate: \(String(cString: strerror(errno)))")

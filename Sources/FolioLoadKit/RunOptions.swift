@@ -82,7 +82,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Folio engines: keep cold large folios LZ4-compressed, on or off (default off, or the --config file's [compression] enabled). Carried to the engine, which does not compress yet.")
     public var compression: String?
 
-    @Option(name: .customLong("max-folio-order"), help: "Folio engines: the largest folio, 2^N pages (default: the engine's, 0 today; or the --config file's cache.max-folio-order).")
+    @Option(name: .customLong("max-folio-order"), help: "Folio engines: the largest folio, 2^N pages (default: the engine's, 4, lowered per cache so that a folio is at most an eighth of the budget; or the --config file's cache.max-folio-order). 0: one-page folios.")
     public var maxFolioOrder: Int?
 
     public init() {}

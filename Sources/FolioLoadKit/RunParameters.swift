@@ -72,8 +72,10 @@ public struct RunParameters: Sendable {
 
     /// Checks what the command line cannot.
     public func validate() throws(LoadError) {
+        // (With a bad page size, `cache.validate()` below names that first.)
         let maxOrder = PageCacheConfiguration.maxFolioOrder(pageSize: cache.pageSize)
-        guard cache.maxFolioOrder >= 0, cache.maxFolioOrder <= maxOrder else {
+        let pageSizeOK = cache.pageSize > 0 && cache.pageSize & (cache.pageSize - 1) == 0
+        guard !pageSizeOK || (cache.maxFolioOrder >= 0 && cache.maxFolioOrder <= maxOrder) else {
             throw .badArgument("--max-folio-order \(cache.maxFolioOrder): allowed: 0 to \(maxOrder) with \(cache.pageSize)-byte pages (folios of at most \(PageCacheConfiguration.maxFolioBytes) bytes)")
         }
         do throws(FolioError) { try cache.validate() } catch { throw .badArgument("cache configuration: \(error)") }
@@ -97,6 +99,12 @@ public struct RunParameters: Sendable {
             if w == .replay && tracePath == nil { throw .badArgument("--workload replay needs --trace FILE") }
             if w == .truncateRace, let lo = threads.min(), lo < 3 {
                 throw .badArgument("--workload truncate-race needs at least 3 threads (a mover, a truncater, readers); got \(lo)")
+            }
+            if w == .collapseChurn, let lo = threads.min(), lo < 4 {
+                throw .badArgument("--workload collapse-churn needs at least 4 threads (a collapser, a truncater, a reader, a writer); got \(lo)")
+            }
+            if w == .collapseChurn, cache.maxFolioOrder < 1, engines.contains(where: { if case .folio = $0 { true } else { false } }) {
+                throw .badArgument("--workload collapse-churn needs --max-folio-order 1 or more (folios of one page cannot be collapsed)")
             }
             if w == .rangeWriters, let hi = threads.max(), hi > filePages {
                 throw .badArgument("--workload range-writers: \(hi) threads need at least \(hi) pages (one range each); the file has \(filePages)")

@@ -122,11 +122,12 @@ public struct Runner: Sendable {
         try engine.shutDown()
         if let failure = workers.compactMap(\.error).first { throw failure }
         return summarize(driver.workload, spec, threads: threads, workers: workers, seconds: Double(t1 &- t0) / 1e9,
-                         counters: counters, cpu: cpu1 - cpu0, verification: verification, verifying: driver.verifies)
+                         counters: counters, cpu: cpu1 - cpu0, verification: verification, verifying: driver.verifies,
+                         roles: driver.roles(threads: threads))
     }
 
     func summarize(_ workload: Workload, _ spec: EngineSpec, threads: Int, workers: [WorkerState], seconds: Double,
-                   counters: EngineCounters, cpu: Double, verification: String?, verifying: Bool) -> LoadResult {
+                   counters: EngineCounters, cpu: Double, verification: String?, verifying: Bool, roles: [String]? = nil) -> LoadResult {
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         for w in workers { latency.add(w.latency) }
         let perThread = workers.map(\.ops)
@@ -154,7 +155,7 @@ public struct Runner: Sendable {
                             p999: w.value(atPercentile: 99.9), max: lock?.maxWaitNanoseconds ?? w.maximum)
             } ?? .zero,
             lockStatisticsAvailable: lock != nil,
-            perThreadOps: perThread, minThreadOps: perThread.min() ?? 0, maxThreadOps: perThread.max() ?? 0,
+            perThreadOps: perThread, threadRoles: roles, minThreadOps: perThread.min() ?? 0, maxThreadOps: perThread.max() ?? 0,
             jainIndex: squares == 0 ? 1 : sum * sum / (Double(perThread.count) * squares),
             countsAddUp: total == latency.totalCount,
             hitRatio: hitRatio, misses: counters.misses, evictions: counters.evictions,

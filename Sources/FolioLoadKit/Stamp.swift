@@ -26,7 +26,7 @@ enum Stamp {
         while s + size <= buffer.count {
             if buffer.loadUnaligned(fromByteOffset: s, as: UInt64.self) != buffer.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
                 || buffer.loadUnaligned(fromByteOffset: s + 8, as: UInt64.self) != buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self) {
-                return .failure(StampError("page \(page) is torn: the stamp at byte \(s) differs from the one at byte 0"))
+                return .failure(StampError("page \(page) is torn: the stamp at byte \(s) (\(describe(buffer, at: s))) differs from the one at byte 0 (\(describe(buffer, at: 0)))"))
             }
             s += size
         }
@@ -34,6 +34,36 @@ enum Stamp {
         if f != fileID { return .failure(StampError("page \(page) carries file id \(String(f, radix: 16)), not this file's")) }
         if i != UInt32(truncatingIfNeeded: page) { return .failure(StampError("page \(page) carries the stamp of page \(i) (version \(v)): a page from the wrong index")) }
         return .success(v)
+    }
+}
+
+extension Stamp {
+    /// Whether every stamp of `buffer` is page `page`'s with a version of
+    /// at most `maxVersion`, or all zeros (a page mixing versions passes).
+    static func everyStamp(_ buffer: UnsafeRawBufferPointer, page: Int, atMost maxVersion: UInt64) -> Bool {
+        var s = 0
+        while s + size <= buffer.count {
+            let f = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: s, as: UInt32.self))
+            let i = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: s + 4, as: UInt32.self))
+            let v = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: s + 8, as: UInt64.self))
+            let zero = f == 0 && i == 0 && v == 0
+            guard zero || (f == fileID && i == UInt32(truncatingIfNeeded: page) && v <= maxVersion) else { return false }
+            s += size
+        }
+        return true
+    }
+}
+
+extension Stamp {
+    /// The stamp at byte `s`, for messages: "page P, version V" (or what
+    /// else is there).
+    static func describe(_ buffer: UnsafeRawBufferPointer, at s: Int) -> String {
+        let f = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: s, as: UInt32.self))
+        let i = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: s + 4, as: UInt32.self))
+        let v = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: s + 8, as: UInt64.self))
+        if f == 0 && i == 0 && v == 0 { return "zeros" }
+        if f != fileID { return "not a stamp: \(String(f, radix: 16)) \(String(i, radix: 16)) \(String(v, radix: 16))" }
+        return "page \(i), version \(v)"
     }
 }
 

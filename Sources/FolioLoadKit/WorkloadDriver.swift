@@ -35,9 +35,37 @@ struct WorkloadDriver: Sendable {
 
     var pageSize: Int { parameters.pageSize }
     var filePages: Int { parameters.filePages }
-    var verifies: Bool { workload == .truncateRace || workload == .hammer }
+    var verifies: Bool { workload.stamped || workload == .hammer }
     /// Pages of the file the shared-file and truncate-race workloads use.
     var smallFilePages: Int { Swift.min(filePages, Swift.max(1, Swift.min(parameters.workingSetPages, 64))) }
+    /// Pages of collapse-churn's file: the working set, at most 256 pages
+    /// (16 folios of order 4 with 4 KiB pages), so that the truncater
+    /// regrows it quickly.
+    var churnFilePages: Int { Swift.min(filePages, Swift.max(1, Swift.min(parameters.workingSetPages, 256))) }
+    /// Pages of the stamped file (truncate-race, collapse-churn).
+    var stampedPages: Int { workload == .collapseChurn ? churnFilePages : smallFilePages }
+
+    /// What each thread does, for workloads whose threads differ (in the
+    /// report's `threadRoles`, beside `perThreadOps`).
+    func roles(threads: Int) -> [String]? {
+        switch workload {
+        case .truncateRace: (0..<threads).map { $0 == 0 ? "mover" : $0 == 1 ? "truncater" : "reader" }
+        case .collapseChurn: (0..<threads).map { Self.churnRole($0).rawValue }
+        default: nil
+        }
+    }
+
+    enum ChurnRole: String { case collapser, truncater, reader, writer }
+
+    /// collapse-churn: thread 0 collapses, 1 truncates, then readers and
+    /// writers alternate (2 reads, 3 writes, 4 reads…).
+    static func churnRole(_ t: Int) -> ChurnRole {
+        switch t {
+        case 0: .collapser
+        case 1: .truncater
+        default: t % 2 == 0 ? .reader : .writer
+        }
+    }
 
     // MARK: Set-up
 
@@ -55,9 +83,9 @@ struct WorkloadDriver: Sendable {
             let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw .engine("cannot create \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            let pages = workload == .truncateRace ? smallFilePages : filePages
+            let pages = workload.stamped ? stampedPages : filePages
             for p in 0..<pages {
-                if workload == .truncateRace {
+                if workload.stamped {
                     Stamp.fill(buffer, page: p, version: 0)
                 } else {
                     content.fill(buffer, file: f, page: p)
@@ -76,7 +104,7 @@ struct WorkloadDriver: Sendable {
     }
 
     func makeShared() -> WorkloadShared {
-        WorkloadShared(pages: workload == .truncateRace ? smallFilePages : 0)
+        WorkloadShared(pages: workload.stamped ? stampedPages : 0)
     }
 
     /// Where a thread's sequential cursor starts (scan, range-writers,
@@ -86,7 +114,7 @@ struct WorkloadDriver: Sendable {
         case .replay: (trace?.accesses.count ?? 1) * t / threads
         // The mover starts with a truncate: it only ever writes pages at or
         // past EOF, never one a reader may have pinned.
-        case .truncateRace: -1
+        case .truncateRace, .collapseChurn: -1
         default: filePages * t / threads
         }
     }
@@ -155,7 +183,83 @@ struct WorkloadDriver: Sendable {
         case .truncateRace:
             return try truncateRaceStep(t: t, session: session, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
         case .collapseChurn:
-            throw .unavailable(workload.unavailableReason ?? "collapse-churn is not available")
+            return try collapseChurnStep(t: t, session: session, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
+        }
+    }
+
+    /// Whether a view read of a page may see a mix of its versions (and
+    /// zeros) while the page is truncated and rewritten — allowed by the
+    /// views' contract (docs/views.md: in-place reads are not atomic
+    /// against truncates or writes of the same bytes), and what happens
+    /// with large folios: a truncate through a large folio that a view is
+    /// reading in place cannot split it, keeps it whole and zeroes its tail
+    /// under the reader, and the regrow writes into it. With one-page
+    /// folios the truncated folio is detached instead and the reader keeps
+    /// stable bytes, so the check stays strict. (The baselines' view
+    /// operations are their plain reads.)
+    func viewReadsTear<Session: LoadSession>(_ session: Session) -> Bool {
+        !session.pageReadsAreAtomic || parameters.cache.maxFolioOrder > 0
+    }
+
+    /// collapse-churn, on one file of stamped pages: thread 0 calls the
+    /// file's `compact()` (the baselines, which cannot, sleep 1 ms instead);
+    /// thread 1 truncates the file to a random size (cutting through large
+    /// folios: splits) and regrows it page by page at EOF with new stamps;
+    /// writers rewrite odd pages below EOF in place with new stamps; readers
+    /// read pages and check every stamp as truncate-race does — any page by
+    /// a plain read (atomic per page), even pages through a fresh view or
+    /// their long-lived view. Views never read a page a writer may be
+    /// rewriting in place: an in-place view read is not atomic against a
+    /// writer of the same bytes (docs/views.md) — it would be a data race,
+    /// not a finding.
+    func collapseChurnStep<Session: LoadSession>(t: Int, session: Session, rng: inout SplitMix, cursor: inout Int,
+                           buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared) throws(LoadError) -> StepOutcome {
+        let pages = churnFilePages
+        switch Self.churnRole(t) {
+        case .collapser:
+            if !(try session.compact(file: 0)) { usleep(1000) }
+            return StepOutcome(bytes: 0, accesses: 0)
+        case .truncater:
+            if cursor >= pages || cursor < 0 {
+                let k = rng.below(pages)
+                try shared.truncate(to: k) { () throws(LoadError) -> Bool in
+                    try session.truncate(file: 0, pages: k)
+                    return true
+                }
+                cursor = Swift.max(k, try session.sizePages(file: 0))
+                return StepOutcome(bytes: 0, accesses: 0)
+            }
+            let page = cursor
+            try shared.write(page) { (v: UInt64) throws(LoadError) in
+                Stamp.fill(buffer, page: page, version: v)
+                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+            }
+            cursor += 1
+            return StepOutcome(bytes: pageSize, accesses: 1)
+        case .writer:
+            guard pages >= 2 else { return StepOutcome(bytes: 0, accesses: 0) }
+            let page = rng.below(pages / 2) * 2 + 1
+            let wrote = try shared.rewrite(page) { (v: UInt64) throws(LoadError) in
+                Stamp.fill(buffer, page: page, version: v)
+                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+            }
+            return StepOutcome(bytes: wrote ? pageSize : 0, accesses: wrote ? 1 : 0)
+        case .reader:
+            let how = rng.below(3)
+            // Views: even pages only (see above).
+            let p = how == 0 || pages < 2 ? rng.below(pages) : rng.below((pages + 1) / 2) * 2
+            let before = shared.snapshot(p)
+            let ok: Bool
+            switch how {
+            case 0: ok = try session.readPage(file: 0, page: p, into: buffer)
+            case 1: ok = try session.mapRead(file: 0, mapPages: pages, page: p, into: buffer)
+            default: ok = try session.viewRead(file: 0, page: p, into: buffer)
+            }
+            let after = shared.snapshot(p)
+            shared.judge(p, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after,
+                         tearable: how == 0 ? !session.pageReadsAreAtomic : viewReadsTear(session),
+                         path: how == 0 ? "plain read" : how == 1 ? "fresh view" : "long-lived view")
+            return StepOutcome(bytes: ok ? pageSize : 0, accesses: 1)
         }
     }
 
@@ -203,7 +307,8 @@ struct WorkloadDriver: Sendable {
                 ? try session.mapRead(file: 0, mapPages: pages, page: p, into: buffer)
                 : try session.viewRead(file: 0, page: p, into: buffer)
             let after = shared.snapshot(p)
-            shared.judge(p, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after)
+            shared.judge(p, ok: ok, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after,
+                         tearable: viewReadsTear(session))
             return StepOutcome(bytes: ok ? pageSize : 0, accesses: 1)
         }
     }
@@ -288,9 +393,25 @@ final class WorkloadShared: @unchecked Sendable {
         did = try body()
     }
 
+    /// Rewrites page `i` in place if it lies below EOF (false otherwise):
+    /// never extends the file. Serialized with `write` and `truncate`, so
+    /// EOF cannot move meanwhile.
+    func rewrite(_ i: Int, _ body: (UInt64) throws(LoadError) -> Void) throws(LoadError) -> Bool {
+        mutation.lock()
+        defer { mutation.unlock() }
+        guard lock.withLock({ i < eofPages }) else { return false }
+        try record(i, body)
+        return true
+    }
+
     func write(_ i: Int, _ body: (UInt64) throws(LoadError) -> Void) throws(LoadError) {
         mutation.lock()
         defer { mutation.unlock() }
+        try record(i, body)
+    }
+
+    /// A write of page `i` with a new version, `mutation` held.
+    private func record(_ i: Int, _ body: (UInt64) throws(LoadError) -> Void) throws(LoadError) {
         let v: UInt64 = lock.withLock {
             changes += 1
             inFlight += 1
@@ -316,10 +437,18 @@ final class WorkloadShared: @unchecked Sendable {
     /// Checks one read of page `p` through a view: a stamp of this page
     /// (never another index, never torn, never an unwritten version); and
     /// when nothing changed the file during the read, exactly its content,
-    /// with "past EOF" exactly when it is.
-    func judge(_ p: Int, ok: Bool, bytes: UnsafeRawBufferPointer, before: Snapshot, after: Snapshot) {
+    /// with "past EOF" exactly when it is. `tearable`: the read path does
+    /// not promise a whole page of one version against a concurrent write
+    /// (the kernel's `pread`), so while the file changed a mix of versions
+    /// of this page passes — every stamp still this page's, none unwritten.
+    /// `path` names the read path in a failure.
+    func judge(_ p: Int, ok: Bool, bytes: UnsafeRawBufferPointer, before: Snapshot, after: Snapshot,
+               tearable: Bool = false, path: String? = nil) {
         let quiet = before.changes == after.changes && before.inFlight == 0
         var problem: String?
+        if ok, tearable, !quiet, Stamp.everyStamp(bytes, page: p, atMost: after.maxVersion) {
+            return
+        }
         if !ok {
             if quiet && p < before.eofPages { problem = "page \(p): the view reported it past EOF, but the file has \(before.eofPages) pages" }
         } else {
@@ -335,6 +464,6 @@ final class WorkloadShared: @unchecked Sendable {
                 }
             }
         }
-        if let problem { fail(problem) }
+        if let problem { fail(path.map { "\(problem) (\($0))" } ?? problem) }
     }
 }

@@ -315,3 +315,83 @@ import Testing
         }
     }
 }
+
+/// collapse-churn: a collapser calling `compact()`, a truncater, readers and
+/// writers on one file of stamped pages, for every strategy.
+@Suite struct CollapseChurnTests {
+    /// Every strategy (and both baselines) runs it, every run verifies, every
+    /// role works, and with every Folio strategy the collapser merges runs.
+    /// A run that verified but where a thread did nothing or nothing was
+    /// collapsed is run again (at most three times, longer each time): on
+    /// this shared 2-core machine a busy neighbour can starve a thread for
+    /// a whole short run. A failed verification is never retried.
+    @Test func runsForEveryStrategyAndVerifies() throws {
+        var pending = EngineSpec.all.map(\.description)
+        var shortfalls: [String: String] = [:]
+        for attempt in 1...3 where !pending.isEmpty {
+            let (status, out, err) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", pending.joined(separator: ","),
+                                                "--threads", "4", "--max-folio-order", "2", "--format", "json",
+                                                "--duration", "\(150 * attempt)ms", "--warmup", "10ms",
+                                                "--file-size", "256KiB", "--working-set", "64KiB", "--quiet"])
+            #expect(status == 0, "\(err)")
+            let report = try LoadReport.decode(json: Data(out.utf8), source: "stdout")
+            #expect(report.results.map(\.strategy) == pending)
+            for r in report.results {
+                #expect(r.verification == "ok", "\(r.strategy): \(r.verification ?? "nil")")
+                #expect(r.threadRoles == ["collapser", "truncater", "reader", "writer"], "\(r.strategy)")
+                #expect(r.countsAddUp)
+                let baseline = r.strategy == "os" || r.strategy == "mutex-dict"
+                if baseline { #expect(r.collapses == nil && r.splits == nil, "\(r.strategy)") }
+                if !r.perThreadOps.allSatisfy({ $0 > 0 }) {
+                    shortfalls[r.strategy] = "a role did nothing: \(r.perThreadOps)"
+                } else if !baseline && (r.collapses ?? 0) == 0 {
+                    shortfalls[r.strategy] = "no collapse; aborts \(r.collapseAborts ?? [:])"
+                } else {
+                    shortfalls[r.strategy] = nil
+                    pending.removeAll { $0 == r.strategy }
+                }
+            }
+        }
+        #expect(pending.isEmpty, "after three runs: \(shortfalls)")
+    }
+
+    /// The readers' judge: a page mixing two versions of itself passes only
+    /// for a read path that is not atomic (the kernel's pread) while the
+    /// file changed; never when it was quiet, never for an atomic path,
+    /// never with another page's stamp. Rewrites never extend the file.
+    @Test func theJudgeAllowsTearsOnlyWhereTheyAreLegal() throws {
+        let pageSize = 512
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 16)
+        defer { buffer.deallocate() }
+        func mixed(_ page: Int, _ other: Int) {
+            Stamp.fill(buffer, page: page, version: 1)
+            let half = UnsafeMutableRawBufferPointer(rebasing: buffer[256...])
+            Stamp.fill(half, page: other, version: 2)
+        }
+        func judged(tearable: Bool, quiet: Bool, other: Int = 2) throws -> String? {
+            let shared = WorkloadShared(pages: 4)
+            // Versions 1 and 2 of page 2 were written.
+            try shared.write(2) { (_: UInt64) throws(LoadError) in }
+            try shared.write(2) { (_: UInt64) throws(LoadError) in }
+            mixed(2, other)
+            let before = shared.snapshot(2)
+            if !quiet { try shared.write(2) { (_: UInt64) throws(LoadError) in } }
+            let after = shared.snapshot(2)
+            shared.judge(2, ok: true, bytes: UnsafeRawBufferPointer(buffer), before: before, after: after, tearable: tearable, path: "plain read")
+            return shared.verificationFailure()
+        }
+        #expect(try judged(tearable: true, quiet: false) == nil, "pread racing a pwrite may mix versions")
+        #expect(try judged(tearable: false, quiet: false)?.contains("torn") == true, "an atomic read never")
+        #expect(try judged(tearable: true, quiet: true)?.contains("torn") == true, "nor anything when nothing changed")
+        #expect(try judged(tearable: true, quiet: false, other: 3)?.contains("torn") == true, "nor another page's stamp")
+        #expect(try judged(tearable: false, quiet: false)?.hasSuffix("(plain read)") == true, "the path is named")
+
+        let shared = WorkloadShared(pages: 8)
+        try shared.truncate(to: 3) { () throws(LoadError) -> Bool in true }
+        var wrote = false
+        #expect(try shared.rewrite(5) { (_: UInt64) throws(LoadError) in wrote = true } == false)
+        #expect(!wrote && shared.snapshot(5).eofPages == 3, "a rewrite past EOF does nothing")
+        #expect(try shared.rewrite(1) { (_: UInt64) throws(LoadError) in wrote = true } == true)
+        #expect(wrote && shared.snapshot(1).content > 0 && shared.snapshot(1).eofPages == 3)
+    }
+}

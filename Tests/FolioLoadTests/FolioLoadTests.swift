@@ -62,11 +62,18 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         #expect(err.contains(message), "\(args): \(err)")
     }
 
-    @Test func collapseChurnSaysWhatIsMissing() {
-        let (status, out, err) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", "fair"] + tiny)
+    @Test func collapseChurnSaysWhatItNeeds() {
+        let (status, out, err) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", "fair", "--threads", "4",
+                                            "--max-folio-order", "0"] + tiny)
         #expect(status == 2)
         #expect(out.isEmpty)
-        #expect(err.contains("compression") && err.contains("nothing was run"), "\(err)")
+        #expect(err.contains("--max-folio-order 1 or more"), "\(err)")
+        let (s2, _, e2) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", "fair", "--threads", "3", "--max-folio-order", "2"] + tiny)
+        #expect(s2 == 2 && e2.contains("at least 4 threads"), "\(e2)")
+        // The baselines collapse nothing and need no folio order.
+        let (s3, _, e3) = folioLoad(["run", "--workload", "collapse-churn", "--strategy", "os", "--threads", "4",
+                                     "--max-folio-order", "0"] + tiny)
+        #expect(s3 == 0, "\(e3)")
     }
 
     @Test func helpExitsZero() {
@@ -252,12 +259,13 @@ final class SVGCounter: NSObject, XMLParserDelegate {
             try "0\n1\n2\n# comment\n3\n1\n".write(toFile: path, atomically: true, encoding: .utf8)
             extra = ["--trace", path]
         }
-        let threads = workload == .truncateRace ? "3" : "1,2"
+        let threads = workload == .truncateRace ? "3" : workload == .collapseChurn ? "4" : "1,2"
+        if workload == .collapseChurn { extra = ["--max-folio-order", "2"] }
         let (status, out, err) = folioLoad(["run", "--workload", workload.rawValue, "--strategy", "hybrid-fair,per-inode,os,mutex-dict",
                                             "--threads", threads, "--format", "json", "--files", "2"] + tiny + extra)
         #expect(status == 0, "\(workload): \(err)")
         let report = try LoadReport.decode(json: Data(out.utf8), source: "stdout")
-        #expect(report.results.count == 4 * (workload == .truncateRace ? 1 : 2))
+        #expect(report.results.count == 4 * (workload == .truncateRace || workload == .collapseChurn ? 1 : 2))
         for r in report.results {
             #expect(r.countsAddUp, "\(workload) \(r.strategy)")
             #expect(r.perThreadOps.count == r.threads)
@@ -266,7 +274,7 @@ final class SVGCounter: NSObject, XMLParserDelegate {
             #expect(r.jainIndex > 0 && r.jainIndex <= 1.0000001)
             #expect(r.lockStatisticsAvailable == r.strategy.hasPrefix("hybrid") || r.lockStatisticsAvailable == r.strategy.hasPrefix("per"))
             if r.strategy == "os" { #expect(r.hitRatio == nil) } else { #expect(r.hitRatio != nil) }
-            if workload == .truncateRace || workload == .hammer { #expect(r.verification == "ok", "\(r.strategy): \(r.verification ?? "nil")") }
+            if workload.stamped || workload == .hammer { #expect(r.verification == "ok", "\(r.strategy): \(r.verification ?? "nil")") }
         }
     }
 
@@ -287,14 +295,15 @@ final class SVGCounter: NSObject, XMLParserDelegate {
     /// twice miss 40 times when the cache holds them all and 80 times when a
     /// 16-page LRU cache cycles through them. (With a warm-up, or with
     /// operations run before the measurement starts, the first count would
-    /// be lower and vary from run to run.)
+    /// be lower and vary from run to run.) One-page folios: readahead
+    /// would read several pages per miss.
     @Test(arguments: EvictionPolicyKind.allCases)
     func replayWithNoWarmupIsOneColdPass(_ policy: EvictionPolicyKind) throws {
         let path = temporaryDirectory() + "/twice.txt"
         try ((0..<40).map(String.init) + (0..<40).map(String.init)).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         for (pages, misses) in [(64, 40), (16, policy == .lru ? 80 : nil)] {
             let (status, out, err) = folioLoad(["run", "--workload", "replay", "--trace", path, "--strategy", "per-page-bit", "--threads", "1",
-                                                "--ops", "80", "--warmup", "0", "--page-size", "4KiB", "--file-size", "160KiB",
+                                                "--ops", "80", "--warmup", "0", "--page-size", "4KiB", "--file-size", "160KiB", "--max-folio-order", "0",
                                                 "--capacity", "\(pages * 4)KiB",
                                                 "--eviction", policy.rawValue, "--format", "json", "--quiet"])
             #expect(status == 0, "\(err)")
