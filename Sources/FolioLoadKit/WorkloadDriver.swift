@@ -220,22 +220,7 @@ struct WorkloadDriver: Sendable {
             if !(try session.compact(file: 0)) { usleep(1000) }
             return StepOutcome(bytes: 0, accesses: 0)
         case .truncater:
-            if cursor >= pages || cursor < 0 {
-                let k = rng.below(pages)
-                try shared.truncate(to: k) { () throws(LoadError) -> Bool in
-                    try session.truncate(file: 0, pages: k)
-                    return true
-                }
-                cursor = Swift.max(k, try session.sizePages(file: 0))
-                return StepOutcome(bytes: 0, accesses: 0)
-            }
-            let page = cursor
-            try shared.write(page) { (v: UInt64) throws(LoadError) in
-                Stamp.fill(buffer, page: page, version: v)
-                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
-            }
-            cursor += 1
-            return StepOutcome(bytes: pageSize, accesses: 1)
+            return try regrowStep(session: session, pages: pages, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
         case .writer:
             guard pages >= 2 else { return StepOutcome(bytes: 0, accesses: 0) }
             let page = rng.below(pages / 2) * 2 + 1
@@ -263,6 +248,30 @@ struct WorkloadDriver: Sendable {
         }
     }
 
+    /// The truncater of truncate-race and collapse-churn: writes stamped
+    /// pages at or past EOF in ascending order (`cursor`: the next page to
+    /// write), and once it reaches the end of the file (`pages`), truncates
+    /// it to a random page and starts again there.
+    func regrowStep<Session: LoadSession>(session: Session, pages: Int, rng: inout SplitMix, cursor: inout Int,
+                    buffer: UnsafeMutableRawBufferPointer, shared: WorkloadShared) throws(LoadError) -> StepOutcome {
+        if cursor >= pages || cursor < 0 {
+            let k = rng.below(pages)
+            try shared.truncate(to: k) { () throws(LoadError) -> Bool in
+                try session.truncate(file: 0, pages: k)
+                return true
+            }
+            cursor = Swift.max(k, try session.sizePages(file: 0))
+            return StepOutcome(bytes: 0, accesses: 0)
+        }
+        let page = cursor
+        try shared.write(page) { (v: UInt64) throws(LoadError) in
+            Stamp.fill(buffer, page: page, version: v)
+            try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
+        }
+        cursor += 1
+        return StepOutcome(bytes: pageSize, accesses: 1)
+    }
+
     /// truncate-race: thread 0 truncates and regrows the file with stamped
     /// pages (only at or past EOF, ascending), thread 1 cuts it down, the
     /// others read pages through views and check every stamp.
@@ -271,23 +280,7 @@ struct WorkloadDriver: Sendable {
         let pages = smallFilePages
         switch t {
         case 0:
-            // cursor: the next page to write; == pages: time to truncate.
-            if cursor >= pages || cursor < 0 {
-                let k = rng.below(pages)
-                try shared.truncate(to: k) { () throws(LoadError) -> Bool in
-                    try session.truncate(file: 0, pages: k)
-                    return true
-                }
-                cursor = Swift.max(k, try session.sizePages(file: 0))
-                return StepOutcome(bytes: 0, accesses: 0)
-            }
-            let page = cursor
-            try shared.write(page) { (v: UInt64) throws(LoadError) in
-                Stamp.fill(buffer, page: page, version: v)
-                try session.write(file: 0, page: page, from: UnsafeRawBufferPointer(buffer))
-            }
-            cursor += 1
-            return StepOutcome(bytes: pageSize, accesses: 1)
+            return try regrowStep(session: session, pages: pages, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
         case 1:
             let k = rng.below(pages + 1)
             try shared.truncate(to: k) { () throws(LoadError) -> Bool in

@@ -51,14 +51,9 @@ import Testing
                     case 0..<writers:
                         for _ in 0..<rounds {
                             let p = t + writers * Int(rng.next() % UInt64(pages / writers))
-                            let (v, e0) = book.lock.withLock { () -> (UInt64, UInt64) in
-                                book.issued[p] += 1
-                                return (book.issued[p], book.epoch)
-                            }
+                            let (v, e0) = book.beginWrite(p)
                             try file.write(StampedFile.page(p, version: v, pageSize: pageSize), at: Int64(p * pageSize))
-                            book.lock.withLock {
-                                if book.epoch == e0 && e0 % 2 == 0 { book.committed[p] = max(book.committed[p], v) }
-                            }
+                            book.endWrite(p, v, since: e0)
                         }
                         if t == 0 { stop.store(true, ordering: .releasing) }
                     case writers:  // page reader
@@ -122,15 +117,10 @@ import Testing
                         while !stop.load(ordering: .acquiring) {
                             if rng.next() % 4 == 0 {
                                 let k = Int(rng.next() % UInt64(pages + 1))
-                                book.lock.withLock { book.epoch += 1 }
-                                if rng.next() % 2 == 0 {
-                                    try file.truncate(to: Int64(k * pageSize))
-                                    book.lock.withLock { for p in k..<pages { book.committed[p] = 0 } }
-                                } else {
-                                    let s = try file.size()
-                                    try file.truncate(to: max(s, Int64(k * pageSize)))
+                                let down = rng.next() % 2 == 0
+                                try book.truncating(cutFrom: down ? k : nil) {
+                                    try file.truncate(to: down ? Int64(k * pageSize) : max(try file.size(), Int64(k * pageSize)))
                                 }
-                                book.lock.withLock { book.epoch += 1 }
                             } else {
                                 cache.shrink(toBytes: Int(rng.next() % 40) * pageSize)
                                 if rng.next() % 8 == 0 { try file.flush() }

@@ -66,6 +66,33 @@ final class RaceBook: @unchecked Sendable {
     }
     func fail(_ s: String) { lock.withLock { if failures.count < 10 { failures.append(s) } } }
 
+    /// A writer of page `p` is about to write: its version, and the epoch
+    /// to hand to `endWrite`.
+    func beginWrite(_ p: Int) -> (version: UInt64, epoch: UInt64) {
+        lock.withLock {
+            issued[p] += 1
+            return (issued[p], epoch)
+        }
+    }
+
+    /// The write of version `v` that began in epoch `e0` completed: commit it
+    /// only if no truncate was in progress when it began or started since
+    /// (a truncate may have cut the page).
+    func endWrite(_ p: Int, _ v: UInt64, since e0: UInt64) {
+        lock.withLock {
+            if epoch == e0 && e0 % 2 == 0 { committed[p] = max(committed[p], v) }
+        }
+    }
+
+    /// Runs a truncate (`cut`: the first page it drops, nil for a grow)
+    /// between two epoch steps, forgetting the commits it may have cut.
+    func truncating(cutFrom cut: Int?, _ body: () throws -> Void) rethrows {
+        lock.withLock { epoch += 1 }
+        defer { lock.withLock { epoch += 1 } }
+        try body()
+        if let cut { lock.withLock { for p in cut..<committed.count { committed[p] = 0 } } }
+    }
+
     /// Records a test issue unless the threads finished and nothing failed.
     func expectClean(finished: Bool, _ kind: LockStrategyKind, seed: UInt64) {
         #expect(finished, "\(kind): threads stuck (seed \(seed))")
@@ -102,16 +129,9 @@ final class RaceBook: @unchecked Sendable {
                     case 0..<writers:  // writer t owns pages p with p % writers == t
                         for _ in 0..<rounds {
                             let p = t + writers * Int(rng.next() % UInt64(pages / writers))
-                            let (v, e0) = book.lock.withLock { () -> (UInt64, UInt64) in
-                                book.issued[p] += 1
-                                return (book.issued[p], book.epoch)
-                            }
+                            let (v, e0) = book.beginWrite(p)
                             try file.write(StampedFile.page(p, version: v, pageSize: pageSize), at: Int64(p * pageSize))
-                            book.lock.withLock {
-                                // Commit only if no truncate was in progress when the
-                                // write began or started since (it may have cut the page).
-                                if book.epoch == e0 && e0 % 2 == 0 { book.committed[p] = max(book.committed[p], v) }
-                            }
+                            book.endWrite(p, v, since: e0)
                         }
                         if t == 0 { stop.store(true, ordering: .releasing) }
                     case writers..<writers + 2:  // readers
@@ -136,15 +156,10 @@ final class RaceBook: @unchecked Sendable {
                     case writers + 2:  // truncater: cut and regrow at page boundaries
                         while !stop.load(ordering: .acquiring) {
                             let k = Int(rng.next() % UInt64(pages + 1))
-                            book.lock.withLock { book.epoch += 1 }
-                            if rng.next() % 2 == 0 {
-                                try file.truncate(to: Int64(k * pageSize))
-                                book.lock.withLock { for p in k..<pages { book.committed[p] = 0 } }
-                            } else {
-                                let s = try file.size()
-                                try file.truncate(to: max(s, Int64(k * pageSize)))
+                            let down = rng.next() % 2 == 0
+                            try book.truncating(cutFrom: down ? k : nil) {
+                                try file.truncate(to: down ? Int64(k * pageSize) : max(try file.size(), Int64(k * pageSize)))
                             }
-                            book.lock.withLock { book.epoch += 1 }
                             usleep(200)
                         }
                     default:  // evictor and flusher
