@@ -7,14 +7,11 @@ extension CachedFile {
     /// fix the cause and close again. Closing a closed file does nothing.
     public func close() throws(FolioError) {
         if isClosed { return }
-        try withTailLocked(from: PageIndex(0)) { () throws(FolioError) in
+        try withTailLocked(from: PageIndex(0)) { (folios) throws(FolioError) in
             if isClosed { return }
-            try writeBackDirtyPages(holdingTail: true)
+            try writeBackDirtyPages(locked: folios)
             mapping.isClosed.store(true, ordering: .releasing)
-            for folio in mapping.table.pinnedFolios() {
-                removeLocked(folio)
-                folio.unpin()
-            }
+            for folio in folios { removeLocked(folio) }
             try mapping.backend.close()
         }
     }

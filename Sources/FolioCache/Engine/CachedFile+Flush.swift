@@ -7,7 +7,7 @@ extension CachedFile {
     /// is thrown after trying all pages; pages that failed stay dirty.
     public func flush() throws(FolioError) {
         try checkOpen()
-        try writeBackDirtyPages(holdingTail: false)
+        try writeBackDirtyPages(locked: nil)
     }
 
     /// `flush`, then makes the file durable (fsync): after it returns,
@@ -17,15 +17,18 @@ extension CachedFile {
         try mapping.backend.sync()
     }
 
-    /// Writes back dirty folios in index order. With `holdingTail` the caller
-    /// holds every page lock of the file (close); otherwise each folio is
-    /// locked here in turn, with its whole range (as reclaim locks it).
-    func writeBackDirtyPages(holdingTail: Bool) throws(FolioError) {
+    /// Writes back dirty folios in index order. With `locked`, the caller
+    /// holds every page lock of the file and these are all its folios,
+    /// locked (close); otherwise each dirty folio is locked here in turn,
+    /// with its whole range (as reclaim locks it).
+    func writeBackDirtyPages(locked: [Folio]?) throws(FolioError) {
         var firstError = mapping.takePendingError()
-        for folio in mapping.table.pinnedFolios(where: { $0.flags.contains(.dirty) }) {
-            defer { folio.unpin() }
+        let holding = locked != nil
+        let dirty = locked.map { $0.filter { $0.flags.contains(.dirty) } } ?? mapping.table.pinnedFolios(where: { $0.flags.contains(.dirty) })
+        for folio in dirty {
+            defer { if !holding { folio.unpin() } }
             var pagesGuard: Strategy.PagesGuard? = nil
-            if !holdingTail {
+            if !holding {
                 pagesGuard = strategy.lockPages(folio.pages, .exclusive, in: mapping.pageLock)
                 strategy.lockFolio(folio)
             }

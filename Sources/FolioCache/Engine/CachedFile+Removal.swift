@@ -7,7 +7,9 @@ extension CachedFile {
     /// `[first, ∞)` exclusive, and every cached folio there (including one
     /// that starts before `first` and covers it) locked, in ascending index
     /// order (the lock order of docs/locking.md). Truncate and close.
-    func withTailLocked<T>(from first: PageIndex, _ body: () throws(FolioError) -> T) throws(FolioError) -> T {
+    /// `body` gets those folios (pinned and locked for it: one scan of the
+    /// table serves the whole operation).
+    func withTailLocked<T>(from first: PageIndex, _ body: ([Folio]) throws(FolioError) -> T) throws(FolioError) -> T {
         strategy.lockInvalidate(.exclusive, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.exclusive, in: mapping.pageLock) }
         let pagesGuard = strategy.lockPages(first..<PageIndex.max, .exclusive, in: mapping.pageLock)
@@ -20,7 +22,7 @@ extension CachedFile {
                 f.unpin()
             }
         }
-        return try body()
+        return try body(folios)
     }
 
     /// Removes a folio whose lock (and range) the caller holds from the

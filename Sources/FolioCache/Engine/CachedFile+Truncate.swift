@@ -18,10 +18,10 @@ extension CachedFile {
         // splitting it needs its whole range.
         let cut = pageIndex(of: newSize)
         let blockStart = PageIndex(cut.rawValue & ~((1 << UInt64(mapping.maxFolioOrder)) - 1))
-        try withTailLocked(from: blockStart) { () throws(FolioError) in
+        try withTailLocked(from: blockStart) { (folios) throws(FolioError) in
             try checkOpen()
             try mapping.backend.truncate(to: newSize)
-            let pieces = dropCachedPages(pastEOF: newSize)
+            let pieces = dropCachedPages(folios, pastEOF: newSize)
             mapping.size.store(newSize, ordering: .releasing)
             // The pieces of a split folio, locked until the size is final.
             for piece in pieces {
@@ -31,17 +31,17 @@ extension CachedFile {
         }
     }
 
-    /// With the tail locked: removes folios wholly past `eof`; splits a
+    /// With the tail locked (`folios`: every folio from the block that holds
+    /// `eof` on, as `withTailLocked` locked them): removes folios wholly past `eof`; splits a
     /// large folio that `eof` cuts through at the first page past it (and
     /// removes the pieces past it), or, when a view is reading it in place
     /// and it cannot be split, keeps it whole; zeroes the bytes past `eof`
     /// of the folio that contains it (cached bytes past EOF are always zero,
     /// which is what makes a later grow read zeros). Returns the pieces of a
     /// split, locked and pinned for the caller.
-    func dropCachedPages(pastEOF eof: Int64) -> [Folio] {
+    func dropCachedPages(_ folios: [Folio], pastEOF eof: Int64) -> [Folio] {
         var kept: [Folio] = []
-        for folio in mapping.table.pinnedFolios(from: pageIndex(of: eof)) {
-            defer { folio.unpin() }
+        for folio in folios {
             let keep = mapping.bytesBelow(eof, in: folio)
             if keep == 0 {
                 removeLocked(folio)
