@@ -63,7 +63,8 @@ struct FsxRunner {
                 strategy: .init(kind: kind, waitTableBuckets: 1),
                 configuration: .init(pageSize: pageSize, capacity: budgetPages * pageSize,
                                      evictionPolicy: EvictionPolicyKind.allCases[Int(seed % 3)],
-                                     maxFolioOrder: maxFolioOrder))
+                                     maxFolioOrder: maxFolioOrder,
+                                     compression: CompressionConfiguration(enabled: maxFolioOrder > 0)))
             var file = try cache.open(path: path, options: [.create, .truncate])
             // One view over more than the file ever grows to, remapped now and
             // then (with or without fault-around) and after every reopen.
@@ -203,8 +204,8 @@ struct FsxRunner {
                 }
             }
             let st = cache.statistics
-            largeFolioSummary = "readahead folios \(st.readaheadFolios), collapses \(st.collapses), aborts \(st.collapseAborts), splits \(st.splits)"
-            if maxFolioOrder > 0 && (st.readaheadFolios == 0 || st.collapses == 0 || st.splits == 0) && operations >= 10_000 {
+            largeFolioSummary = "readahead folios \(st.readaheadFolios), collapses \(st.collapses), aborts \(st.collapseAborts), splits \(st.splits), compressions \(st.compressions), decompressions \(st.decompressions)"
+            if maxFolioOrder > 0 && (st.readaheadFolios == 0 || st.collapses == 0 || st.splits == 0 || st.compressions == 0 || st.decompressions == 0) && operations >= 10_000 {
                 return failure("large folios were not exercised: \(largeFolioSummary)")
             }
             try file.close()
@@ -241,9 +242,10 @@ func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
         }
     }
 
-    /// The same with large folios (order up to 3: 8 pages): readahead,
-    /// collapse (compact) and the splits truncate makes, interleaved with
-    /// every other operation.
+    /// The same with large folios (order up to 3: 8 pages) and compression:
+    /// readahead, collapse (compact), the splits truncate makes, and
+    /// reclaim's compression and the decompressions that follow,
+    /// interleaved with every other operation.
     @Test(arguments: LockStrategyKind.allCases)
     func randomOperationsMatchTheModelWithLargeFolios(_ kind: LockStrategyKind) {
         let seed = testSeed()

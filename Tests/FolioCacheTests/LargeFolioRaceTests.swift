@@ -7,7 +7,8 @@ import Testing
 /// The stamped race stress of `PageCacheRaceTests`, with large folios and
 /// the threads that change them: readahead scanners (sequential reads fill
 /// large folios), a collapser (`compact()` in a loop), a truncater (whose
-/// cuts split large folios), an evictor, writers, page readers, multi-page
+/// cuts split large folios), an evictor (whose reclaim compresses cold large
+/// folios; every later use decompresses them), writers, page readers, multi-page
 /// readers (one copy per folio) and view readers (in place, across pages
 /// of a large folio). A read must never be misplaced, torn (reads under the
 /// lock), invented or stale.
@@ -20,7 +21,8 @@ import Testing
         print("LargeFolioRaceTests \(kind.rawValue): seed=\(seed), 2 writers + reader + multi-page reader + view reader + scanner + collapser + truncater/evictor")
         let cache = try AnyPageCache(
             strategy: .init(kind: kind, waitTableBuckets: 4),
-            configuration: .init(pageSize: pageSize, capacity: 64 * pageSize, maxFolioOrder: 3))
+            configuration: .init(pageSize: pageSize, capacity: 64 * pageSize, maxFolioOrder: 3,
+                                 compression: CompressionConfiguration(enabled: true)))
         // Collapses and splits hold their locks 20 µs between the copy and the
         // swap: one that did not exclude writers would lose their writes.
         try #require(cache.base as? any PageCacheTestHooks).setReplaceHook { _, _ in usleep(20) }
@@ -136,8 +138,8 @@ import Testing
         }
         book.expectClean(finished: ok, kind, seed: seed)
         let s = cache.statistics
-        print("LargeFolioRaceTests \(kind.rawValue): readahead folios \(s.readaheadFolios), collapses \(s.collapses), aborts \(s.collapseAborts), splits \(s.splits)")
-        #expect(s.readaheadFolios > 0 && s.collapses > 0, "\(kind): large folios were not exercised (\(s))")
+        print("LargeFolioRaceTests \(kind.rawValue): readahead folios \(s.readaheadFolios), collapses \(s.collapses), aborts \(s.collapseAborts), splits \(s.splits), compressions \(s.compressions), decompressions \(s.decompressions)")
+        #expect(s.readaheadFolios > 0 && s.collapses > 0 && s.compressions > 0, "\(kind): large folios were not exercised (\(s))")
         let before = try file.read(count: pages * pageSize, at: 0)
         try file.close()
         #expect(memory.contents == before, "\(kind): the backend differs from the cache's last view")

@@ -1,10 +1,6 @@
-/// Compression of cold large folios and the background collapse that builds
-/// them.
-///
-/// Accepted, validated and carried, **not yet used by the engine**: large
-/// folios and LZ4 compression of folios are still to come (README "Status").
-/// A configuration that sets these is valid today and means the same thing
-/// once the engine honours it.
+/// Compression of cold large folios (`PageCache+Compression.swift`) and the
+/// interval of the background collapse that builds them
+/// (`PageCache.startBackgroundCollapse`).
 public struct CompressionConfiguration: Sendable, Equatable {
     /// Whether cold large folios may be kept LZ4-compressed.
     public var enabled: Bool

@@ -48,7 +48,12 @@ extension Folio {
     @inlinable package static var unlistedBit: UInt64 { 1 << 17 }
     /// In its cache's pool, not in use.
     @inlinable package static var freeBit: UInt64 { 1 << 18 }
-    @inlinable static var liveMask: UInt64 { publishedBit | FolioFlags.detached.rawValue | freeBit }
+    /// What `tryPin` refuses unless only `publishedBit` is set: detached,
+    /// free — and compressed: a compressed folio has no bytes to use, so a
+    /// lookup treats it as a miss (the fill path then decompresses it).
+    @inlinable static var liveMask: UInt64 { publishedBit | FolioFlags.detached.rawValue | freeBit | FolioFlags.compressed.rawValue }
+    /// `liveMask` without the compressed bit: what reclaim may pin.
+    @inlinable static var residentMask: UInt64 { publishedBit | FolioFlags.detached.rawValue | freeBit }
     @inlinable static var retireMask: UInt64 { FolioFlags.detached.rawValue | unlistedBit | freeBit }
     @inlinable static var retireReady: UInt64 { FolioFlags.detached.rawValue | unlistedBit }
 
@@ -73,9 +78,12 @@ extension Folio {
     /// `tryPin` for a view's in-place access: a plain and a mapped pin.
     @inlinable package func tryPinMapped() -> Bool { tryPin(adding: Folio.mappedPin) }
 
-    @inlinable func tryPin(adding pins: UInt64) -> Bool {
+    /// `tryPin` for reclaim and compression: also pins a compressed folio.
+    @inlinable package func tryPinResident() -> Bool { tryPin(adding: Folio.onePin, mask: Folio.residentMask) }
+
+    @inlinable func tryPin(adding pins: UInt64, mask: UInt64 = Folio.liveMask) -> Bool {
         var s = state.load(ordering: .relaxed)
-        while s & Folio.liveMask == Folio.publishedBit {
+        while s & mask == Folio.publishedBit {
             let (ok, current) = state.weakCompareExchange(
                 expected: s, desired: s &+ pins,
                 successOrdering: .acquiring, failureOrdering: .relaxed)

@@ -14,7 +14,7 @@ import Synchronization
 /// | 3 | dirty | writers, with the page lock held |
 /// | 4 | writeback | writeback, with the page lock held |
 /// | 5 | referenced | the access hook, without a lock (SIEVE's "visited" bit) |
-/// | 6 | compressed | collapse / compression, with the page lock held |
+/// | 6 | compressed | reclaim's compression / decompression, with the folio's lock and range held; `tryPin` refuses a compressed folio |
 /// | 7 | detached | whoever removes the folio from its page table, with the page lock and the table shard lock held; never cleared while the folio is in use |
 /// | 8–15 | order | the pool, when it hands the folio out; constant while in use |
 /// | 16–18 | lifetime: published, unlisted, free | `Folio+Lifetime.swift` |
@@ -67,7 +67,9 @@ public final class Folio: @unchecked Sendable {
     // @unchecked Sendable: `state` is atomic; `index`, `data` and `mapping`
     // are written only by the pool while the folio is free, before the
     // release store that hands it out (readers see them after an acquiring
-    // pin, which a free folio refuses); `policyPrev` and `policyNext` are
+    // pin, which a free folio refuses) — and `data` by (de)compression
+    // under the folio's lock while it is compressed, which `tryPin` also
+    // refuses; `policyPrev` and `policyNext` are
     // read and written only by the eviction policy under its own lock.
 
     /// Flags, the per-page lock bits, the order, the page shift, the policy
@@ -77,8 +79,10 @@ public final class Folio: @unchecked Sendable {
     /// folio is free in its cache's pool.
     @exclusivity(unchecked) @usableFromInline package internal(set) var index: PageIndex
     /// The folio's bytes (`byteCount`), owned while the folio is in use; nil
-    /// for a folio that only stands for a lock (tests, benchmarks) and while
-    /// it is free.
+    /// for a folio that only stands for a lock (tests, benchmarks), while it
+    /// is free, and while it is compressed (set and cleared by compression
+    /// and decompression with the folio's lock held, while `tryPin` refuses
+    /// it: nobody reads it then).
     @exclusivity(unchecked) @usableFromInline package internal(set) var data: UnsafeMutableRawPointer?
     /// The mapping whose page table holds this folio: set by the pool before
     /// the folio is published (and only while it is free); a strong reference

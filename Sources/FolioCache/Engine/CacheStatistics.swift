@@ -19,6 +19,8 @@ final class CacheCounters: Sendable {
     let splits = Atomic<UInt64>(0)
     let readaheadFolios = Atomic<UInt64>(0)
     let compressedFolios = Atomic<Int>(0)
+    let compressions = Atomic<UInt64>(0)
+    let decompressions = Atomic<UInt64>(0)
     /// Logical bytes less resident bytes of the compressed folios.
     let compressionSavedBytes = Atomic<Int>(0)
     let checksumFailures = Atomic<UInt64>(0)
@@ -48,6 +50,8 @@ final class CacheCounters: Sendable {
         s.splits = splits.load(ordering: .relaxed)
         s.readaheadFolios = readaheadFolios.load(ordering: .relaxed)
         s.compressedFolios = compressedFolios.load(ordering: .relaxed)
+        s.compressions = compressions.load(ordering: .relaxed)
+        s.decompressions = decompressions.load(ordering: .relaxed)
         s.checksumFailures = checksumFailures.load(ordering: .relaxed)
     }
 }
@@ -112,6 +116,10 @@ public struct CacheStatistics: Sendable, Equatable {
     public var readaheadFolios: UInt64 = 0
     /// Folios held compressed now.
     public var compressedFolios: Int = 0
+    /// Folios reclaim compressed (kept compressed instead of evicted), in all.
+    public var compressions: UInt64 = 0
+    /// Compressed folios decompressed because a page of theirs was used.
+    public var decompressions: UInt64 = 0
     /// Bytes of file data cached, every folio counted at its full size
     /// (equal to `residentBytes` without compression).
     public var logicalBytes: Int = 0

@@ -15,6 +15,13 @@ enum FillOutcome<PagesGuard> {
     case lostRace
 }
 
+/// What `insertFolio` did.
+enum InsertResult {
+    case inserted(Folio)
+    case taken
+    case compressed(Folio)
+}
+
 extension CachedFile {
     /// Brings page `index` into the cache — **the** fill path of reads, view
     /// faults and write prefaults (writes of pages that are not cached insert
@@ -31,6 +38,19 @@ extension CachedFile {
     /// without a second lookup or lock round.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+        var compressed: Folio? = nil
+        let outcome = try fillOnce(index, compressed: &compressed)
+        guard let compressed else { return outcome }
+        // With the fill's locks released: decompress under the locks of the
+        // compressed folio's whole range; the caller looks the page up again.
+        decompress(compressed)
+        compressed.unpin()
+        return .lostRace
+    }
+
+    /// `fill` up to finding the page in a compressed folio (`compressed`,
+    /// pinned; the outcome is then `lostRace`).
+    func fillOnce(_ index: PageIndex, compressed: inout Folio?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         let order = readaheadOrder(index)
         // The policy sees the miss before room is made for it (S3-FIFO's
         // ghost is consulted at lookup, as in the reference).
@@ -41,7 +61,7 @@ extension CachedFile {
         let pages = strategy.lockPages(index..<index.advanced(by: 1 << Int64(order)), .exclusive, in: mapping.pageLock)
         let outcome: FillOutcome<Strategy.PagesGuard>
         do throws(FolioError) {
-            outcome = try fillLocked(index, order: order, pages: pages, hint: hint)
+            outcome = try fillLocked(index, order: order, pages: pages, hint: hint, compressed: &compressed)
         } catch {
             strategy.unlockPages(pages, in: mapping.pageLock)
             throw error
@@ -76,14 +96,22 @@ extension CachedFile {
 
     /// `fill` with the insert locks held (the range of a folio of `order`
     /// at `index`). Falls back to one page when the large folio's range is
-    /// partly cached.
-    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    /// partly cached. A page held by a compressed folio comes back in
+    /// `compressed` (pinned), with `lostRace`.
+    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint, compressed: inout Folio?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         try checkOpen()
         let size = mapping.size.load(ordering: .acquiring)
         guard mapping.offset(of: index) < size else { return .pastEOF }
-        var folio = insertFolio(index, order: order, zeroed: false)
-        if folio == nil && order > 0 { folio = insertFolio(index, order: 0, zeroed: false) }
-        guard let folio else { return .lostRace }
+        var result = insertFolio(index, order: order, zeroed: false)
+        if case .taken = result, order > 0 { result = insertFolio(index, order: 0, zeroed: false) }
+        let folio: Folio
+        switch result {
+        case .inserted(let f): folio = f
+        case .taken: return .lostRace
+        case .compressed(let f):
+            compressed = f
+            return .lostRace
+        }
         do throws(FolioError) {
             try readIn(folio, size: size)
         } catch {
@@ -124,28 +152,32 @@ extension CachedFile {
     }
 
     /// With the insert locks held: a new folio of `order` at page `index`, locked,
-    /// pinned, inserted into the page table and charged to the budget — or
-    /// nil (nothing changed) if any of its pages was taken meanwhile. Its bytes are
+    /// pinned, inserted into the page table and charged to the budget
+    /// (`.inserted`) — or nothing changed because one of its pages is
+    /// taken: `.taken`, or `.compressed` with the compressed folio holding
+    /// it, pinned for the caller, who decompresses it (a compressed folio is
+    /// a miss served from memory). The new folio's bytes are
     /// zero with `zeroed`, else unspecified: the caller fills every byte
     /// (`readIn`, or a write of the whole folio) before it marks it
     /// uptodate, and gives it to the policy (`prepareInsert` — before room
     /// was made, where the caller could — and `insert`) once it is.
-    func insertFolio(_ index: PageIndex, order: UInt8 = 0, zeroed: Bool) -> Folio? {
+    func insertFolio(_ index: PageIndex, order: UInt8 = 0, zeroed: Bool) -> InsertResult {
         let folio = cache.pool.take(index: index, order: order, mapping: mapping, zeroed: zeroed)
         // Nobody else can see it yet, so this never waits.
         strategy.lockFolio(folio)
         if let existing = mapping.table.insertOrPinExisting(folio) {
-            existing.unpin()
             strategy.unlockFolio(folio)
             // Never published: back to the pool once nobody pins it (a
             // lock-free lookup cannot have, but the rule is the same).
             folio.setFlags(.detached)
             folio.markUnlisted()
             folio.unpin()
-            return nil
+            if existing.flags.contains(.compressed) && existing.contains(index) { return .compressed(existing) }
+            existing.unpin()
+            return .taken
         }
         cache.residentBytes.wrappingAdd(folio.byteCount, ordering: .relaxed)
-        return folio
+        return .inserted(folio)
     }
 
     /// Undoes `insertFolio` for a folio whose fill failed (still locked and

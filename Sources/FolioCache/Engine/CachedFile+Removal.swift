@@ -33,7 +33,7 @@ extension CachedFile {
         if mapping.table.remove(folio, onlyIfUnpinned: false) {
             cache.policy.remove(folio)
             folio.markUnlisted()
-            cache.residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
+            cache.releaseResident(folio, of: mapping)
         }
     }
 }

@@ -43,7 +43,9 @@ extension CachedFile {
         var kept: [Folio] = []
         for folio in folios {
             let keep = mapping.bytesBelow(eof, in: folio)
-            if keep == 0 {
+            // A compressed folio is clean: dropped whole (its pages below
+            // EOF are read again), never split or zeroed inside its block.
+            if keep == 0 || folio.flags.contains(.compressed) {
                 removeLocked(folio)
                 continue
             }

@@ -62,6 +62,11 @@ extension CachedFile {
             let outcome = try withInsertLocks(index) { () throws(FolioError) -> WriteOutcome in
                 try writePageLocked(index, at: inPage, from: src, count: count, hint: hint)
             }
+            if case .decompress(let folio) = outcome {
+                decompress(folio)
+                folio.unpin()
+                continue
+            }
             guard case .needsRoom(let h) = outcome else { return }
             // The page is not cached and adding it would take the cache over
             // its budget: make room holding no lock, as `fill` does (the
@@ -78,6 +83,9 @@ extension CachedFile {
         /// Nothing changed: the page is not cached and there is no room for
         /// it; the policy's hint for its insertion.
         case needsRoom(InsertionHint)
+        /// Nothing changed: the page is in this compressed folio (pinned for
+        /// the caller), to decompress before the write.
+        case decompress(Folio)
     }
 
     /// `writePage` with the insert locks held. A page that is not cached is
@@ -111,7 +119,12 @@ extension CachedFile {
                 // partial one needs the rest of the page (read in, or zeros
                 // past EOF) — the same path a read miss takes.
                 let whole = inPage == 0 && count == pageSize
-                guard let fresh = insertFolio(index, zeroed: false) else { continue }
+                let fresh: Folio
+                switch insertFolio(index, zeroed: false) {
+                case .inserted(let f): fresh = f
+                case .taken: continue
+                case .compressed(let f): return .decompress(f)
+                }
                 if !whole {
                     do throws(FolioError) {
                         try readIn(fresh, size: mapping.size.load(ordering: .acquiring))

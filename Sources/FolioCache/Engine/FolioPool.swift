@@ -92,6 +92,35 @@ final class FolioPool: @unchecked Sendable {
         return folio
     }
 
+    /// A data buffer for a folio of `order` whose bytes the caller fills
+    /// (decompression), its dirty bitmap clean.
+    func takeBuffer(order: UInt8) -> UnsafeMutableRawPointer {
+        let bytes = 1 << (Int(pageShift) + Int(order))
+        lock.lock()
+        let buffer = freeBuffers[Int(order)].popLast()
+        if buffer != nil { freeBytes -= bytes }
+        lock.unlock()
+        let words = Folio.dirtyWordCount(order: order)
+        let data = buffer ?? UnsafeMutableRawPointer.allocate(byteCount: bytes + words * 8, alignment: 64)
+        if words > 0 { (data + bytes).initializeMemory(as: UInt64.self, repeating: 0, count: words) }
+        return data
+    }
+
+    /// Takes back a data buffer of `order` that no folio uses any more
+    /// (compression freed a folio's bytes), keeping it for reuse within the
+    /// trim bound.
+    func putBuffer(_ data: UnsafeMutableRawPointer, order: UInt8) {
+        let bytes = 1 << (Int(pageShift) + Int(order))
+        lock.lock()
+        let keep = freeBytes + bytes <= retainedFreeBytes
+        if keep {
+            freeBuffers[Int(order)].append(data)
+            freeBytes += bytes
+        }
+        lock.unlock()
+        if !keep { data.deallocate() }
+    }
+
     /// Takes back a folio that `retireIfIdle` marked free, and its buffer.
     func put(_ folio: Folio) {
         let order = Int(folio.order)

@@ -8,7 +8,8 @@ import Synchronization
 @usableFromInline
 class MappingCore: @unchecked Sendable {
     // @unchecked Sendable: `size` and `isClosed` are atomic; `pendingError` is
-    // accessed only under `errorLock`; everything else is immutable.
+    // accessed only under `errorLock`; `compressedBlocks` guards itself;
+    // everything else is immutable.
 
     @usableFromInline let backend: any IOBackend
     /// The cache's folio pool (owned by the cache, which outlives every use
@@ -29,6 +30,12 @@ class MappingCore: @unchecked Sendable {
     @usableFromInline let readaheadNext = Atomic<UInt64>(0)
     let errorLock = ShortLock()
     var pendingError: FolioError?
+    /// The blocks of this file's compressed folios, by folio index
+    /// (`PageCache+Compression.swift`): a folio's entry changes only with
+    /// its lock and whole range held.
+    /// (A `ShortLock`, not `Mutex`: ThreadSanitizer does not see
+    /// `Synchronization.Mutex`'s ordering and reports its accesses.)
+    let compressedBlocks = Guarded<[UInt64: CompressedBlock]>([:])
 
     /// Unique among the mappings of this process (the S3-FIFO ghost's keys).
     let id: UInt64 = MappingCore.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -80,5 +87,20 @@ final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
     init(backend: any IOBackend, pool: FolioPool, pageSize: Int, initialSize: Int64, maxFolioOrder: Int, pageLock: Strategy.MappingLock) {
         self.pageLock = pageLock
         super.init(backend: backend, pool: pool, pageSize: pageSize, initialSize: initialSize, maxFolioOrder: maxFolioOrder)
+    }
+}
+
+/// A value behind a `ShortLock` (the parking-lot word lock ThreadSanitizer
+/// sees through, unlike `Synchronization.Mutex`).
+final class Guarded<Value>: @unchecked Sendable {
+    // @unchecked Sendable: `value` is read and written only under `lock`.
+    private let lock = ShortLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

@@ -51,6 +51,10 @@ extension PageCache {
                 switch tryEvict(folio) {
                 case .evicted:
                     progress = true
+                case .compressed:
+                    // Stage one: kept, compressed; the policy ages it on.
+                    progress = true
+                    policy.keep(folio)
                 case .busy:
                     counters.reclaimSkips.wrappingAdd(1, ordering: .relaxed)
                     policy.keep(folio)  // a second chance, so it is not offered again at once
@@ -62,7 +66,7 @@ extension PageCache {
         }
     }
 
-    enum EvictOutcome { case evicted, busy, gone }
+    enum EvictOutcome { case evicted, compressed, busy, gone }
 
     /// Evicts one folio if that is possible without waiting: pins it (a
     /// victim may have left the cache and gone back to the pool meanwhile —
@@ -71,7 +75,8 @@ extension PageCache {
     /// removes it from its page table and the policy. It returns to the pool
     /// when the last pin — ours — drops, after its locks are released.
     func tryEvict(_ folio: Folio) -> EvictOutcome {
-        guard folio.tryPin() else { return .gone }
+        // (A compressed victim too: it is still resident, and evictable.)
+        guard folio.tryPinResident() else { return .gone }
         guard let core = folio.mapping else {
             folio.unpin()
             return .gone
@@ -112,13 +117,17 @@ extension PageCache {
                 return .busy
             }
         }
+        // Two stages, as zswap: a cold clean large folio is first kept
+        // compressed (if that saves enough), and evicted when it comes round
+        // again.
+        if compressLocked(folio, of: mapping) { return .compressed }
         // Pins are re-checked under the shard lock, where locked lookups
         // pin. A lock-free lookup may still pin it just after this check;
         // that reader then finds it detached under the folio lock we hold (or,
         // per-inode and per-range, cannot look it up while we hold its range).
         guard mapping.table.remove(folio, onlyIfUnpinned: true, allowedPins: 1) else { return .busy }
         policy.evicted(folio)
-        residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
+        releaseResident(folio, of: mapping)
         counters.evictions.wrappingAdd(1, ordering: .relaxed)
         return .evicted
     }

@@ -37,6 +37,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// eighth of the budget (a cache of a few large folios would thrash on
     /// them; a budget of under 16 pages makes only one-page folios).
     @usableFromInline let folioOrder: Int
+    /// Whether reclaim keeps cold clean large folios compressed
+    /// (`configuration.compression.enabled`, with large folios).
+    let compressionEnabled: Bool
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
     /// Background writeback, when `configuration.writebackInterval` is set.
@@ -62,6 +65,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         var order = configuration.maxFolioOrder
         while order > 0 && configuration.pageSize << order > budget / 8 { order -= 1 }
         self.folioOrder = order
+        self.compressionEnabled = configuration.compression.enabled && order > 0
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }

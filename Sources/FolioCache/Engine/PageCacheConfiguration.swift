@@ -20,7 +20,7 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// most an eighth of the budget: a smaller budget lowers it). Default 4:
     /// 64 KiB with 4 KiB pages. 0: every folio is one page.
     public var maxFolioOrder: Int
-    /// Compression (accepted, not yet used by the engine) and the
+    /// Compression of cold large folios (reclaim's first stage) and the
     /// background collapser's interval (`PageCache.startBackgroundCollapse`).
     public var compression: CompressionConfiguration
     /// Background writeback: every interval, a flusher per cache writes back

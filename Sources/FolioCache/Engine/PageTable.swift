@@ -229,7 +229,21 @@ final class PageTable: @unchecked Sendable {
         defer { shard.mutex.unlock() }
         guard let array = shard.slotArray, let (_, p) = find(index.rawValue, in: array) else { return nil }
         let folio = PageTable.folio(at: p).takeUnretainedValue()
-        folio.pin()  // in the table, under the lock: live
+        // In the table, under the lock: live — unless compressed, which a
+        // lookup treats as a miss (a CAS, so that it cannot pin a folio that
+        // compression is taking the bytes of; `Folio.liveMask`).
+        return folio.tryPin() ? folio : nil
+    }
+
+    /// The compressed folio covering page `index`, pinned, or nil.
+    func lookupCompressedAndPin(_ index: PageIndex) -> Folio? {
+        let shard = shard(for: index)
+        shard.mutex.lock()
+        defer { shard.mutex.unlock() }
+        guard let array = shard.slotArray, let (_, p) = find(index.rawValue, in: array) else { return nil }
+        let folio = PageTable.folio(at: p).takeUnretainedValue()
+        guard folio.flags.contains(.compressed) else { return nil }
+        folio.pin()
         return folio
     }
 }

@@ -1,0 +1,111 @@
+import FolioLocks
+import Synchronization
+
+/// The compressed tier: reclaim's first stage keeps a cold, clean large folio
+/// LZ4-compressed (`CompressedBlock`: the block and its XXH3-64 checksum)
+/// instead of evicting it, when that saves at least
+/// `compression.minimumSaving` of its bytes; the budget is then charged the
+/// block's resident bytes, not the folio's. The folio stays in its page table
+/// as a second kind of entry — flag `compressed`, no data buffer, its block
+/// in the mapping's `compressedBlocks` — that every lookup treats as a miss
+/// (`Folio.liveMask`): the miss goes down the one fill path, whose insert
+/// finds the compressed folio and decompresses it in place under the locks a
+/// fill of its range would take (`CachedFile.decompress`). The compressed copy
+/// is dropped then (OpenZFS's compressed ARC keeps both; one copy keeps the
+/// accounting simple, and a folio read again is hot). Reclaim's later rounds
+/// evict compressed folios by policy like any other.
+///
+/// Integrity: the checksum is verified before every decompression, and
+/// decompression is bounds-checked. Only clean folios are compressed, so a
+/// block that fails is never the only copy: it is dropped, counted
+/// (`CacheStatistics.checksumFailures`) and the page is read again from the
+/// file.
+extension PageCache {
+    /// With the folio pinned once (by reclaim) and locked with its whole
+    /// range, clean: compresses it if that saves enough; returns whether it
+    /// is now compressed.
+    func compressLocked(_ folio: Folio, of mapping: MappingCore) -> Bool {
+        guard compressionEnabled, folio.order > 0, let data = folio.data else { return false }
+        let state = folio.flags
+        guard state.contains(.uptodate), !state.contains(.dirty), !state.contains(.compressed), !state.contains(.detached) else { return false }
+        guard let block = CompressedBlock.compress(UnsafeRawBufferPointer(start: data, count: folio.byteCount),
+                                                   minimumSaving: configuration.compression.minimumSaving)
+        else { return false }
+        // From this flag on, lookups miss and `tryPin` refuses the folio; a
+        // pin taken before it is seen now (both are atomics on the same word).
+        folio.setFlags(.compressed)
+        if folio.pinCount > 1 {
+            folio.clearFlags(.compressed)
+            return false
+        }
+        folio.clearFlags(.uptodate)
+        mapping.compressedBlocks.withLock { $0[folio.index.rawValue] = block }
+        folio.data = nil
+        pool.putBuffer(data, order: folio.order)
+        let saved = folio.byteCount - block.residentBytes
+        residentBytes.wrappingSubtract(saved, ordering: .relaxed)
+        counters.compressedFolios.wrappingAdd(1, ordering: .relaxed)
+        counters.compressions.wrappingAdd(1, ordering: .relaxed)
+        counters.compressionSavedBytes.wrappingAdd(saved, ordering: .relaxed)
+        return true
+    }
+
+    /// A folio leaves the cache (evicted, removed): its resident bytes leave
+    /// the budget — its block's if it is compressed (the block is dropped).
+    func releaseResident(_ folio: Folio, of mapping: MappingCore) {
+        guard folio.flags.contains(.compressed) else {
+            residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
+            return
+        }
+        let block = mapping.compressedBlocks.withLock { $0.removeValue(forKey: folio.index.rawValue) }
+        let resident = block?.residentBytes ?? 0
+        residentBytes.wrappingSubtract(resident, ordering: .relaxed)
+        counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
+        counters.compressionSavedBytes.wrappingSubtract(folio.byteCount - resident, ordering: .relaxed)
+    }
+}
+
+extension CachedFile {
+    /// Decompresses a compressed folio (pinned by the caller) in place, under
+    /// the locks a fill of its range takes: the invalidate lock shared, its
+    /// whole range exclusive, its lock. Makes room for the bytes it adds
+    /// first (holding no lock). A block whose checksum or decompression
+    /// fails is dropped with its folio (it was clean) and counted; the
+    /// caller's retry then reads the page from the file. Records an access:
+    /// the page was cached.
+    func decompress(_ folio: Folio) {
+        guard let peek = mapping.compressedBlocks.withLock({ $0[folio.index.rawValue] }) else { return }
+        cache.makeRoom(for: folio.byteCount - peek.residentBytes)
+        strategy.lockInvalidate(.shared, in: mapping.pageLock)
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        let pagesGuard = strategy.lockPages(folio.pages, .exclusive, in: mapping.pageLock)
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        strategy.lockFolio(folio)
+        defer { strategy.unlockFolio(folio) }
+        // Recheck under the locks: decompressed, evicted or truncated meanwhile.
+        let state = folio.flags
+        guard state.contains(.compressed), !state.contains(.detached),
+              let block = mapping.compressedBlocks.withLock({ $0[folio.index.rawValue] })
+        else { return }
+        let buffer = cache.pool.takeBuffer(order: folio.order)
+        do throws(CompressionError) {
+            try block.decompress(into: UnsafeMutableRawBufferPointer(start: buffer, count: folio.byteCount))
+        } catch {
+            cache.pool.putBuffer(buffer, order: folio.order)
+            cache.counters.checksumFailures.wrappingAdd(1, ordering: .relaxed)
+            removeLocked(folio)
+            return
+        }
+        mapping.compressedBlocks.withLock { _ = $0.removeValue(forKey: folio.index.rawValue) }
+        let saved = folio.byteCount - block.residentBytes
+        cache.residentBytes.wrappingAdd(saved, ordering: .relaxed)
+        cache.counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
+        cache.counters.decompressions.wrappingAdd(1, ordering: .relaxed)
+        cache.counters.compressionSavedBytes.wrappingSubtract(saved, ordering: .relaxed)
+        folio.data = buffer
+        folio.setFlags(.uptodate)
+        // Last: lookups may pin it again (the release publishes the buffer).
+        folio.clearFlags(.compressed)
+        cache.recordAccess(folio)
+    }
+}

@@ -1,0 +1,107 @@
+@_spi(FolioInternals) @testable import FolioCache
+import FolioLoadKit
+import FolioLocks
+import FolioTestSupport
+import Testing
+
+/// The compressed tier through the engine: reclaim's first stage keeps cold
+/// clean 64 KiB folios compressed; reads and writes of their pages
+/// decompress them; the budget counts resident bytes; a corrupt block is
+/// dropped and the page read again from the file; incompressible data is
+/// never kept compressed.
+@Suite struct CompressionTierTests {
+    static let pageSize = 4096
+    /// 4 MiB of real text (the load tool's corpus, repeated).
+    static let text: [UInt8] = {
+        let corpus = (try? TextCorpus.shared.get().bytes) ?? []
+        guard !corpus.isEmpty else { return [] }
+        return (0..<(4 << 20)).map { corpus[$0 % corpus.count] }
+    }()
+
+    static func strategies() -> [any LockStrategy] {
+        [PerPageBitLocking(), HybridFairLocking(), PerInodeLocking(), PerRangeLocking()]
+    }
+
+    /// A 1 MiB cache (order-4 folios, compression on) over a memory file
+    /// holding `contents`, read once in order: readahead fills 64 KiB folios
+    /// and the pressure compresses the cold ones.
+    func setUp<S: LockStrategy>(_ strategy: S, _ contents: [UInt8], compression: Bool = true, policy: EvictionPolicyKind = .s3fifo) throws -> (PageCache<S>, CachedFile<S>, MemoryBackend) {
+        let cache = try PageCache(strategy: strategy, configuration: .init(
+            pageSize: Self.pageSize, capacity: 1 << 20, evictionPolicy: policy, maxFolioOrder: 4,
+            compression: CompressionConfiguration(enabled: compression)))
+        let backend = MemoryBackend(path: "compression-\(strategy.kind.rawValue)", contents: contents)
+        let file = try cache.open(backend: backend)
+        #expect(try file.read(count: contents.count, at: 0) == contents)
+        return (cache, file, backend)
+    }
+
+    func textIsKeptCompressedAndReadsBack<S: LockStrategy>(_ strategy: S, _ policy: EvictionPolicyKind) throws {
+        let (cache, file, backend) = try setUp(strategy, Self.text, policy: policy)
+        let s = cache.statistics
+        print("CompressionTierTests \(strategy.kind) \(policy): after one pass: compressed \(s.compressedFolios), resident \(s.residentBytes), logical \(s.logicalBytes), effective \(s.effectiveCapacity), evictions \(s.evictions)")
+        #expect(s.readaheadFolios > 0)
+        #expect(s.compressedFolios > 0, "\(strategy.kind): nothing compressed: \(s)")
+        #expect(s.residentBytes + s.evictionOverheadBytes <= 1 << 20, "\(strategy.kind): over budget: \(s)")
+        // LRU keeps a compressed folio for a whole lap: a scan leaves about
+        // as many folios compressed as not (1.42× logical / resident here,
+        // 2.5× inside a block). S3-FIFO's small queue lets a one-pass scan
+        // through quickly, compressed or not.
+        #expect(s.logicalBytes > s.residentBytes && (policy != .lru || s.effectiveCapacity > 1.3), "\(strategy.kind) \(policy): \(s)")
+        // Every byte reads back, through compressed folios (decompressed) and
+        // others; what was cached, compressed or not, is not read from the file.
+        let cachedFolios = file.mapping.table.count
+        let compressedBefore = s.compressedFolios
+        let readsBefore = backend.ioCounts.reads
+        for off in stride(from: 0, to: Self.text.count, by: 64 << 10).reversed() {
+            #expect(try file.read(count: 64 << 10, at: Int64(off)) == Array(Self.text[off..<off + (64 << 10)]), "\(strategy.kind): bytes at \(off)")
+        }
+        let after = cache.statistics
+        #expect(after.checksumFailures == 0)
+        #expect(backend.ioCounts.reads - readsBefore < (Self.text.count >> 12) - 16 * cachedFolios + 16 * compressedBefore,
+                "\(strategy.kind) \(policy): compressed folios were read from the file")
+        // A write into a compressed folio decompresses it first.
+        cache.shrink(toBytes: 512 << 10)
+        try file.write([1, 2, 3], at: 5)
+        #expect(try file.read(count: 8, at: 2) == [Self.text[2], Self.text[3], Self.text[4], 1, 2, 3, Self.text[8], Self.text[9]])
+        try file.close()
+        #expect(cache.statistics.residentBytes == 0 && cache.statistics.compressedFolios == 0, "\(strategy.kind): close left \(cache.statistics)")
+    }
+
+    @Test func textIsKeptCompressedAndReadsBack() throws {
+        try #require(!Self.text.isEmpty, "the text corpus is not available")
+        for s in Self.strategies() {
+            for policy in [EvictionPolicyKind.s3fifo, .lru] { try textIsKeptCompressedAndReadsBack(s, policy) }
+        }
+    }
+
+    @Test func randomBytesAreNotKeptCompressed() throws {
+        var rng = SplitMix64(seed: testSeed())
+        let random = (0..<(2 << 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let (cache, file, _) = try setUp(HybridFairLocking(), random)
+        #expect(cache.statistics.compressedFolios == 0 && cache.statistics.evictions > 0, "\(cache.statistics)")
+        #expect(try file.read(count: random.count, at: 0) == random)
+    }
+
+    @Test func compressionOffEvictsInstead() throws {
+        let (cache, _, _) = try setUp(HybridFairLocking(), Self.text, compression: false)
+        #expect(cache.statistics.compressedFolios == 0 && cache.statistics.logicalBytes == cache.statistics.residentBytes)
+    }
+
+    /// A flipped byte in a compressed block: the read returns the file's
+    /// bytes, the failure is counted, the block is gone.
+    func corruptBlockIsReread<S: LockStrategy>(_ strategy: S) throws {
+        let (cache, file, _) = try setUp(strategy, Self.text)
+        let (index, block) = try #require(file.mapping.compressedBlocks.withLock { $0.first })
+        block.corruptByteForTesting(at: block.compressedCount / 2)
+        let offset = Int(index) * Self.pageSize
+        #expect(try file.read(count: 64 << 10, at: Int64(offset)) == Array(Self.text[offset..<offset + (64 << 10)]),
+                "\(strategy.kind): a corrupt block gave wrong bytes")
+        #expect(cache.statistics.checksumFailures == 1, "\(strategy.kind): \(cache.statistics)")
+        #expect(file.mapping.compressedBlocks.withLock { $0[index] } == nil)
+    }
+
+    @Test func corruptBlocksAreDroppedAndReread() throws {
+        try #require(!Self.text.isEmpty, "the text corpus is not available")
+        for s in Self.strategies() { try corruptBlockIsReread(s) }
+    }
+}
