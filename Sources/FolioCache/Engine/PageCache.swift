@@ -69,6 +69,10 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
+        // Compression works on large folios; random access makes them only
+        // by collapse, so with compression the collapser runs (every
+        // `compression.collapseInterval`; `stopBackgroundCollapse` stops it).
+        if compressionEnabled { try startBackgroundCollapse() }
     }
 
     /// Opens (by default creating) the file at `path`.
