@@ -47,9 +47,13 @@ extension PageCache {
             let victims = policy.victims(bytes: excess)
             if victims.isEmpty { break }
             var progress = false
+            var need = excess
             for folio in victims {
-                switch tryEvict(folio) {
-                case .evicted:
+                let before = residentBytes.load(ordering: .relaxed)
+                let outcome = tryEvict(folio, need: need)
+                need -= before - residentBytes.load(ordering: .relaxed)
+                switch outcome {
+                case .evicted, .split:
                     progress = true
                 case .compressed:
                     // Stage one: kept, compressed; the policy ages it on.
@@ -66,7 +70,12 @@ extension PageCache {
         }
     }
 
-    enum EvictOutcome { case evicted, compressed, busy, gone }
+    enum EvictOutcome {
+        case evicted, compressed, busy, gone
+        /// Only part of a large folio was needed: it was split and its
+        /// tail pieces evicted; the rest stays (the policy has the pieces).
+        case split
+    }
 
     /// Evicts one folio if that is possible without waiting: pins it (a
     /// victim may have left the cache and gone back to the pool meanwhile —
@@ -74,7 +83,7 @@ extension PageCache {
     /// strategy, skips it if someone else pins it, writes it back if dirty,
     /// removes it from its page table and the policy. It returns to the pool
     /// when the last pin — ours — drops, after its locks are released.
-    func tryEvict(_ folio: Folio) -> EvictOutcome {
+    func tryEvict(_ folio: Folio, need: Int = .max) -> EvictOutcome {
         // (A compressed victim too: it is still resident, and evictable.)
         guard folio.tryPinResident() else { return .gone }
         guard let core = folio.mapping else {
@@ -92,7 +101,7 @@ extension PageCache {
             folio.unpin()
             return .busy
         }
-        let outcome = evictLocked(folio, of: mapping)
+        let outcome = evictLocked(folio, of: mapping, need: need)
         strategy.unlockFolio(folio)
         strategy.unlockPages(pagesGuard, in: mapping.pageLock)
         if outcome == .evicted { folio.markUnlisted() }
@@ -102,7 +111,7 @@ extension PageCache {
 
     /// The part of `tryEvict` done with the folio pinned (once, by us) and
     /// locked, with its whole range.
-    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>) -> EvictOutcome {
+    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>, need: Int = .max) -> EvictOutcome {
         assert(!Strategy.locksFolios || folio.isLockBitSet, "evictLocked: the folio must be locked")
         // Recheck under the lock: truncate, close or another reclaimer may
         // have removed it since the policy offered it (they hold this same
@@ -121,6 +130,25 @@ extension PageCache {
         // compressed (if that saves enough), and evicted when it comes round
         // again.
         if compressLocked(folio, of: mapping) { return .compressed }
+        // Reclaim that needs only part of a large folio splits it and
+        // evicts the tail it needs (the kernel's deferred split, done at once).
+        if folio.order > 0, need > 0, need < folio.byteCount, !folio.flags.contains(.compressed) {
+            let keepPages = Int64((folio.byteCount - need) >> folio.pageShift)
+            if keepPages > 0, let pieces = CachedFile(cache: self, mapping: mapping).splitLocked(folio, at: folio.index.advanced(by: keepPages)) {
+                let cut = folio.index.advanced(by: keepPages)
+                for piece in pieces {
+                    if piece.index >= cut && mapping.table.remove(piece, onlyIfUnpinned: true, allowedPins: 1) {
+                        policy.evicted(piece)
+                        releaseResident(piece, of: mapping)
+                        piece.markUnlisted()
+                        counters.evictions.wrappingAdd(1, ordering: .relaxed)
+                    }
+                    strategy.unlockFolio(piece)
+                    piece.unpin()
+                }
+                return .split
+            }
+        }
         // Pins are re-checked under the shard lock, where locked lookups
         // pin. A lock-free lookup may still pin it just after this check;
         // that reader then finds it detached under the folio lock we hold (or,
