@@ -117,6 +117,7 @@ extension CacheConfiguration {
         // [compression]
         if let b = try r.bool(K.compressionEnabled) { c.cache.compression.enabled = b }
         if let f = try r.fraction(K.minimumSaving) { c.cache.compression.minimumSaving = f }
+        if let f = try r.share(K.maximumShare) { c.cache.compression.maximumShare = f }
         let intervals = CompressionConfiguration.minimumInterval...CompressionConfiguration.maximumInterval
         if let d = try r.duration(K.collapseInterval, in: intervals) ?? nil { c.cache.compression.collapseInterval = d }
 

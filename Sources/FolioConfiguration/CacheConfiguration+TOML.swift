@@ -20,6 +20,7 @@ extension CacheConfiguration {
             "", "[compression]",
             "enabled = \(cache.compression.enabled)",
             "min-saving = \(cache.compression.minimumSaving)",
+            "max-share = \(cache.compression.maximumShare)",
             "collapse-interval = \"\(Units.formatDuration(cache.compression.collapseInterval))\"",
             "", "[writeback]",
             "interval = \"" + (cache.writebackInterval.map(Units.formatDuration) ?? "off") + "\"",

@@ -29,6 +29,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let faultAroundPages = ConfigurationKey("cache", "fault-around-pages")
     public static let compressionEnabled = ConfigurationKey("compression", "enabled")
     public static let minimumSaving = ConfigurationKey("compression", "min-saving")
+    public static let maximumShare = ConfigurationKey("compression", "max-share")
     public static let collapseInterval = ConfigurationKey("compression", "collapse-interval")
     public static let writebackInterval = ConfigurationKey("writeback", "interval")
 
@@ -36,7 +37,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let all: [ConfigurationKey] = [
         lockStrategy, spinLimit, unfairness, maxWait, waitTableBuckets,
         capacity, pageSize, maxFolioOrder, eviction, faultAroundPages,
-        compressionEnabled, minimumSaving, collapseInterval,
+        compressionEnabled, minimumSaving, maximumShare, collapseInterval,
         writebackInterval,
     ]
 

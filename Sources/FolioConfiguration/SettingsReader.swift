@@ -91,18 +91,28 @@ struct SettingsReader {
 
     /// A number in `0 ..< 1`.
     func fraction(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
+        try number(key, in: "from 0 up to (not including) 1", example: "0.25") { $0 >= 0 && $0 < 1 }
+    }
+
+    /// A number in `0 <.. 1` (a share of something, all of it allowed).
+    func share(_ key: ConfigurationKey) throws(ConfigurationError) -> Double? {
+        try number(key, in: "above 0 up to 1", example: "0.75") { $0 > 0 && $0 <= 1 }
+    }
+
+    private func number(_ key: ConfigurationKey, in range: String, example: String,
+                        _ allowed: (Double) -> Bool) throws(ConfigurationError) -> Double? {
         guard let s = settings[key] else { return nil }
         let value: Double
         switch s.value {
         case .double(let d): value = d
         case .int(let i): value = Double(i)
         case .string(let text) where s.fromEnvironment:
-            guard let d = Double(text.trimmingWhitespace()) else { throw wrongType(key, s, expected: "a number from 0 up to (not including) 1") }
+            guard let d = Double(text.trimmingWhitespace()) else { throw wrongType(key, s, expected: "a number \(range)") }
             value = d
-        default: throw wrongType(key, s, expected: "a number from 0 up to (not including) 1")
+        default: throw wrongType(key, s, expected: "a number \(range)")
         }
-        guard value >= 0, value < 1 else {
-            throw error(key, s, .invalidValue, "out of range; allowed: a fraction from 0 up to (not including) 1, such as 0.25")
+        guard allowed(value) else {
+            throw error(key, s, .invalidValue, "out of range; allowed: a fraction \(range), such as \(example)")
         }
         return value
     }

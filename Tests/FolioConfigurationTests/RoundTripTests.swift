@@ -38,6 +38,7 @@ import Testing
             [compression]
             enabled = true
             min-saving = 0.5
+            max-share = 0.5
             collapse-interval = "2min"
 
             [writeback]
@@ -55,7 +56,7 @@ import Testing
         #expect(c.evictionPolicy == .lru)
         #expect(c.faultAroundPages == 9)
         #expect(c.maxFolioOrder == 3)
-        #expect(c.compression == CompressionConfiguration(enabled: true, minimumSaving: 0.5, collapseInterval: .seconds(120)))
+        #expect(c.compression == CompressionConfiguration(enabled: true, minimumSaving: 0.5, maximumShare: 0.5, collapseInterval: .seconds(120)))
         #expect(c.writebackInterval == .milliseconds(20))
 
         // The page size is what the engine caches in: one byte read makes one page resident.
@@ -64,10 +65,13 @@ import Testing
         _ = try file.read(count: 1, at: 0)
         #expect(cache.statistics.residentBytes == 2048)
 
-        // The capacity is enforced: reading 64 KiB through a 16 KiB budget evicts.
+        // The capacity is enforced: reading 64 KiB through a 16 KiB budget
+        // evicts or (the bytes are all ones) compresses, within the share.
         for page in 0..<32 { _ = try file.read(count: 1, at: Int64(page * 2048)) }
-        #expect(cache.statistics.residentBytes <= 16 * 1024)
-        #expect(cache.statistics.evictions >= 32 - 8)
+        let s = cache.statistics
+        #expect(s.residentBytes <= 16 * 1024)
+        #expect(s.evictions + s.compressions >= 32 - 8)
+        #expect(s.compressions > 0 && s.compressedBytes <= 8 * 1024 + 2048, "\(s)")
         try file.close()
     }
 

@@ -92,7 +92,8 @@ public struct CacheStatistics: Sendable, Equatable {
     /// folios at their compressed size plus their metadata (with
     /// `evictionOverheadBytes`, the quantity the budget bounds).
     public var residentBytes: Int
-    /// Folios tracked by the eviction policy.
+    /// Folios cached: tracked by the eviction policy, or compressed (in the
+    /// compressed tier).
     public var residentFolios: Int
     /// Memory the eviction policy holds of its own (S3-FIFO's ghost of
     /// evicted keys), charged to the budget; 0 for SIEVE and LRU.
@@ -116,6 +117,9 @@ public struct CacheStatistics: Sendable, Equatable {
     public var readaheadFolios: UInt64 = 0
     /// Folios held compressed now.
     public var compressedFolios: Int = 0
+    /// Resident bytes of the compressed folios (at most
+    /// `compression.maximumShare` of the budget, give or take a folio).
+    public var compressedBytes: Int = 0
     /// Folios reclaim compressed (kept compressed instead of evicted), in all.
     public var compressions: UInt64 = 0
     /// Compressed folios decompressed because a page of theirs was used.

@@ -15,6 +15,13 @@ enum FillOutcome<PagesGuard> {
     case lostRace
 }
 
+/// A miss on a page a compressed folio holds: the folio (pinned), and what
+/// the policy said at the miss if it was asked about the folio's own key.
+struct CompressedHit {
+    let folio: Folio
+    let hint: InsertionHint?
+}
+
 /// What `insertFolio` did.
 enum InsertResult {
     case inserted(Folio)
@@ -38,19 +45,19 @@ extension CachedFile {
     /// without a second lookup or lock round.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
-        var compressed: Folio? = nil
+        var compressed: CompressedHit? = nil
         let outcome = try fillOnce(index, compressed: &compressed)
         guard let compressed else { return outcome }
         // With the fill's locks released: decompress under the locks of the
         // compressed folio's whole range; the caller looks the page up again.
-        decompress(compressed)
-        compressed.unpin()
+        decompress(compressed.folio, hint: compressed.hint)
+        compressed.folio.unpin()
         return .lostRace
     }
 
     /// `fill` up to finding the page in a compressed folio (`compressed`,
     /// pinned; the outcome is then `lostRace`).
-    func fillOnce(_ index: PageIndex, compressed: inout Folio?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    func fillOnce(_ index: PageIndex, compressed: inout CompressedHit?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         let order = readaheadOrder(index)
         // The policy sees the miss before room is made for it (S3-FIFO's
         // ghost is consulted at lookup, as in the reference).
@@ -98,7 +105,7 @@ extension CachedFile {
     /// at `index`). Falls back to one page when the large folio's range is
     /// partly cached. A page held by a compressed folio comes back in
     /// `compressed` (pinned), with `lostRace`.
-    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint, compressed: inout Folio?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint, compressed: inout CompressedHit?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         try checkOpen()
         let size = mapping.size.load(ordering: .acquiring)
         guard mapping.offset(of: index) < size else { return .pastEOF }
@@ -109,7 +116,9 @@ extension CachedFile {
         case .inserted(let f): folio = f
         case .taken: return .lostRace
         case .compressed(let f):
-            compressed = f
+            // The policy's answer at the miss is the folio's own if the
+            // miss asked about its key (S3-FIFO consumed the ghost entry).
+            compressed = CompressedHit(folio: f, hint: f.index == index && f.order == order ? hint : nil)
             return .lostRace
         }
         do throws(FolioError) {

@@ -31,9 +31,8 @@ extension CachedFile {
     func removeLocked(_ folio: Folio) {
         assert(!Strategy.locksFolios || folio.isLockBitSet, "removeLocked: the folio must be locked")
         if mapping.table.remove(folio, onlyIfUnpinned: false) {
-            cache.policy.remove(folio)
+            cache.forget(folio, of: mapping, evicted: false)
             folio.markUnlisted()
-            cache.releaseResident(folio, of: mapping)
         }
     }
 }

@@ -12,8 +12,14 @@ import Synchronization
 /// finds the compressed folio and decompresses it in place under the locks a
 /// fill of its range would take (`CachedFile.decompress`). The compressed copy
 /// is dropped then (OpenZFS's compressed ARC keeps both; one copy keeps the
-/// accounting simple, and a folio read again is hot). Reclaim's later rounds
-/// evict compressed folios by policy like any other.
+/// accounting simple, and a folio read again is hot).
+///
+/// A compressed folio leaves the eviction policy (as an eviction) for the
+/// cache's `CompressedTier`, a FIFO allowed `compression.maxShare` of the
+/// budget; reclaim evicts from the tier, oldest first, while it holds more,
+/// and compresses the policy's victims otherwise. A decompressed folio goes
+/// back to the policy as a miss's folio would (S3-FIFO: a ghost hit, into
+/// main).
 ///
 /// Integrity: the checksum is verified before every decompression, and
 /// decompression is bounds-checked. Only clean folios are compressed, so a
@@ -25,7 +31,7 @@ extension PageCache {
     /// range, clean: compresses it if that saves enough; returns whether it
     /// is now compressed.
     func compressLocked(_ folio: Folio, of mapping: MappingCore) -> Bool {
-        guard compressionEnabled, folio.order > 0, let data = folio.data else { return false }
+        guard compressionEnabled, let data = folio.data else { return false }
         let state = folio.flags
         guard state.contains(.uptodate), !state.contains(.dirty), !state.contains(.compressed), !state.contains(.detached) else { return false }
         guard let block = CompressedBlock.compress(UnsafeRawBufferPointer(start: data, count: folio.byteCount),
@@ -39,6 +45,8 @@ extension PageCache {
             return false
         }
         folio.clearFlags(.uptodate)
+        policy.evicted(folio)
+        tier.insert(folio, bytes: block.residentBytes)
         mapping.compressedBlocks.withLock { $0[folio.index.rawValue] = block }
         folio.data = nil
         pool.putBuffer(data, order: folio.order)
@@ -50,15 +58,19 @@ extension PageCache {
         return true
     }
 
-    /// A folio leaves the cache (evicted, removed): its resident bytes leave
-    /// the budget — its block's if it is compressed (the block is dropped).
-    func releaseResident(_ folio: Folio, of mapping: MappingCore) {
+    /// A folio whose lock the caller holds left its page table (`evicted`
+    /// by reclaim, or removed): the policy — or, compressed, the tier — lets
+    /// go of it, and its resident bytes leave the budget (its block's if it
+    /// is compressed; the block is dropped).
+    func forget(_ folio: Folio, of mapping: MappingCore, evicted: Bool) {
         guard folio.flags.contains(.compressed) else {
+            if evicted { policy.evicted(folio) } else { policy.remove(folio) }
             residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
             return
         }
         let block = mapping.compressedBlocks.withLock { $0.removeValue(forKey: folio.index.rawValue) }
         let resident = block?.residentBytes ?? 0
+        tier.remove(folio, bytes: resident)
         residentBytes.wrappingSubtract(resident, ordering: .relaxed)
         counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
         counters.compressionSavedBytes.wrappingSubtract(folio.byteCount - resident, ordering: .relaxed)
@@ -71,9 +83,10 @@ extension CachedFile {
     /// whole range exclusive, its lock. Makes room for the bytes it adds
     /// first (holding no lock). A block whose checksum or decompression
     /// fails is dropped with its folio (it was clean) and counted; the
-    /// caller's retry then reads the page from the file. Records an access:
-    /// the page was cached.
-    func decompress(_ folio: Folio) {
+    /// caller's retry then reads the page from the file. The folio leaves
+    /// the tier and joins the policy as a miss's folio does, with `hint` if
+    /// the caller's `prepareInsert` was for this folio's own key.
+    func decompress(_ folio: Folio, hint: InsertionHint? = nil) {
         guard let peek = mapping.compressedBlocks.withLock({ $0[folio.index.rawValue] }) else { return }
         cache.makeRoom(for: folio.byteCount - peek.residentBytes)
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
@@ -97,6 +110,7 @@ extension CachedFile {
             return
         }
         mapping.compressedBlocks.withLock { _ = $0.removeValue(forKey: folio.index.rawValue) }
+        cache.tier.remove(folio, bytes: block.residentBytes)
         let saved = folio.byteCount - block.residentBytes
         cache.residentBytes.wrappingAdd(saved, ordering: .relaxed)
         cache.counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
@@ -106,6 +120,6 @@ extension CachedFile {
         folio.setFlags(.uptodate)
         // Last: lookups may pin it again (the release publishes the buffer).
         folio.clearFlags(.compressed)
-        cache.recordAccess(folio)
+        cache.policy.insert(folio, hint: hint ?? cache.policy.prepareInsert(file: mapping.id, index: folio.index, order: folio.order))
     }
 }

@@ -44,24 +44,32 @@ extension PageCache {
         while idleRounds < 3 {
             let excess = residentBytes.load(ordering: .relaxed) - target
             if excess <= 0 { break }
-            let victims = policy.victims(bytes: excess)
+            // The compressed tier over its share gives up its oldest; else
+            // the policy's victims are compressed (kept in the tier) or
+            // evicted; with nothing left in the policy, the tier's go.
+            var fromTier = compressionEnabled && tier.isOverLimit
+            var victims = fromTier ? tier.oldest(bytes: excess) : policy.victims(bytes: excess)
+            if victims.isEmpty && !fromTier && compressionEnabled {
+                fromTier = true
+                victims = tier.oldest(bytes: excess)
+            }
             if victims.isEmpty { break }
             var progress = false
             var need = excess
             for folio in victims {
                 let before = residentBytes.load(ordering: .relaxed)
-                let outcome = tryEvict(folio, need: need)
+                let outcome = tryEvict(folio, need: need, fromTier: fromTier)
                 need -= before - residentBytes.load(ordering: .relaxed)
                 switch outcome {
-                case .evicted, .split:
+                case .evicted, .split, .compressed:
+                    // (Compressed: stage one; the policy let go of it, the
+                    // tier has it.)
                     progress = true
-                case .compressed:
-                    // Stage one: kept, compressed; the policy ages it on.
-                    progress = true
-                    policy.keep(folio)
                 case .busy:
                     counters.reclaimSkips.wrappingAdd(1, ordering: .relaxed)
-                    policy.keep(folio)  // a second chance, so it is not offered again at once
+                    // A second chance, so it is not offered again at once (a
+                    // busy folio of the tier stays where it is).
+                    if !fromTier { policy.keep(folio) }
                 case .gone:
                     break  // removed by someone else, who told the policy
                 }
@@ -83,7 +91,7 @@ extension PageCache {
     /// strategy, skips it if someone else pins it, writes it back if dirty,
     /// removes it from its page table and the policy. It returns to the pool
     /// when the last pin — ours — drops, after its locks are released.
-    func tryEvict(_ folio: Folio, need: Int = .max) -> EvictOutcome {
+    func tryEvict(_ folio: Folio, need: Int = .max, fromTier: Bool = false) -> EvictOutcome {
         // (A compressed victim too: it is still resident, and evictable.)
         guard folio.tryPinResident() else { return .gone }
         guard let core = folio.mapping else {
@@ -101,7 +109,7 @@ extension PageCache {
             folio.unpin()
             return .busy
         }
-        let outcome = evictLocked(folio, of: mapping, need: need)
+        let outcome = evictLocked(folio, of: mapping, need: need, fromTier: fromTier)
         strategy.unlockFolio(folio)
         strategy.unlockPages(pagesGuard, in: mapping.pageLock)
         if outcome == .evicted { folio.markUnlisted() }
@@ -110,13 +118,16 @@ extension PageCache {
     }
 
     /// The part of `tryEvict` done with the folio pinned (once, by us) and
-    /// locked, with its whole range.
-    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>, need: Int = .max) -> EvictOutcome {
+    /// locked, with its whole range. `fromTier`: a victim of the compressed
+    /// tier, which must still be compressed.
+    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>, need: Int = .max, fromTier: Bool = false) -> EvictOutcome {
         assert(!Strategy.locksFolios || folio.isLockBitSet, "evictLocked: the folio must be locked")
         // Recheck under the lock: truncate, close or another reclaimer may
         // have removed it since the policy offered it (they hold this same
         // lock to do so, so the answer is now stable).
         if folio.flags.contains(.detached) { return .gone }
+        // Decompressed since the tier offered it: the policy has it now.
+        if fromTier && !folio.flags.contains(.compressed) { return .gone }
         if folio.pinCount > 1 { return .busy }
         if folio.flags.contains(.dirty) {
             do {
@@ -127,8 +138,8 @@ extension PageCache {
             }
         }
         // Two stages, as zswap: a cold clean large folio is first kept
-        // compressed (if that saves enough), and evicted when it comes round
-        // again.
+        // compressed (if that saves enough) in the compressed tier, and
+        // evicted from there, oldest first, when the tier is over its share.
         if compressLocked(folio, of: mapping) { return .compressed }
         // Reclaim that needs only part of a large folio splits it and
         // evicts the tail it needs (the kernel's deferred split, done at once).
@@ -138,8 +149,7 @@ extension PageCache {
                 let cut = folio.index.advanced(by: keepPages)
                 for piece in pieces {
                     if piece.index >= cut && mapping.table.remove(piece, onlyIfUnpinned: true, allowedPins: 1) {
-                        policy.evicted(piece)
-                        releaseResident(piece, of: mapping)
+                        forget(piece, of: mapping, evicted: true)
                         piece.markUnlisted()
                         counters.evictions.wrappingAdd(1, ordering: .relaxed)
                     }
@@ -154,8 +164,7 @@ extension PageCache {
         // that reader then finds it detached under the folio lock we hold (or,
         // per-inode and per-range, cannot look it up while we hold its range).
         guard mapping.table.remove(folio, onlyIfUnpinned: true, allowedPins: 1) else { return .busy }
-        policy.evicted(folio)
-        releaseResident(folio, of: mapping)
+        forget(folio, of: mapping, evicted: true)
         counters.evictions.wrappingAdd(1, ordering: .relaxed)
         return .evicted
     }

@@ -42,6 +42,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let compressionEnabled: Bool
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
+    /// The compressed folios, oldest first (`PageCache+Compression.swift`).
+    let tier: CompressedTier
     /// Background writeback, when `configuration.writebackInterval` is set.
     package let flusher: BackgroundWorker?
     /// Background collapse, while started (`startBackgroundCollapse`).
@@ -65,7 +67,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         var order = configuration.maxFolioOrder
         while order > 0 && configuration.pageSize << order > budget / 8 { order -= 1 }
         self.folioOrder = order
-        self.compressionEnabled = configuration.compression.enabled && order > 0
+        self.compressionEnabled = configuration.compression.enabled
+        self.tier = CompressedTier(limit: Int(Double(budget) * configuration.compression.maximumShare))
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
@@ -94,13 +97,14 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     public var statistics: CacheStatistics {
         var s = CacheStatistics(
             residentBytes: residentBytes.load(ordering: .relaxed),
-            residentFolios: policy.count,
+            residentFolios: policy.count + tier.count,
             evictionOverheadBytes: policy.overheadBytes,
             misses: counters.misses.load(ordering: .relaxed),
             evictions: counters.evictions.load(ordering: .relaxed),
             writebacks: counters.writebacks.load(ordering: .relaxed),
             reclaimSkips: counters.reclaimSkips.load(ordering: .relaxed))
         counters.fillLargeFolioStatistics(&s)
+        s.compressedBytes = tier.bytes
         s.logicalBytes = s.residentBytes + counters.compressionSavedBytes.load(ordering: .relaxed)
         return s
     }
