@@ -131,9 +131,24 @@ public struct CacheStatistics: Sendable, Equatable {
     /// re-read from the file, or reported).
     public var checksumFailures: UInt64 = 0
 
+    /// Memory spent on describing the data, not charged to the budget:
+    /// folio headers (every one made: they are reused, never freed while
+    /// the cache lives), page-table slots, the index of compressed blocks.
+    public var metadataBytes: Int = 0
+
     /// Logical bytes per resident byte (1 without compression; 0 when empty).
     public var effectiveCapacity: Double {
         residentBytes == 0 ? 0 : Double(logicalBytes) / Double(residentBytes)
+    }
+
+    /// Logical bytes per byte of memory, metadata included.
+    public var effectiveCapacityWithMetadata: Double {
+        residentBytes == 0 ? 0 : Double(logicalBytes) / Double(residentBytes + metadataBytes)
+    }
+
+    /// Metadata per cached (logical) byte.
+    public var metadataPerByte: Double {
+        logicalBytes == 0 ? 0 : Double(metadataBytes) / Double(logicalBytes)
     }
 
     public init(

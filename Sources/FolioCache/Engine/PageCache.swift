@@ -105,6 +105,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
             reclaimSkips: counters.reclaimSkips.load(ordering: .relaxed))
         counters.fillLargeFolioStatistics(&s)
         s.compressedBytes = tier.bytes
+        s.metadataBytes = metadataBytes
         s.logicalBytes = s.residentBytes + counters.compressionSavedBytes.load(ordering: .relaxed)
         return s
     }

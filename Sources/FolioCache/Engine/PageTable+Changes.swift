@@ -9,9 +9,10 @@ import FolioLocks
 ///
 /// | change | stores, in order |
 /// |---|---|
-/// | insert | publish the folio (release) → per entry: key (relaxed), then pointer (release) |
-/// | remove | per entry: backward shift (each move: key, then pointer), then 0 into the last hole (release) → detach the folio |
-/// | collapse, split | publish every new folio (release) → each affected slot's pointer := the new folio covering it (release; keys do not move) → detach every old folio |
+/// | insert | note the order in `ordersPresent` → publish the folio (release) → its entry: key (relaxed), then pointer (release) |
+/// | remove | backward shift (each move: key, then pointer), then 0 into the last hole (release) → detach the folio |
+/// | collapse | publish the new folio (release) → the first old folio's slot: key (the new order), then pointer := the new folio (release) → remove the other old entries (backward shift) → detach every old folio |
+/// | split | publish every new folio (release) → the old folio's slot: key, then pointer := the first piece → insert the other pieces' entries → detach the old folio |
 /// | grow | fill the new array (not yet visible) → retire the old one → store the new array's address (release) |
 ///
 /// The rules behind the table. Two of them carry correctness; the others
@@ -41,43 +42,57 @@ import FolioLocks
 extension PageTable {
     // MARK: Insert
 
-    /// Inserts `folio` (of order at most `blockShift`, not yet published):
-    /// all of its `2^order` entries, or — if any page it covers is taken —
-    /// none, returning the folio that covers the first taken page, pinned.
+    /// Inserts `folio` (of order at most `blockShift`, not yet published) —
+    /// its one entry — or, if any page it covers is taken, nothing,
+    /// returning the folio that covers the first taken page, pinned.
     ///
-    /// Store order: the folio is published (release) before its first entry
-    /// can be seen; each entry's key is stored before its pointer (release).
-    /// A lock-free reader may find some of its entries before the others;
-    /// any entry it finds leads to the whole, published folio.
+    /// Store order: the folio's order is noted in `ordersPresent` and the
+    /// folio published (release) before its entry can be seen; the entry's
+    /// key is stored before its pointer (release).
     func insertOrPinExisting(_ folio: Folio) -> Folio? {
         let first = folio.index.rawValue
         let pages = folio.pageCount
         precondition(Int(folio.order) <= blockShift, "PageTable: a folio of order \(folio.order) in a table of blocks of order \(blockShift)")
+        assert(first <= PageTable.startMask, "PageTable: page index \(first) too large")
         assert(folio.state.load(ordering: .relaxed) & Folio.liveMask == 0, "PageTable: inserting a folio that is published, detached or free")
         let shard = shard(for: folio.index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
         if let array = shard.slotArray {
-            for key in first..<first &+ UInt64(pages) {
-                if let (_, p) = find(key, in: array) {
-                    let existing = PageTable.folio(at: p).takeUnretainedValue()
-                    existing.pin()  // in the table, under the lock: live
-                    return existing
+            // A folio covering the first page (starting there or before), then
+            // one starting at each later page.
+            var hit = findCovering(first, in: array, orders: allOrders).map(\.pointer)
+            if hit == nil {
+                for start in first &+ 1..<first &+ UInt64(pages) {
+                    if let (_, _, p) = find(start, in: array) {
+                        hit = p
+                        break
+                    }
                 }
             }
+            if let p = hit {
+                let existing = PageTable.folio(at: p).takeUnretainedValue()
+                existing.pin()  // in the table, under the lock: live
+                return existing
+            }
         }
-        reserve(pages, in: shard)
+        reserve(1, in: shard)
         let array = shard.slotArray.unsafelyUnwrapped
-        let me = PageTable.word(of: folio)
+        ordersPresent.bitwiseOr(1 << UInt64(folio.order), ordering: .relaxed)
         folio.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
-        for key in first..<first &+ UInt64(pages) {
-            let slot = emptySlot(for: key, in: array)
-            array.storeKey(slot, key)
-            array.storePointer(slot, me)
-        }
-        shard.entryCount += pages
+        store(folio, in: array)
+        shard.entryCount += 1
         shard.folioCount += 1
         return nil
+    }
+
+    /// Stores `folio`'s entry in an empty slot of its probe run (lock held):
+    /// key, then pointer (release).
+    func store(_ folio: Folio, in array: SlotArray) {
+        let key = PageTable.keyWord(of: folio)
+        let slot = emptySlot(for: key, in: array)
+        array.storeKey(slot, key)
+        array.storePointer(slot, PageTable.word(of: folio))
     }
 
     /// The first empty slot of `key`'s probe run (lock held; the load factor
@@ -90,7 +105,7 @@ extension PageTable {
     }
 
     /// Makes room for `more` entries at a load factor of at most 3/4 (lock
-    /// held): grows the slot array (16 slots at first) by doubling, as often
+    /// held): grows the slot array (4 slots at first) by doubling, as often
     /// as needed, in one step.
     func reserve(_ more: Int, in shard: ShardHandle) {
         let capacity = shard.slotArray?.capacity ?? 0
@@ -150,14 +165,10 @@ extension PageTable {
         let shard = shard(for: folio.index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
-        guard let array = shard.slotArray, holdsEveryEntry(of: folio, in: array) else { return false }
+        guard let array = shard.slotArray, let slot = slot(of: folio, in: array) else { return false }
         if onlyIfUnpinned && folio.pinCount > allowedPins { return false }
-        let first = folio.index.rawValue
-        let pages = folio.pageCount
-        for key in first..<first &+ UInt64(pages) {
-            deleteEntry(atSlot: find(key, in: array).unsafelyUnwrapped.slot, in: array)
-        }
-        shard.entryCount -= pages
+        deleteEntry(atSlot: slot, in: array)
+        shard.entryCount -= 1
         shard.folioCount -= 1
         folio.setFlags(.detached)
         return true
@@ -189,20 +200,12 @@ extension PageTable {
         array.storePointer(hole, 0)
     }
 
-    /// Whether every entry of `folio` is in `array` and holds it (lock held).
-    /// Either all of a folio's entries are in the table or none are; a
-    /// partial set is a broken invariant, asserted in debug builds (and
-    /// answered false in release builds, so that nothing more is changed).
-    func holdsEveryEntry(of folio: Folio, in array: SlotArray) -> Bool {
-        let me = PageTable.word(of: folio)
-        let first = folio.index.rawValue
-        let pages = folio.pageCount
-        var held = 0
-        for key in first..<first &+ UInt64(pages) {
-            if let (_, p) = find(key, in: array), p == me { held += 1 }
-        }
-        assert(held == 0 || held == pages, "PageTable: the folio at \(first) of order \(folio.order) holds \(held) of its \(pages) entries")
-        return held == pages
+    /// The slot of `folio`'s entry in `array`, if the table holds it (lock
+    /// held).
+    func slot(of folio: Folio, in array: SlotArray) -> Int? {
+        guard let (slot, key, p) = find(folio.index.rawValue, in: array), p == PageTable.word(of: folio) else { return nil }
+        assert(key == PageTable.keyWord(of: folio), "PageTable: the entry of the folio at \(folio.index.rawValue) has order \(key >> PageTable.orderShift), the folio \(folio.order)")
+        return slot
     }
 
     // MARK: Collapse and split
@@ -217,11 +220,14 @@ extension PageTable {
     /// page locks of the old folios so that a lock-free pinner finds them
     /// detached when it gets their lock.
     ///
-    /// Store order: `new` is published (release), then each slot's pointer
-    /// becomes `new` (release; keys do not change, so no entry moves), then
-    /// every old folio is detached. A lock-free reader sees, at each page,
-    /// either an old folio — which then fails its post-pin slot check, or,
-    /// under the page lock, its detached re-check — or the new one.
+    /// Store order: `new` is published (release); the first old folio's slot
+    /// (the same start) gets the new key, then the new pointer (release);
+    /// the other old entries are deleted; every old folio is detached. A
+    /// lock-free reader finds, at each page, an old folio — still the entry
+    /// there at that instant, or refused by its post-pin slot check or, under
+    /// the page lock, its detached re-check — or the new one, or nothing (it
+    /// then takes the lock). A torn key/pointer pair of the rewritten slot is
+    /// refused by the post-pin `contains` check or is the right answer.
     func replace(_ old: [Folio], with new: Folio, allowedPins: UInt64 = 0) -> Bool {
         precondition(PageTable.tile(old, new.pages), "PageTable.replace: the old folios do not tile pages \(new.index.rawValue)..<\(new.endIndex.rawValue) in ascending order")
         precondition(Int(new.order) <= blockShift, "PageTable: a folio of order \(new.order) in a table of blocks of order \(blockShift)")
@@ -230,13 +236,25 @@ extension PageTable {
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
         guard let array = shard.slotArray else { return false }
+        var slots: [Int] = []
+        slots.reserveCapacity(old.count)
         for f in old {
-            guard holdsEveryEntry(of: f, in: array), f.pinCount <= allowedPins, f.mappedPinCount == 0 else { return false }
+            guard let slot = slot(of: f, in: array), f.pinCount <= allowedPins, f.mappedPinCount == 0 else { return false }
+            slots.append(slot)
         }
+        ordersPresent.bitwiseOr(1 << UInt64(new.order), ordering: .relaxed)
         new.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
-        repoint(new, in: array)
+        // The first old folio starts where the new one does: its slot becomes
+        // the new entry (same start, so the same probe run).
+        array.storeKey(slots[0], PageTable.keyWord(of: new))
+        array.storePointer(slots[0], PageTable.word(of: new))
+        for f in old.dropFirst() {
+            // (Each deletion may move the others' entries: find them again.)
+            if let slot = slot(of: f, in: array) { deleteEntry(atSlot: slot, in: array) }
+        }
         for f in old { f.setFlags(.detached) }
-        shard.folioCount += 1 - old.count
+        shard.entryCount -= old.count - 1
+        shard.folioCount -= old.count - 1
         return true
     }
 
@@ -246,9 +264,11 @@ extension PageTable {
     /// not mapped. Returns false, changing nothing, otherwise. `old` is detached. The
     /// same caveat on pins as for the collapse.
     ///
-    /// Store order: every new folio is published (release), then each slot's
-    /// pointer becomes the new folio covering its page (release; keys do not
-    /// change), then `old` is detached — the collapse's order, reversed roles.
+    /// Store order: room is made first (growth, while `old` is still the
+    /// entry); every new folio is published (release); the old slot (the
+    /// same start as the first piece) gets the first piece's key, then
+    /// pointer (release); the other pieces' entries are stored; `old` is
+    /// detached — the collapse's order, reversed roles.
     func replace(_ old: Folio, with new: [Folio], allowedPins: UInt64 = 0) -> Bool {
         precondition(PageTable.tile(new, old.pages), "PageTable.replace: the new folios do not tile pages \(old.index.rawValue)..<\(old.endIndex.rawValue) in ascending order")
         for f in new {
@@ -257,21 +277,22 @@ extension PageTable {
         let shard = shard(for: old.index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
-        guard let array = shard.slotArray, holdsEveryEntry(of: old, in: array), old.pinCount <= allowedPins, old.mappedPinCount == 0 else { return false }
+        guard let array = shard.slotArray, slot(of: old, in: array) != nil, old.pinCount <= allowedPins, old.mappedPinCount == 0 else { return false }
+        // Room first: growth moves every entry (the old folio's too).
+        reserve(new.count - 1, in: shard)
+        let grown = shard.slotArray.unsafelyUnwrapped
+        guard let slot = slot(of: old, in: grown) else { return false }
+        var orders: UInt64 = 0
+        for f in new { orders |= 1 << UInt64(f.order) }
+        ordersPresent.bitwiseOr(orders, ordering: .relaxed)
         for f in new { f.state.bitwiseOr(Folio.publishedBit, ordering: .releasing) }
-        for f in new { repoint(f, in: array) }
+        grown.storeKey(slot, PageTable.keyWord(of: new[0]))
+        grown.storePointer(slot, PageTable.word(of: new[0]))
+        for f in new.dropFirst() { store(f, in: grown) }
         old.setFlags(.detached)
+        shard.entryCount += new.count - 1
         shard.folioCount += new.count - 1
         return true
-    }
-
-    /// Points the entries of `folio`'s pages, which exist, at it (lock held).
-    func repoint(_ folio: Folio, in array: SlotArray) {
-        let me = PageTable.word(of: folio)
-        let first = folio.index.rawValue
-        for key in first..<first &+ UInt64(folio.pageCount) {
-            array.storePointer(find(key, in: array).unsafelyUnwrapped.slot, me)
-        }
     }
 
     /// Whether `parts` cover exactly `pages`, in ascending order, without gaps
@@ -303,9 +324,9 @@ extension PageTable {
                 let p = array.loadPointer(slot)
                 guard p != 0 else { continue }
                 let folio = PageTable.folio(at: p).takeUnretainedValue()
-                // Once per folio: at the entry of its first page. (In the
-                // table, under the lock: its index and order are stable.)
-                guard array.loadKey(slot) == folio.index.rawValue, folio.endIndex > from, predicate(folio) else { continue }
+                // (In the table, under the lock: its index and order are
+                // stable.)
+                guard folio.endIndex > from, predicate(folio) else { continue }
                 folio.pin()
                 out.append(folio)
             }
@@ -318,7 +339,7 @@ extension PageTable {
     /// counts once, not 2^k times).
     var count: Int { sumOverShards { $0.folioCount } }
 
-    /// The number of entries — pages covered (a snapshot).
+    /// The number of entries — one per folio (a snapshot).
     var entryCount: Int { sumOverShards { $0.entryCount } }
 
     func sumOverShards(_ field: (ShardHandle) -> Int) -> Int {

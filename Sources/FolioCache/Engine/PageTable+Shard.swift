@@ -72,10 +72,10 @@ extension PageTable {
     ///
     /// | word | field |
     /// |---|---|
-    /// | 0 | capacity: a power of two, at least 16; constant |
+    /// | 0 | capacity: a power of two, at least 4; constant |
     /// | 1 | the next retired array (0: none), once this one is retired |
-    /// | 2 + 2i | key of slot i: a page index |
-    /// | 3 + 2i | pointer of slot i: the address of the folio covering that page; 0 marks an empty slot |
+    /// | 2 + 2i | key of slot i: the first page of its folio (bits 0–55) and its order (bits 56–61) |
+    /// | 3 + 2i | pointer of slot i: the address of that folio; 0 marks an empty slot |
     ///
     /// Lock-free readers load pointers acquiring and keys relaxed; writers
     /// (lock held) store keys relaxed and pointers releasing, so a reader
@@ -89,11 +89,11 @@ extension PageTable {
         }
 
         @inlinable static var headerWords: Int { 2 }
-        @inlinable static var minimumCapacityShift: Int { 4 }
+        @inlinable static var minimumCapacityShift: Int { 2 }
 
         /// A zeroed (all-empty) array of `capacity` slots.
         static func allocate(capacity: Int) -> SlotArray {
-            precondition(capacity >= 1 << minimumCapacityShift && capacity & (capacity - 1) == 0, "PageTable: slot capacity \(capacity) is not a power of two ≥ 16")
+            precondition(capacity >= 1 << minimumCapacityShift && capacity & (capacity - 1) == 0, "PageTable: slot capacity \(capacity) is not a power of two ≥ 4")
             let count = headerWords + 2 * capacity
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
             let words = raw.bindMemory(to: UInt64.self, capacity: count)
@@ -180,9 +180,9 @@ extension PageTable {
 
     /// Checks every shard under its lock: each entry is in its shard,
     /// reachable from its home slot, the only entry of its key, and points to
-    /// a published, not detached folio that covers the key; each folio has
-    /// exactly one entry per page it covers; the counts and the load factor
-    /// hold. For tests: O(capacity), and it takes every shard lock.
+    /// a published, not detached folio that starts at the key and has the
+    /// key's order; each folio has exactly one entry; no two folios overlap;
+    /// the counts and the load factor hold. For tests: O(capacity), and it takes every shard lock.
     func layoutReport() -> LayoutReport {
         var report = LayoutReport()
         for n in 0..<PageTable.shardCount {
@@ -203,18 +203,22 @@ extension PageTable {
             report.largestCapacity = max(report.largestCapacity, capacity)
             var entries = 0
             var pages: [UInt64: Int] = [:]  // pointer word → entries seen
+            var spans: [(UInt64, UInt64)] = []  // the folios' page ranges
             for slot in 0..<capacity {
                 let p = array.loadPointer(slot)
                 guard p != 0 else { continue }
                 entries += 1
-                let key = array.loadKey(slot)
+                let keyWord = array.loadKey(slot)
+                let key = keyWord & PageTable.startMask
                 let folio = PageTable.folio(at: p).takeUnretainedValue()
                 pages[p, default: 0] += 1
                 if shardNumber(of: PageIndex(key)) != n { report.violations.append("shard \(n) slot \(slot): key \(key) belongs to shard \(shardNumber(of: PageIndex(key)))") }
-                if !folio.contains(PageIndex(key)) { report.violations.append("shard \(n) slot \(slot): folio at \(folio.index.rawValue) of order \(folio.order) does not cover key \(key)") }
+                if keyWord != PageTable.keyWord(of: folio) { report.violations.append("shard \(n) slot \(slot): folio at \(folio.index.rawValue) of order \(folio.order) has the entry \(key) of order \(keyWord >> PageTable.orderShift)") }
+                if ordersPresent.load(ordering: .relaxed) & (1 << UInt64(folio.order)) == 0 { report.violations.append("shard \(n) slot \(slot): order \(folio.order) missing from ordersPresent") }
+                spans.append((folio.index.rawValue, folio.endIndex.rawValue))
                 let state = folio.state.load(ordering: .relaxed)
                 if state & Folio.liveMask != Folio.publishedBit { report.violations.append("shard \(n) slot \(slot): folio at \(folio.index.rawValue) is not live (state \(String(state, radix: 16)))") }
-                if let (found, _) = find(key, in: array) {
+                if let (found, _, _) = find(key, in: array) {
                     if found != slot { report.violations.append("shard \(n) slot \(slot): key \(key) also at slot \(found), earlier in its probe run") }
                 } else {
                     report.violations.append("shard \(n) slot \(slot): key \(key) unreachable from its home slot")
@@ -223,9 +227,13 @@ extension PageTable {
                 report.longestProbe = max(report.longestProbe, (slot - home) & mask)
                 if slot < home { report.wrappedEntries += 1 }
             }
-            for (p, seen) in pages {
+            for (p, seen) in pages where seen != 1 {
                 let folio = PageTable.folio(at: p).takeUnretainedValue()
-                if seen != folio.pageCount { report.violations.append("shard \(n): folio at \(folio.index.rawValue) of order \(folio.order) has \(seen) entries") }
+                report.violations.append("shard \(n): folio at \(folio.index.rawValue) of order \(folio.order) has \(seen) entries")
+            }
+            spans.sort { $0.0 < $1.0 }
+            for (a, b) in zip(spans, spans.dropFirst()) where a.1 > b.0 {
+                report.violations.append("shard \(n): the folio at \(a.0)..<\(a.1) overlaps the one at \(b.0)")
             }
             if entries != shard.entryCount { report.violations.append("shard \(n): \(entries) entries, count says \(shard.entryCount)") }
             if pages.count != shard.folioCount { report.violations.append("shard \(n): \(pages.count) folios, count says \(shard.folioCount)") }

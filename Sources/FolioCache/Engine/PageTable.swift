@@ -5,13 +5,18 @@ import Synchronization
 /// open-addressing hash table (linear probing, backward-shift deletion) in
 /// memory the table owns.
 ///
-/// **One entry per page.** A folio of order k covers `2^k` pages and has `2^k`
-/// entries, one per page it covers (key: the page index, pointer: the folio),
-/// so a lookup of any page is one probe sequence, whatever the size of the
-/// folio that holds it. An entry costs a 16-byte slot at a load factor of at
-/// most 3/4 (≈ 21 bytes per cached page, as for order-0 folios); that is the
-/// price of never having to search for "the folio that starts at or before
-/// this page".
+/// **One entry per folio**, keyed by the folio's first page; the key word
+/// also carries the folio's order (bits 56–61), so that a probe knows, without
+/// touching the folio, which pages the entry covers. A lookup of page `i`
+/// probes, for each folio order present in the table (`ordersPresent`, a
+/// bitmask; largest first), the key `i` rounded down to that order's
+/// alignment — one probe sequence in a table of one-page folios, at most
+/// `blockShift + 1` otherwise, usually two. An entry is a 16-byte slot at a
+/// load factor from 3/8 to 3/4 (growth doubles), and the arrays growth
+/// retired are kept (see below) — about as much again: 40–60 bytes per
+/// folio, 3–4 bytes per page of a 64 KiB folio. (Issue 10's table had one
+/// entry per *page*: one probe for any page, 16× the slots for a 64 KiB
+/// folio — most of the engine's metadata at order 4.)
 ///
 /// **Sharding by aligned block.** `shard = (index >> blockShift) & 63`, where
 /// `blockShift` is the largest folio order the cache makes: every folio lies
@@ -71,6 +76,19 @@ final class PageTable: @unchecked Sendable {
     /// `blockShift + shardBits`: where the block number above the shard
     /// bits starts.
     @usableFromInline let packShift: UInt64
+    /// Bit k set: a folio of order k was inserted into this table at some
+    /// time (never cleared). Set under the shard lock before the entry is
+    /// stored, so a locked lookup of that shard sees it; a lock-free lookup
+    /// that loaded it too early only misses and takes the lock.
+    @usableFromInline let ordersPresent = Atomic<UInt64>(0)
+
+    /// Where a key word keeps the folio's order; below it, the first page.
+    @inlinable static var orderShift: UInt64 { 56 }
+    @inlinable static var startMask: UInt64 { (1 << orderShift) - 1 }
+    /// The key word of a folio's entry: its first page and its order.
+    @inlinable @inline(__always) static func keyWord(of folio: Folio) -> UInt64 {
+        folio.index.rawValue | UInt64(folio.order) << orderShift
+    }
 
     /// A table for folios of order at most `blockShift` (the cache's largest
     /// folio order; 0 for a cache of single pages).
@@ -128,31 +146,57 @@ final class PageTable: @unchecked Sendable {
 
     /// The same with the shift a slot array keeps in its header (the
     /// lookup's form: no `tzcnt` on the way from the header to the slot).
-    @inlinable @inline(__always) func homeSlot(of key: UInt64, hashShift: UInt64) -> Int {
+    @inlinable @inline(__always) func homeSlot(of keyWord: UInt64, hashShift: UInt64) -> Int {
+        let key = keyWord & PageTable.startMask
         let packed = (key &>> packShift) &<< UInt64(truncatingIfNeeded: blockShift) | key & blockMask
         return Int(truncatingIfNeeded: (packed &* 0x9E37_79B9_7F4A_7C15) &>> hashShift)
     }
 
-    /// The slot holding `key` in `array`, and its pointer word, or nil. Exact
-    /// with the shard lock held; for lock-free callers only a candidate,
-    /// which they verify (a probe racing with a backward shift may miss an
-    /// entry, or pair one slot content's key with another's pointer).
-    @inlinable @inline(__always) func find(_ key: UInt64, in array: SlotArray) -> (slot: Int, pointer: UInt64)? {
+    /// The slot of the entry whose folio starts at page `start` in `array`,
+    /// its key word and its pointer word, or nil. Exact with the shard lock
+    /// held; for lock-free callers only a candidate, which they verify (a
+    /// probe racing with a backward shift may miss an entry, or pair one slot
+    /// content's key with another's pointer).
+    @inlinable @inline(__always) func find(_ start: UInt64, in array: SlotArray) -> (slot: Int, key: UInt64, pointer: UInt64)? {
         let header = array.header
         let mask = SlotArray.capacity(header: header) &- 1
-        var i = homeSlot(of: key, hashShift: SlotArray.hashShift(header: header))
+        var i = homeSlot(of: start, hashShift: SlotArray.hashShift(header: header))
         var probed = 0
         while true {
             // Pointer first, acquiring: a pointer stored after its key
             // (release) comes with that key.
             let p = array.loadPointer(i)
             if p == 0 { return nil }
-            if array.loadKey(i) == key { return (i, p) }
+            let k = array.loadKey(i)
+            if k & PageTable.startMask == start { return (i, k, p) }
             if probed == mask { return nil }  // every slot seen (a racing reader only)
             probed &+= 1
             i = (i &+ 1) & mask
         }
     }
+
+    /// The slot and pointer of the entry covering page `index`, probing the
+    /// starts of the orders in `orders` (a bitmask), largest first — or nil.
+    /// Exact with the shard lock held and every order present in `orders`.
+    @inlinable @inline(__always) func findCovering(_ index: UInt64, in array: SlotArray, orders: UInt64) -> (slot: Int, pointer: UInt64)? {
+        var remaining = orders & ((2 &<< UInt64(truncatingIfNeeded: blockShift)) &- 1)
+        var lastStart = UInt64.max
+        while remaining != 0 {
+            let order = UInt64(truncatingIfNeeded: 63 &- remaining.leadingZeroBitCount)
+            remaining &= ~(1 &<< order)
+            let start = index & ~((1 &<< order) &- 1)
+            if start == lastStart { continue }
+            lastStart = start
+            if let (slot, k, p) = find(start, in: array), index &- start < 1 &<< (k &>> PageTable.orderShift) {
+                return (slot, p)
+            }
+        }
+        return nil
+    }
+
+    /// Every order this table accepts (a locked lookup need not trust
+    /// `ordersPresent`, but may: see there).
+    @inlinable var allOrders: UInt64 { (2 &<< UInt64(truncatingIfNeeded: blockShift)) &- 1 }
 
     // MARK: Lookup
 
@@ -207,7 +251,8 @@ final class PageTable: @unchecked Sendable {
         // Acquire: pairs with the release that published a grown array, so
         // its capacity and slots are visible.
         let address = shard.loadSlotArrayAddress()
-        guard let array = SlotArray(address: address), let (slot, p) = find(index.rawValue, in: array) else { return nil }
+        let orders = ordersPresent.load(ordering: .relaxed)
+        guard let array = SlotArray(address: address), let (slot, p) = findCovering(index.rawValue, in: array, orders: orders) else { return nil }
         // Type-stable memory: the pointer may be stale, never dangling.
         let u = PageTable.folio(at: p)
         let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
@@ -227,7 +272,7 @@ final class PageTable: @unchecked Sendable {
         let shard = shard(for: index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
-        guard let array = shard.slotArray, let (_, p) = find(index.rawValue, in: array) else { return nil }
+        guard let array = shard.slotArray, let (_, p) = findCovering(index.rawValue, in: array, orders: allOrders) else { return nil }
         let folio = PageTable.folio(at: p).takeUnretainedValue()
         // In the table, under the lock: live — unless compressed, which a
         // lookup treats as a miss (a CAS, so that it cannot pin a folio that
@@ -240,7 +285,7 @@ final class PageTable: @unchecked Sendable {
         let shard = shard(for: index)
         shard.mutex.lock()
         defer { shard.mutex.unlock() }
-        guard let array = shard.slotArray, let (_, p) = find(index.rawValue, in: array) else { return nil }
+        guard let array = shard.slotArray, let (_, p) = findCovering(index.rawValue, in: array, orders: allOrders) else { return nil }
         let folio = PageTable.folio(at: p).takeUnretainedValue()
         guard folio.flags.contains(.compressed) else { return nil }
         folio.pin()
