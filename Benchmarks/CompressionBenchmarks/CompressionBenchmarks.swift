@@ -155,6 +155,7 @@ let benchmarks: @Sendable () -> Void = {
     registerCompression("text", [largeText], label: "2 MiB", frames: false)
     registerSizes()
     registerCapacity()
+    registerThroughTheCache()
 }
 
 func registerCompression(_ name: String, _ data: [[UInt8]], label: String = "64 KiB", frames: Bool = true) {

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// A folio's bytes, LZ4-compressed and checksummed: what the engine keeps in
-/// place of a cold, clean large folio when that saves enough memory.
+/// place of a cold, clean folio when that saves enough memory.
 ///
 /// ```swift
 /// if let block = CompressedBlock.compress(folioBytes, minimumSaving: 0.25) {

@@ -1,7 +1,8 @@
 import FolioLocks
 import Synchronization
 
-/// The compressed tier: reclaim's first stage keeps a cold, clean large folio
+/// The compressed tier: reclaim's first stage keeps a cold, clean folio (of
+/// any order; large ones compress best)
 /// LZ4-compressed (`CompressedBlock`: the block and its XXH3-64 checksum)
 /// instead of evicting it, when that saves at least
 /// `compression.minimumSaving` of its bytes; the budget is then charged the

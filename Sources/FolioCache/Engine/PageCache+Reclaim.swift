@@ -137,7 +137,7 @@ extension PageCache {
                 return .busy
             }
         }
-        // Two stages, as zswap: a cold clean large folio is first kept
+        // Two stages, as zswap: a cold clean folio is first kept
         // compressed (if that saves enough) in the compressed tier, and
         // evicted from there, oldest first, when the tier is over its share.
         if compressLocked(folio, of: mapping) { return .compressed }

@@ -37,8 +37,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// eighth of the budget (a cache of a few large folios would thrash on
     /// them; a budget of under 16 pages makes only one-page folios).
     @usableFromInline let folioOrder: Int
-    /// Whether reclaim keeps cold clean large folios compressed
-    /// (`configuration.compression.enabled`, with large folios).
+    /// Whether reclaim keeps cold clean folios compressed
+    /// (`configuration.compression.enabled`).
     let compressionEnabled: Bool
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
@@ -72,8 +72,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
         self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
         flusher?.start { [weak self] in self?.backgroundWritebackPass() }
-        // Compression works on large folios; random access makes them only
-        // by collapse, so with compression the collapser runs (every
+        // Compression works best on large folios; random access makes them
+        // only by collapse, so with compression the collapser runs (every
         // `compression.collapseInterval`; `stopBackgroundCollapse` stops it).
         if compressionEnabled { try startBackgroundCollapse() }
     }
@@ -118,6 +118,13 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     public func shrink(toBytes bytes: Int) {
         reclaim(target: max(0, bytes))
         pool.trim()
+    }
+
+    /// Reclaim as memory pressure runs it — evict (or compress) until at
+    /// most `bytes` are resident — without `shrink`'s trim of the free
+    /// buffers the pool keeps for reuse. For benchmarks of the reclaim path.
+    @_spi(FolioInternals) public func reclaim(toBytes bytes: Int) {
+        reclaim(target: max(0, bytes))
     }
 }
 

@@ -12,10 +12,10 @@ extension PageTable {
     /// | word | field | written | read without the lock |
     /// |---|---|---|---|
     /// | 0 | the lock (low 32 bits, a `RawWordMutex`) | `lock` / `unlock` (CAS, exchange) | by lockers only |
-    /// | 1 | entries: slots in use (one per cached page) | lock held | never |
+    /// | 1 | entries: slots in use (one per folio) | lock held | never |
     /// | 2 | address of the current slot array (0: none yet) | lock held, release store | acquire load by lock-free lookups |
     /// | 3 | head of the list of retired slot arrays (0: none) | lock held | never |
-    /// | 4 | folios in the shard (a folio of order k has 2^k entries and counts once) | lock held | never |
+    /// | 4 | folios in the shard (equal to the entries; kept apart so that the layout report can check both) | lock held | never |
     /// | 5–7 | unused (the rest of the cache line) | – | – |
     @usableFromInline struct ShardHandle {
         @usableFromInline let words: UnsafeMutablePointer<UInt64>
