@@ -118,6 +118,7 @@ extension CacheConfiguration {
         if let b = try r.bool(K.compressionEnabled) { c.cache.compression.enabled = b }
         if let f = try r.fraction(K.minimumSaving) { c.cache.compression.minimumSaving = f }
         if let f = try r.share(K.maximumShare) { c.cache.compression.maximumShare = f }
+        if let b = try r.bool(K.keepCompressedCopy) { c.cache.compression.keepCompressedCopy = b }
         let intervals = CompressionConfiguration.minimumInterval...CompressionConfiguration.maximumInterval
         if let d = try r.duration(K.collapseInterval, in: intervals) ?? nil { c.cache.compression.collapseInterval = d }
 

@@ -35,7 +35,7 @@ extension CacheConfiguration {
                         faultAroundPages: \(cache.faultAroundPages),
                         maxFolioOrder: \(cache.maxFolioOrder),
                         compression: CompressionConfiguration(
-                            enabled: \(c.enabled), minimumSaving: \(c.minimumSaving), maximumShare: \(c.maximumShare), collapseInterval: .nanoseconds(\(c.collapseInterval.nanosecondsClamped))),
+                            enabled: \(c.enabled), minimumSaving: \(c.minimumSaving), maximumShare: \(c.maximumShare), keepCompressedCopy: \(c.keepCompressedCopy), collapseInterval: .nanoseconds(\(c.collapseInterval.nanosecondsClamped))),
                         writebackInterval: \(writeback)))
 
                 /// The file's name and its text, as compiled in.

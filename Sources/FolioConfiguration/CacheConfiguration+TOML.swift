@@ -21,6 +21,7 @@ extension CacheConfiguration {
             "enabled = \(cache.compression.enabled)",
             "min-saving = \(cache.compression.minimumSaving)",
             "max-share = \(cache.compression.maximumShare)",
+            "keep-compressed-copy = \(cache.compression.keepCompressedCopy)",
             "collapse-interval = \"\(Units.formatDuration(cache.compression.collapseInterval))\"",
             "", "[writeback]",
             "interval = \"" + (cache.writebackInterval.map(Units.formatDuration) ?? "off") + "\"",

@@ -30,6 +30,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let compressionEnabled = ConfigurationKey("compression", "enabled")
     public static let minimumSaving = ConfigurationKey("compression", "min-saving")
     public static let maximumShare = ConfigurationKey("compression", "max-share")
+    public static let keepCompressedCopy = ConfigurationKey("compression", "keep-compressed-copy")
     public static let collapseInterval = ConfigurationKey("compression", "collapse-interval")
     public static let writebackInterval = ConfigurationKey("writeback", "interval")
 
@@ -37,7 +38,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let all: [ConfigurationKey] = [
         lockStrategy, spinLimit, unfairness, maxWait, waitTableBuckets,
         capacity, pageSize, maxFolioOrder, eviction, faultAroundPages,
-        compressionEnabled, minimumSaving, maximumShare, collapseInterval,
+        compressionEnabled, minimumSaving, maximumShare, keepCompressedCopy, collapseInterval,
         writebackInterval,
     ]
 

@@ -167,4 +167,64 @@ import Testing
             #expect(cache.tier.bytes == 0 && cache.tier.count == 0, "share \(share): close left compressed folios")
         }
     }
+
+    /// `keepCompressedCopy`: a decompressed folio keeps its block, and
+    /// reclaim takes it back without compressing — until the bytes change:
+    /// a write, a view's store and a truncate each drop it, and what reads
+    /// back is the new bytes, never the copy's. Every charge is returned at
+    /// close.
+    func aKeptCopyIsReusedUntilTheBytesChange<S: LockStrategy>(_ strategy: S) throws {
+        let size = 4 << 16  // four 64 KiB folios
+        var model = Array(Self.text[0..<size])
+        let cache = try PageCache(strategy: strategy, configuration: .init(
+            pageSize: Self.pageSize, capacity: 1 << 20, maxFolioOrder: 4,
+            compression: CompressionConfiguration(enabled: true, keepCompressedCopy: true, collapseInterval: .seconds(86_400))))
+        let file = try cache.open(backend: MemoryBackend(path: "keep-\(strategy.kind.rawValue)", contents: model))
+        func readAll(_ when: String) throws {
+            #expect(try file.read(count: size, at: 0) == model, "\(strategy.kind): wrong bytes \(when)")
+        }
+        func compressAll() { cache.reclaim(toBytes: size / 2) }
+        try readAll("at first")
+        compressAll()
+        var s = cache.statistics
+        #expect(s.compressions == 4 && s.compressedFolios == 4 && s.copiesReused == 0, "\(strategy.kind): \(s)")
+        try readAll("after the first decompression")
+        s = cache.statistics
+        #expect(s.decompressions == 4 && s.compressedFolios == 0 && s.residentBytes > size && s.logicalBytes == size,
+                "\(strategy.kind): the copies are not kept and charged: \(s)")
+        compressAll()
+        s = cache.statistics
+        #expect(s.compressions == 4 && s.copiesReused == 4 && s.compressedFolios == 4, "\(strategy.kind): the copies were not reused: \(s)")
+        try readAll("after a reuse")
+
+        // A write into folio 1, a view's store into folio 2, a truncate
+        // through folio 3: each drops that folio's copy.
+        try file.write([1, 2, 3], at: 70_000)
+        model.replaceSubrange(70_000..<70_003, with: [1, 2, 3])
+        let view = try file.map(0..<Int64(size), mode: .readWrite)
+        try view.store([9, 9], at: 140_000)
+        view.unmap()
+        model.replaceSubrange(140_000..<140_002, with: [9, 9])
+        try file.truncate(to: 200_000)
+        try file.truncate(to: Int64(size))
+        model.replaceSubrange(200_000..<size, with: repeatElement(0, count: size - 200_000))
+        try readAll("after the changes")
+        try file.flush()
+        let reusedBefore = cache.statistics.copiesReused
+        compressAll()
+        s = cache.statistics
+        // Folio 0 kept its copy; 1 and 2 are compressed anew; 3 (split by
+        // the truncate) may be, in pieces.
+        #expect(s.copiesReused - reusedBefore <= 1 && s.compressions >= 6, "\(strategy.kind): a changed folio reused its copy: \(s)")
+        try readAll("after compressing the changed folios")
+        compressAll()
+        try readAll("after another round")
+        try file.close()
+        #expect(cache.statistics.residentBytes == 0, "\(strategy.kind): close left charges: \(cache.statistics)")
+    }
+
+    @Test func aKeptCopyIsReusedUntilTheBytesChange() throws {
+        try #require(!Self.text.isEmpty, "the text corpus is not available")
+        for s in Self.strategies() { try aKeptCopyIsReusedUntilTheBytesChange(s) }
+    }
 }

@@ -13,6 +13,12 @@ public struct CompressionConfiguration: Sendable, Equatable {
     /// folios. At LZ4's 2.5× on text, 0.8 makes a cache full of cold data
     /// hold 2.2× its budget (docs/large-folios.md).
     public var maximumShare: Double
+    /// Whether a decompressed folio keeps its compressed block beside its
+    /// bytes (charged to the budget) until they change, so that when it is
+    /// cold again reclaim drops the bytes instead of compressing them anew
+    /// (OpenZFS's compressed ARC keeps both copies too). Measured in
+    /// docs/performance.md.
+    public var keepCompressedCopy: Bool
     /// How often the background collapse looks for aligned runs of cached
     /// base pages to merge into large folios.
     public var collapseInterval: Duration
@@ -20,10 +26,12 @@ public struct CompressionConfiguration: Sendable, Equatable {
     public static let minimumInterval: Duration = .milliseconds(1)
     public static let maximumInterval: Duration = .seconds(86_400)
 
-    public init(enabled: Bool = false, minimumSaving: Double = 0.25, maximumShare: Double = 0.8, collapseInterval: Duration = .seconds(10)) {
+    public init(enabled: Bool = false, minimumSaving: Double = 0.25, maximumShare: Double = 0.8,
+                keepCompressedCopy: Bool = true, collapseInterval: Duration = .seconds(10)) {
         self.enabled = enabled
         self.minimumSaving = minimumSaving
         self.maximumShare = maximumShare
+        self.keepCompressedCopy = keepCompressedCopy
         self.collapseInterval = collapseInterval
     }
 

@@ -39,7 +39,10 @@ extension Folio {
             RawAtomic64.fetchOrRelaxed(bitmap + (bit >> 6), 1 << UInt64(bit & 63))
         }
         // The flag after the bit: whoever sees the flag finds the bit.
-        if !flags.contains(.dirty) { setFlags(.dirty) }
+        let f = flags
+        if !f.contains(.dirty) { setFlags(.dirty) }
+        // The bytes changed: a compressed copy no longer matches them.
+        if f.contains(.compressedCopy) { clearFlags(.compressedCopy) }
     }
 
     /// Marks every page of `pages` (inside the folio) dirty.
@@ -52,6 +55,7 @@ extension Folio {
             }
         }
         setFlags(.dirty)
+        if flags.contains(.compressedCopy) { clearFlags(.compressedCopy) }
     }
 
     /// Whether page `i` is dirty (its bit; for order 0 the flag).

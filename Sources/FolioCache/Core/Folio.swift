@@ -19,8 +19,9 @@ import Synchronization
 /// | 8–15 | order | the pool, when it hands the folio out; constant while in use |
 /// | 16–18 | lifetime: published, unlisted, free | `Folio+Lifetime.swift` |
 /// | 19–20 | access frequency 0…3 | the access hook (S3-FIFO), without a lock |
-/// | 21–22 | policy queue | the eviction policy, under its lock (S3-FIFO: small, main, chosen) |
+/// | 21–23 | policy queue | the eviction policy, under its lock (S3-FIFO: small, main, chosen from either) |
 /// | 24–28 | page shift (log2 of the page size) | the pool, with the order |
+/// | 29 | compressed copy: a decompressed folio whose block is kept (`compression.keepCompressedCopy`) | decompression sets it, with the folio's lock and range; `markDirty` clears it |
 /// | 32–47 | pin count (every pin) | `pin()` / `unpin()` |
 /// | 48–63 | mapped pin count (views reading in place; each also a pin) | `tryPinMapped()`, `markPinMapped()` / `unpinMapped()` |
 ///
@@ -44,10 +45,15 @@ import Synchronization
     /// only after `FolioPool.take` re-publishes it). So for a thread that
     /// pins a folio, "not detached" means "still in the table at its index".
     @inlinable package static var detached: FolioFlags { FolioFlags(rawValue: 1 << 7) }
+    /// Uptodate, and its compressed block is still in its mapping's
+    /// `compressedBlocks` with the same bytes: reclaim can make it
+    /// compressed again without compressing. Any change to its bytes clears
+    /// it (`markDirty`) and drops the block.
+    @inlinable package static var compressedCopy: FolioFlags { FolioFlags(rawValue: 1 << 29) }
 
     /// All flag bits (the rest of the word holds the order, lifetime,
     /// policy and pin fields).
-    @inlinable package static var allFlags: FolioFlags { FolioFlags(rawValue: 0xFF) }
+    @inlinable package static var allFlags: FolioFlags { FolioFlags(rawValue: 0xFF | 1 << 29) }
 }
 
 /// The unit the cache holds: `2^order` contiguous pages of one file starting at

@@ -21,7 +21,9 @@ final class CacheCounters: Sendable {
     let compressedFolios = Atomic<Int>(0)
     let compressions = Atomic<UInt64>(0)
     let decompressions = Atomic<UInt64>(0)
-    /// Logical bytes less resident bytes of the compressed folios.
+    let copiesReused = Atomic<UInt64>(0)
+    /// Logical bytes less resident bytes (of compressed folios, less the
+    /// compressed copies kept beside decompressed ones).
     let compressionSavedBytes = Atomic<Int>(0)
     let checksumFailures = Atomic<UInt64>(0)
     @usableFromInline init() {}
@@ -52,6 +54,7 @@ final class CacheCounters: Sendable {
         s.compressedFolios = compressedFolios.load(ordering: .relaxed)
         s.compressions = compressions.load(ordering: .relaxed)
         s.decompressions = decompressions.load(ordering: .relaxed)
+        s.copiesReused = copiesReused.load(ordering: .relaxed)
         s.checksumFailures = checksumFailures.load(ordering: .relaxed)
     }
 }
@@ -124,6 +127,9 @@ public struct CacheStatistics: Sendable, Equatable {
     public var compressions: UInt64 = 0
     /// Compressed folios decompressed because a page of theirs was used.
     public var decompressions: UInt64 = 0
+    /// Folios reclaim made compressed again from the copy they kept
+    /// (`compression.keepCompressedCopy`), without compressing.
+    public var copiesReused: UInt64 = 0
     /// Bytes of file data cached, every folio counted at its full size
     /// (equal to `residentBytes` without compression).
     public var logicalBytes: Int = 0

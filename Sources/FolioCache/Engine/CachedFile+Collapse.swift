@@ -147,6 +147,8 @@ extension CachedFile {
         }
         new.setFlags(.uptodate)
         cache.runReplaceHook(old, [new])
+        // The new folio does not inherit the old ones' kept compressed copies.
+        for f in old { cache.dropCompressedCopy(f, of: mapping) }
         cache.residentBytes.wrappingAdd(new.byteCount, ordering: .relaxed)
         guard mapping.table.replace(old, with: new, allowedPins: .max) else {
             // A view mapped one of them after the check above.

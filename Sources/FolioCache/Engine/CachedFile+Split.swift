@@ -29,6 +29,8 @@ extension CachedFile {
               state.contains(.uptodate), !state.contains(.detached), folio.mappedPinCount == 0,
               let source = folio.data
         else { return nil }
+        // The pieces do not inherit a kept compressed copy.
+        cache.dropCompressedCopy(folio, of: mapping)
         var pieces: [Folio] = []
         for (index, order) in CachedFile.tiling(folio.index.rawValue..<folio.endIndex.rawValue, cut: cut.rawValue) {
             let piece = cache.pool.take(index: PageIndex(index), order: order, mapping: mapping, zeroed: false)

@@ -50,6 +50,9 @@ extension CachedFile {
                 continue
             }
             guard keep < folio.byteCount else { continue }
+            // Its tail is zeroed (or split off): a kept compressed copy no
+            // longer matches.
+            cache.dropCompressedCopy(folio, of: mapping)
             // The first page wholly past EOF: a large folio keeps its pages
             // below it only if it can be split there.
             let firstGone = pageIndex(of: eof + Int64(pageSize - 1))

@@ -136,6 +136,8 @@ extension CachedFile {
                 folio = fresh
                 inserted = true
             }
+            // The bytes change: a kept compressed copy goes.
+            if folio.flags.contains(.compressedCopy) { cache.dropCompressedCopy(folio, of: mapping) }
             if let dst = folio.bytes(of: index) {
                 (dst + inPage).copyMemory(from: src, byteCount: count)
             }

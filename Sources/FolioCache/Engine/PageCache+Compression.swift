@@ -29,14 +29,17 @@ import Synchronization
 /// file.
 extension PageCache {
     /// With the folio pinned once (by reclaim) and locked with its whole
-    /// range, clean: compresses it if that saves enough; returns whether it
-    /// is now compressed.
+    /// range, clean: compresses it if that saves enough — or, if it kept its
+    /// compressed copy and its bytes did not change since, takes that copy
+    /// back without compressing; returns whether it is now compressed.
     func compressLocked(_ folio: Folio, of mapping: MappingCore) -> Bool {
         guard compressionEnabled, let data = folio.data else { return false }
         let state = folio.flags
         guard state.contains(.uptodate), !state.contains(.dirty), !state.contains(.compressed), !state.contains(.detached) else { return false }
-        guard let block = CompressedBlock.compress(UnsafeRawBufferPointer(start: data, count: folio.byteCount),
-                                                   minimumSaving: configuration.compression.minimumSaving)
+        let kept = state.contains(.compressedCopy) ? mapping.compressedBlocks.withLock { $0[folio.index.rawValue] } : nil
+        if kept == nil { dropCompressedCopy(folio, of: mapping) }  // none, or stale
+        guard let block = kept ?? CompressedBlock.compress(UnsafeRawBufferPointer(start: data, count: folio.byteCount),
+                                                           minimumSaving: configuration.compression.minimumSaving)
         else { return false }
         // From this flag on, lookups miss and `tryPin` refuses the folio; a
         // pin taken before it is seen now (both are atomics on the same word).
@@ -45,18 +48,37 @@ extension PageCache {
             folio.clearFlags(.compressed)
             return false
         }
-        folio.clearFlags(.uptodate)
+        folio.clearFlags([.uptodate, .compressedCopy])
         policy.evicted(folio)
         tier.insert(folio, bytes: block.residentBytes)
-        mapping.compressedBlocks.withLock { $0[folio.index.rawValue] = block }
         folio.data = nil
         pool.putBuffer(data, order: folio.order)
-        let saved = folio.byteCount - block.residentBytes
-        residentBytes.wrappingSubtract(saved, ordering: .relaxed)
+        if kept != nil {
+            // The block was charged already: only the bytes leave.
+            residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
+            counters.compressionSavedBytes.wrappingAdd(folio.byteCount, ordering: .relaxed)
+            counters.copiesReused.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            mapping.compressedBlocks.withLock { $0[folio.index.rawValue] = block }
+            let saved = folio.byteCount - block.residentBytes
+            residentBytes.wrappingSubtract(saved, ordering: .relaxed)
+            counters.compressions.wrappingAdd(1, ordering: .relaxed)
+            counters.compressionSavedBytes.wrappingAdd(saved, ordering: .relaxed)
+        }
         counters.compressedFolios.wrappingAdd(1, ordering: .relaxed)
-        counters.compressions.wrappingAdd(1, ordering: .relaxed)
-        counters.compressionSavedBytes.wrappingAdd(saved, ordering: .relaxed)
         return true
+    }
+
+    /// Drops the compressed copy an uncompressed folio (its lock held) kept
+    /// from its last decompression, if it has one: its block leaves the
+    /// budget. Before anything changes the folio's bytes or replaces it
+    /// (write, collapse, split, truncate), and when it leaves the cache.
+    @usableFromInline func dropCompressedCopy(_ folio: Folio, of mapping: MappingCore) {
+        guard !folio.flags.contains(.compressed) else { return }
+        if folio.flags.contains(.compressedCopy) { folio.clearFlags(.compressedCopy) }
+        guard let block = mapping.compressedBlocks.withLock({ $0.removeValue(forKey: folio.index.rawValue) }) else { return }
+        residentBytes.wrappingSubtract(block.residentBytes, ordering: .relaxed)
+        counters.compressionSavedBytes.wrappingAdd(block.residentBytes, ordering: .relaxed)
     }
 
     /// A folio whose lock the caller holds left its page table (`evicted`
@@ -65,6 +87,7 @@ extension PageCache {
     /// is compressed; the block is dropped).
     func forget(_ folio: Folio, of mapping: MappingCore, evicted: Bool) {
         guard folio.flags.contains(.compressed) else {
+            dropCompressedCopy(folio, of: mapping)
             if evicted { policy.evicted(folio) } else { policy.remove(folio) }
             residentBytes.wrappingSubtract(folio.byteCount, ordering: .relaxed)
             return
@@ -89,7 +112,8 @@ extension CachedFile {
     /// the caller's `prepareInsert` was for this folio's own key.
     func decompress(_ folio: Folio, hint: InsertionHint? = nil) {
         guard let peek = mapping.compressedBlocks.withLock({ $0[folio.index.rawValue] }) else { return }
-        cache.makeRoom(for: folio.byteCount - peek.residentBytes)
+        let keep = cache.configuration.compression.keepCompressedCopy
+        cache.makeRoom(for: keep ? folio.byteCount : folio.byteCount - peek.residentBytes)
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
         let pagesGuard = strategy.lockPages(folio.pages, .exclusive, in: mapping.pageLock)
@@ -110,15 +134,17 @@ extension CachedFile {
             removeLocked(folio)
             return
         }
-        mapping.compressedBlocks.withLock { _ = $0.removeValue(forKey: folio.index.rawValue) }
+        if !keep { mapping.compressedBlocks.withLock { _ = $0.removeValue(forKey: folio.index.rawValue) } }
         cache.tier.remove(folio, bytes: block.residentBytes)
-        let saved = folio.byteCount - block.residentBytes
-        cache.residentBytes.wrappingAdd(saved, ordering: .relaxed)
+        // Kept, the block stays charged beside the bytes (logical = the
+        // folio's size; resident = bytes + block).
+        let added = keep ? folio.byteCount : folio.byteCount - block.residentBytes
+        cache.residentBytes.wrappingAdd(added, ordering: .relaxed)
         cache.counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
+        cache.counters.compressionSavedBytes.wrappingSubtract(added, ordering: .relaxed)
         cache.counters.decompressions.wrappingAdd(1, ordering: .relaxed)
-        cache.counters.compressionSavedBytes.wrappingSubtract(saved, ordering: .relaxed)
         folio.data = buffer
-        folio.setFlags(.uptodate)
+        folio.setFlags(keep ? [.uptodate, .compressedCopy] : .uptodate)
         // Last: lookups may pin it again (the release publishes the buffer).
         folio.clearFlags(.compressed)
         cache.policy.insert(folio, hint: hint ?? cache.policy.prepareInsert(file: mapping.id, index: folio.index, order: folio.order))

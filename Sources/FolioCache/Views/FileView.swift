@@ -386,6 +386,8 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
         RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
         let r = folio._withUnsafeGuaranteedRef { f in
+            // The bytes change: a kept compressed copy goes.
+            if f.flags.contains(.compressedCopy) { file.cache.dropCompressedCopy(f, of: file.mapping) }
             let r = change(f)
             f.markDirty(index)
             return r
