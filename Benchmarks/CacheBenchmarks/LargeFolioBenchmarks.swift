@@ -1,10 +1,11 @@
 // Large folios against one-page folios, same run, same file (hybrid-fair):
 // a 4 KiB read hit on a 64 KiB folio vs on a 4 KiB folio; a 64 KiB view read
 // in place vs sixteen 4 KiB view reads; a sequential scan of the 16 MiB file
-// with readahead vs one page per miss (from the warm OS page cache).
+// with readahead vs one page per miss (from the warm OS page cache); partial
+// writes with per-page dirty bits vs split-on-write.
 
 import Benchmark
-import FolioCache
+@_spi(FolioInternals) import FolioCache
 import FolioLocks
 
 /// A cache with folios of up to `order` (readahead makes them on a
@@ -19,7 +20,39 @@ func openSequentiallyWarm(order: Int) throws -> CachedFile<HybridFairLocking> {
     return file
 }
 
+/// Per-page dirty bits against split-on-write: a 4 KiB write into each of
+/// the 16 clean 64 KiB folios of the hot 1 MiB, then a flush (16 × 4 KiB
+/// written back either way) — as the engine does it (the write sets one
+/// page's dirty bit), and with the folio split first so that the write
+/// dirties a one-page piece (`CachedFile.split(at:)`, SPI: what a
+/// split-on-write would add). Not measured: `compact()` merging the pieces
+/// back between rounds.
+func registerPartialWriteBenchmarks() {
+    for splitFirst in [false, true] {
+        Benchmark("large folios: 16 × 4 KiB writes into 64 KiB folios + flush, \(splitFirst ? "split-on-write" : "per-page dirty bits")",
+                  configuration: .init(scalingFactor: .one)) { benchmark in
+            let file = try openSequentiallyWarm(order: 4)
+            let page = [UInt8](repeating: 0xA5, count: blockSize)
+            let folios = hotBlocks / 16
+            for _ in benchmark.scaledIterations {
+                let merged = try file.compact()
+                precondition(merged.aborts.isEmpty, "the pieces did not merge back: \(merged)")
+                benchmark.startMeasurement()
+                for f in 0..<folios {
+                    let offset = Int64(f * 16 * blockSize + 5 * blockSize)
+                    if splitFirst { precondition(file.split(at: offset), "no 64 KiB folio to split") }
+                    try file.write(page, at: offset)
+                }
+                try file.flush()
+                benchmark.stopMeasurement()
+            }
+            try file.close()
+        }
+    }
+}
+
 func registerLargeFolioBenchmarks() {
+    registerPartialWriteBenchmarks()
     for order in [0, 4] {
         let label = order == 0 ? "4 KiB folios" : "64 KiB folios"
         Benchmark("large folios: read 4 KiB hit, \(label)") { benchmark in

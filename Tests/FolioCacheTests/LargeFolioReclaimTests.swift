@@ -22,4 +22,23 @@ import Testing
         #expect(s.residentBytes == 13 * pageSize && s.residentFolios == 3, "\(kind): \(s)")
         #expect(try file.read(count: contents.count, at: 0) == contents)
     }
+
+    /// The benchmark's split-on-write stand-in (`CachedFile.split(at:)`)
+    /// cuts a 64 KiB folio at the page asked for, the bytes intact, and
+    /// `compact()` merges the pieces back.
+    @Test func splitAtCutsAtThePageAndCompactMergesBack() throws {
+        let cache = try PageCache(strategy: HybridFairLocking(), configuration: .init(
+            pageSize: 4096, capacity: 4 << 20, maxFolioOrder: 4))
+        let contents = (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 12) }
+        let file = try cache.open(backend: MemoryBackend(contents: contents))
+        #expect(try file.read(count: contents.count, at: 0) == contents)
+        #expect(file.split(at: 5 * 4096 + 17))
+        // Pieces 0–3, 4, 5, 6–7, 8–15.
+        #expect(file.mapping.table.count == 5 && cache.statistics.splits == 1, "\(cache.statistics)")
+        #expect(file.mapping.table.lookupAndPin(PageIndex(5)).map { f in defer { f.unpin() }; return f.index.rawValue == 5 && f.order == 0 } == true)
+        #expect(!file.split(at: 5 * 4096), "a one-page folio was split")
+        #expect(try file.read(count: contents.count, at: 0) == contents)
+        #expect(try file.compact().collapses == 1 && file.mapping.table.count == 1)
+        #expect(try file.read(count: contents.count, at: 0) == contents)
+    }
 }

@@ -54,6 +54,32 @@ extension CachedFile {
         return pieces
     }
 
+    /// Splits the cached large folio holding the byte at `offset` so that
+    /// its page starts a piece (or, at the folio's first page, ends one) —
+    /// what a split-on-write would do before a partial write — under the
+    /// locks reclaim's split takes (the folio's range exclusive, its lock).
+    /// Returns whether it split. For the benchmark that measures per-page
+    /// dirty bits against split-on-write (docs/large-folios.md); the engine
+    /// does not split on write.
+    @_spi(FolioInternals) public func split(at offset: Int64) -> Bool {
+        let index = pageIndex(of: offset)
+        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        defer { folio.unpin() }
+        guard folio.order > 0 else { return false }
+        let pagesGuard = strategy.lockPages(folio.pages, .exclusive, in: mapping.pageLock)
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        strategy.lockFolio(folio)
+        defer { strategy.unlockFolio(folio) }
+        guard !folio.flags.contains(.detached), folio.contains(index) else { return false }
+        let cut = index == folio.index ? index.advanced(by: 1) : index
+        guard let pieces = splitLocked(folio, at: cut) else { return false }
+        for piece in pieces {
+            strategy.unlockFolio(piece)
+            piece.unpin()
+        }
+        return true
+    }
+
     /// Gives back a folio taken from the pool, locked and pinned by the
     /// caller, that was never published (a collapse or split that found its
     /// folios changed).
