@@ -27,11 +27,26 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     /// (retaining its shared parking lot and statistics objects) on every
     /// call — measured as 85 % of a cache hit's time with two threads.
     @usableFromInline let strategy: Strategy
+    /// This handle was closed (the mapping may stay open for other handles
+    /// of the same file).
+    @usableFromInline let handleClosed = Atomic<Bool>(false)
+    /// A `close()` of this handle is running.
+    let handleClosing = Atomic<Bool>(false)
 
     init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>) {
         self.cache = cache
         self.mapping = mapping
         self.strategy = cache.strategy
+    }
+
+    /// A handle dropped without `close()` lets go of its share of a file
+    /// opened more than once (the others keep it open). The last handle's
+    /// mapping stays cached, its dirty pages written back by background
+    /// writeback or reclaim.
+    deinit {
+        if !handleClosed.load(ordering: .acquiring) {
+            _ = cache.shared.release(mapping, mapping.backend.identity)
+        }
     }
 
     /// The file's name (its path, or the backend's label).
@@ -44,14 +59,14 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
         return mapping.size.load(ordering: .acquiring)
     }
 
-    /// Whether `close()` has completed.
-    public var isClosed: Bool { mapping.isClosed.load(ordering: .acquiring) }
+    /// Whether `close()` of this handle has completed.
+    public var isClosed: Bool { handleClosed.load(ordering: .acquiring) || mapping.isClosed.load(ordering: .acquiring) }
 
     /// Statistics of the cache this file belongs to.
     public var statistics: CacheStatistics { cache.statistics }
 
     @inlinable func checkOpen() throws(FolioError) {
-        if mapping.isClosed.load(ordering: .acquiring) { throw .closed(path: path) }
+        if handleClosed.load(ordering: .acquiring) || mapping.isClosed.load(ordering: .acquiring) { throw .closed(path: path) }
     }
 
     /// Checks a byte range given by a caller; returns its end.

@@ -50,6 +50,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let collapser = Mutex<BackgroundWorker?>(nil)
     /// The open files, for background work.
     let openFiles = OpenFiles<Strategy>()
+    /// The open files by identity: a second open of one joins its mapping.
+    let shared = SharedMappings<Strategy>()
     /// Tests: called by collapse and split with their locks held, after the
     /// new folios got their bytes and before they replace the old ones
     /// (`setReplaceHook`). Nil in use.
@@ -78,19 +80,52 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         if compressionEnabled { try startBackgroundCollapse() }
     }
 
-    /// Opens (by default creating) the file at `path`.
+    /// Opens (by default creating) the file at `path`. A file this cache
+    /// has open already — the same device and inode, whatever the path —
+    /// gets a new handle of the same mapping (every handle sees every
+    /// other's writes; the last `close()` closes it); with `.truncate`, the
+    /// shared file is truncated to 0 through the cache.
     public func open(path: String, options: POSIXBackend.Options = [.create]) throws(FolioError) -> CachedFile<Strategy> {
-        try open(backend: POSIXBackend(path: path, options: options))
+        let (file, joined) = try openReportingJoin(backend: POSIXBackend(path: path, options: options))
+        if joined && options.contains(.truncate) {
+            do throws(FolioError) {
+                try file.truncate(to: 0)
+            } catch {
+                try? file.close()
+                throw error
+            }
+        }
+        return file
     }
 
-    /// Opens a file through any backend (for example `MemoryBackend` in tests).
+    /// Opens a file through any backend (for example `MemoryBackend` in
+    /// tests). A backend with an `identity` this cache has open already
+    /// joins that file's mapping (the backend is then closed: the mapping
+    /// keeps its own).
     public func open(backend: any IOBackend) throws(FolioError) -> CachedFile<Strategy> {
+        try openReportingJoin(backend: backend).file
+    }
+
+    func openReportingJoin(backend: any IOBackend) throws(FolioError) -> (file: CachedFile<Strategy>, joined: Bool) {
         let size = try backend.size()
-        let mapping = Mapping<Strategy>(
-            backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
-            maxFolioOrder: folioOrder, pageLock: strategy.makeMappingLock())
-        openFiles.register(mapping)
-        return CachedFile(cache: self, mapping: mapping)
+        let make = { [self] in
+            Mapping<Strategy>(backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
+                              maxFolioOrder: folioOrder, pageLock: strategy.makeMappingLock())
+        }
+        guard let identity = backend.identity else {
+            let mapping = make()
+            openFiles.register(mapping)
+            return (CachedFile(cache: self, mapping: mapping), false)
+        }
+        switch shared.join(identity, orMake: make) {
+        case .created(let mapping):
+            openFiles.register(mapping)
+            return (CachedFile(cache: self, mapping: mapping), false)
+        case .joined(let mapping):
+            // Nothing was written through this descriptor.
+            try? backend.close()
+            return (CachedFile(cache: self, mapping: mapping), true)
+        }
     }
 
     /// Counters and the resident byte count (a snapshot).

@@ -20,4 +20,24 @@ public protocol IOBackend: AnyObject, Sendable {
     func sync() throws(FolioError)
     /// Releases the backing file. Called once.
     func close() throws(FolioError)
+    /// Which file this is, if the backend can tell (device and inode): two
+    /// opens of one file in one cache share its mapping
+    /// (`PageCache.open`). Nil: never shared.
+    var identity: FileIdentity? { get }
+}
+
+extension IOBackend {
+    public var identity: FileIdentity? { nil }
+}
+
+/// A file's identity on its machine: the device and inode `fstat` reports,
+/// whatever path reached it.
+public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
+    public var device: UInt64
+    public var inode: UInt64
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+    public var description: String { "device \(device) inode \(inode)" }
 }

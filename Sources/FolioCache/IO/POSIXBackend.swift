@@ -37,13 +37,18 @@ public final class POSIXBackend: IOBackend, @unchecked Sendable {
         repeat { fd = open(path, flags, permissions) } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw .openFailed(path: path, errno: errno) }
         var st = stat()
-        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+        let statted = fstat(fd, &st) == 0
+        if statted && (st.st_mode & S_IFMT) == S_IFDIR {
             _ = Glibc.close(fd)
             throw .openFailed(path: path, errno: EISDIR)
         }
         self.path = path
         self.fd = fd
+        self.identity = statted ? FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) : nil
     }
+
+    /// The device and inode of the open file (read once, at open).
+    public let identity: FileIdentity?
 
     deinit {
         if !closed { _ = Glibc.close(fd) }
