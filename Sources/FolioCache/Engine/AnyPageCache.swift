@@ -39,6 +39,7 @@ public protocol PageCacheProtocol: AnyObject, Sendable {
     func openFile(path: String, options: POSIXBackend.Options) throws(FolioError) -> any CachedFileProtocol
     func openFile(backend: any IOBackend) throws(FolioError) -> any CachedFileProtocol
     func shrink(toBytes bytes: Int)
+    func takeDroppedHandleErrors() -> [FolioError]
     @discardableResult func compact() -> CompactionReport
     func startBackgroundCollapse(interval: Duration?) throws(FolioError)
     func stopBackgroundCollapse()
@@ -86,6 +87,7 @@ public final class AnyPageCache: Sendable {
         try base.openFile(backend: backend)
     }
     public func shrink(toBytes bytes: Int) { base.shrink(toBytes: bytes) }
+    public func takeDroppedHandleErrors() -> [FolioError] { base.takeDroppedHandleErrors() }
     @discardableResult public func compact() -> CompactionReport { base.compact() }
     public func startBackgroundCollapse(interval: Duration? = nil) throws(FolioError) { try base.startBackgroundCollapse(interval: interval) }
     public func stopBackgroundCollapse() { base.stopBackgroundCollapse() }

@@ -33,19 +33,36 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     /// A `close()` of this handle is running.
     let handleClosing = Atomic<Bool>(false)
 
-    init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>) {
+    /// Whether this is a user's handle from `open` (counted; its deinit
+    /// lets go or closes), not the engine's own temporary one (background
+    /// collapse, reclaim's split).
+    let isHandle: Bool
+
+    init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>, isHandle: Bool) {
         self.cache = cache
         self.mapping = mapping
         self.strategy = cache.strategy
+        self.isHandle = isHandle
     }
 
-    /// A handle dropped without `close()` lets go of its share of a file
-    /// opened more than once (the others keep it open). The last handle's
-    /// mapping stays cached, its dirty pages written back by background
-    /// writeback or reclaim.
+    /// A handle dropped without `close()`: if other handles of its file
+    /// remain, it lets go of its share. The last one is closed here — its
+    /// dirty pages written back, its pages dropped, its backend closed — so
+    /// that no write is lost silently; an error is kept for
+    /// `PageCache.takeDroppedHandleErrors()`, and the file then stays cached
+    /// with its dirty pages (a later open of the same file joins it and can
+    /// retry: `flush`, `sync`, `close`).
     deinit {
-        if !handleClosed.load(ordering: .acquiring) {
-            _ = cache.shared.release(mapping, mapping.backend.identity)
+        guard isHandle, !handleClosed.load(ordering: .acquiring) else { return }
+        let identity = mapping.backend.identity
+        if cache.shared.release(mapping, identity) { return }
+        _ = cache.shared.beginClose(mapping, identity)
+        do throws(FolioError) {
+            try closeMapping()
+            cache.shared.finishClose(mapping, identity, closed: true)
+        } catch {
+            cache.droppedHandleErrors.withLock { $0.append(error) }
+            cache.shared.abandon(mapping, identity)
         }
     }
 

@@ -15,7 +15,7 @@ extension PageCache {
     }
 
     func compact(_ mapping: Mapping<Strategy>) -> CompactionReport {
-        let file = CachedFile(cache: self, mapping: mapping)
+        let file = CachedFile(cache: self, mapping: mapping, isHandle: false)
         do throws(FolioError) { return try file.compact() } catch { return CompactionReport() }
     }
 

@@ -145,7 +145,7 @@ extension PageCache {
         // evicts the tail it needs (the kernel's deferred split, done at once).
         if folio.order > 0, need > 0, need < folio.byteCount, !folio.flags.contains(.compressed) {
             let keepPages = Int64((folio.byteCount - need) >> folio.pageShift)
-            if keepPages > 0, let pieces = CachedFile(cache: self, mapping: mapping).splitLocked(folio, at: folio.index.advanced(by: keepPages)) {
+            if keepPages > 0, let pieces = CachedFile(cache: self, mapping: mapping, isHandle: false).splitLocked(folio, at: folio.index.advanced(by: keepPages)) {
                 let cut = folio.index.advanced(by: keepPages)
                 for piece in pieces {
                     if piece.index >= cut && mapping.table.remove(piece, onlyIfUnpinned: true, allowedPins: 1) {

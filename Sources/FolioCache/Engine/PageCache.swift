@@ -52,6 +52,8 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let openFiles = OpenFiles<Strategy>()
     /// The open files by identity: a second open of one joins its mapping.
     let shared = SharedMappings<Strategy>()
+    /// Errors of closing handles that were dropped without `close()`.
+    let droppedHandleErrors = Guarded<[FolioError]>([])
     /// Tests: called by collapse and split with their locks held, after the
     /// new folios got their bytes and before they replace the old ones
     /// (`setReplaceHook`). Nil in use.
@@ -115,16 +117,27 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         guard let identity = backend.identity else {
             let mapping = make()
             openFiles.register(mapping)
-            return (CachedFile(cache: self, mapping: mapping), false)
+            return (CachedFile(cache: self, mapping: mapping, isHandle: true), false)
         }
         switch shared.join(identity, orMake: make) {
         case .created(let mapping):
             openFiles.register(mapping)
-            return (CachedFile(cache: self, mapping: mapping), false)
+            return (CachedFile(cache: self, mapping: mapping, isHandle: true), false)
         case .joined(let mapping):
             // Nothing was written through this descriptor.
             try? backend.close()
-            return (CachedFile(cache: self, mapping: mapping), true)
+            return (CachedFile(cache: self, mapping: mapping, isHandle: true), true)
+        }
+    }
+
+    /// The errors of closing files whose last handle was dropped without
+    /// `close()` (the cache closes them then: `CachedFile.deinit`), oldest
+    /// first, each returned once. Such a file stays cached with its dirty
+    /// pages; opening it again gives a handle to retry with.
+    public func takeDroppedHandleErrors() -> [FolioError] {
+        droppedHandleErrors.withLock { errors in
+            defer { errors.removeAll() }
+            return errors
         }
     }
 

@@ -38,6 +38,7 @@ final class SharedMappings<Strategy: LockStrategy>: Sendable {
             let result: JoinResult? = entries.withLock { table in
                 if let entry = table[identity], let mapping = entry.mapping, !mapping.isClosed.load(ordering: .acquiring) {
                     if entry.closing { return nil }  // wait for that close
+                    // (0 handles: an abandoned mapping, rejoined.)
                     table[identity]?.handles += 1
                     return .joined(mapping)
                 }
@@ -87,6 +88,17 @@ final class SharedMappings<Strategy: LockStrategy>: Sendable {
         entries.withLock { table in
             guard let entry = table[identity], entry.mapping === mapping else { return }
             if closed { table[identity] = nil } else { table[identity]?.closing = false }
+        }
+    }
+
+    /// A mapping whose last handle was dropped and whose close failed: no
+    /// handle now, joinable (the next open of the file gets its dirty pages).
+    func abandon(_ mapping: Mapping<Strategy>, _ identity: FileIdentity?) {
+        guard let identity else { return }
+        entries.withLock { table in
+            guard let entry = table[identity], entry.mapping === mapping else { return }
+            table[identity]?.handles = 0
+            table[identity]?.closing = false
         }
     }
 
