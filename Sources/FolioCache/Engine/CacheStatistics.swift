@@ -22,6 +22,8 @@ final class CacheCounters: Sendable {
     let compressions = Atomic<UInt64>(0)
     let decompressions = Atomic<UInt64>(0)
     let copiesReused = Atomic<UInt64>(0)
+    /// The most resident bytes seen after an insertion or decompression.
+    @usableFromInline let peakResidentBytes = Atomic<Int>(0)
     /// Logical bytes less resident bytes (of compressed folios, less the
     /// compressed copies kept beside decompressed ones).
     let compressionSavedBytes = Atomic<Int>(0)
@@ -55,6 +57,7 @@ final class CacheCounters: Sendable {
         s.compressions = compressions.load(ordering: .relaxed)
         s.decompressions = decompressions.load(ordering: .relaxed)
         s.copiesReused = copiesReused.load(ordering: .relaxed)
+        s.peakResidentBytes = peakResidentBytes.load(ordering: .relaxed)
         s.checksumFailures = checksumFailures.load(ordering: .relaxed)
     }
 }
@@ -136,6 +139,11 @@ public struct CacheStatistics: Sendable, Equatable {
     /// Compressed blocks whose checksum did not match (each dropped and
     /// re-read from the file, or reported).
     public var checksumFailures: UInt64 = 0
+
+    /// The most `residentBytes` reached since the cache was made (sampled
+    /// after every insertion and decompression): how far concurrent misses
+    /// took the cache over its budget.
+    public var peakResidentBytes: Int = 0
 
     /// Memory spent on describing the data, not charged to the budget:
     /// folio headers (every one made: they are reused, never freed while

@@ -185,7 +185,8 @@ extension CachedFile {
             existing.unpin()
             return .taken
         }
-        cache.residentBytes.wrappingAdd(folio.byteCount, ordering: .relaxed)
+        let resident = cache.residentBytes.wrappingAdd(folio.byteCount, ordering: .relaxed).newValue
+        cache.counters.peakResidentBytes.max(resident, ordering: .relaxed)
         return .inserted(folio)
     }
 

@@ -139,7 +139,8 @@ extension CachedFile {
         // Kept, the block stays charged beside the bytes (logical = the
         // folio's size; resident = bytes + block).
         let added = keep ? folio.byteCount : folio.byteCount - block.residentBytes
-        cache.residentBytes.wrappingAdd(added, ordering: .relaxed)
+        let resident = cache.residentBytes.wrappingAdd(added, ordering: .relaxed).newValue
+        cache.counters.peakResidentBytes.max(resident, ordering: .relaxed)
         cache.counters.compressedFolios.wrappingSubtract(1, ordering: .relaxed)
         cache.counters.compressionSavedBytes.wrappingSubtract(added, ordering: .relaxed)
         cache.counters.decompressions.wrappingAdd(1, ordering: .relaxed)

@@ -1,5 +1,8 @@
 import FolioLocks
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension PageCache {
     /// Whether `bytes` more folio data fit in the budget now.
@@ -8,18 +11,24 @@ extension PageCache {
         residentBytes.load(ordering: .relaxed) + bytes <= dataBudget
     }
 
-    /// Before adding a folio of `bytes`: evicts until it fits in the budget,
-    /// if that is possible without waiting. Called holding no page lock, so
-    /// that reclaim's trylocks can succeed on every file (per-inode: the
-    /// caller's own file too). Evict, then insert — the order of the
-    /// reference algorithms, so the folio being added is never a victim of
-    /// the room made for it. Concurrent callers may each make room and then
-    /// insert: the budget is exceeded by at most one folio per thread in
-    /// flight (and by whatever reclaim could not evict because it was busy).
+    /// Before adding a folio of `bytes`: evicts until it fits in the budget.
+    /// Called holding no page lock, so that reclaim's trylocks can succeed
+    /// on every file (per-inode: the caller's own file too). When that pass
+    /// could not make the room (the victims' locks were held by other
+    /// threads, as when many threads use one file), a second pass retries
+    /// each victim's trylocks, yielding the processor between tries
+    /// (`waitingTries`), so that preempted holders finish. Evict, then
+    /// insert — the order of the reference algorithms, so the folio being
+    /// added is never a victim of the room made for it. Concurrent callers
+    /// may each make room and then insert: **the budget is exceeded by at
+    /// most one folio per thread in flight**, plus what is pinned (views
+    /// reading in place, readers copying) or stays locked through the
+    /// second pass (`BudgetBoundTests`; docs/architecture.md).
     @inlinable
     func makeRoom(for bytes: Int) {
         if !hasRoom(for: bytes) {
             reclaim(target: max(0, dataBudget - bytes))
+            if !hasRoom(for: bytes) { reclaim(target: max(0, dataBudget - bytes), waiting: true) }
         }
     }
 
@@ -38,8 +47,10 @@ extension PageCache {
     /// is busy). Asks for exactly the bytes still to free, so that the
     /// victims taken are the ones the reference algorithm would take; every
     /// victim handed out is either evicted or given back (`keep`).
+    /// `waiting`: lock each victim's range and lock as a user would, waiting
+    /// for them (only from `makeRoom`, holding no lock), instead of trying.
     @usableFromInline
-    func reclaim(target: Int) {
+    func reclaim(target: Int, waiting: Bool = false) {
         var idleRounds = 0
         while idleRounds < 3 {
             let excess = residentBytes.load(ordering: .relaxed) - target
@@ -58,7 +69,7 @@ extension PageCache {
             var need = excess
             for folio in victims {
                 let before = residentBytes.load(ordering: .relaxed)
-                let outcome = tryEvict(folio, need: need, fromTier: fromTier)
+                let outcome = tryEvict(folio, need: need, fromTier: fromTier, waiting: waiting)
                 need -= before - residentBytes.load(ordering: .relaxed)
                 switch outcome {
                 case .evicted, .split, .compressed:
@@ -78,6 +89,9 @@ extension PageCache {
         }
     }
 
+    /// How often `makeRoom`'s waiting pass tries a victim's locks.
+    static var waitingTries: Int { 64 }
+
     enum EvictOutcome {
         case evicted, compressed, busy, gone
         /// Only part of a large folio was needed: it was split and its
@@ -91,7 +105,7 @@ extension PageCache {
     /// strategy, skips it if someone else pins it, writes it back if dirty,
     /// removes it from its page table and the policy. It returns to the pool
     /// when the last pin — ours — drops, after its locks are released.
-    func tryEvict(_ folio: Folio, need: Int = .max, fromTier: Bool = false) -> EvictOutcome {
+    func tryEvict(_ folio: Folio, need: Int = .max, fromTier: Bool = false, waiting: Bool = false) -> EvictOutcome {
         // (A compressed victim too: it is still resident, and evictable.)
         guard folio.tryPinResident() else { return .gone }
         guard let core = folio.mapping else {
@@ -100,12 +114,26 @@ extension PageCache {
         }
         // Every folio of this cache belongs to a Mapping<Strategy>.
         let mapping = unsafeDowncast(core, to: Mapping<Strategy>.self)
-        guard let pagesGuard = strategy.tryLockPages(folio.pages, .exclusive, in: mapping.pageLock) else {
-            folio.unpin()
-            return .busy
+        // Waiting (`makeRoom`'s second pass): retry the trylocks, yielding
+        // the processor between tries, so that a holder that was preempted
+        // gets to finish — never a blocking lock, because the caller might
+        // hold one of this file's locks itself (a view's write closure that
+        // reads another file) and would wait for itself.
+        var tries = waiting ? PageCache.waitingTries : 1
+        var locked: (Strategy.PagesGuard)? = nil
+        while tries > 0 {
+            tries -= 1
+            if folio.pinCount > 1 { break }  // in use: not a victim now
+            if let pagesGuard = strategy.tryLockPages(folio.pages, .exclusive, in: mapping.pageLock) {
+                if strategy.tryLockFolio(folio) {
+                    locked = pagesGuard
+                    break
+                }
+                strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+            }
+            if tries > 0 { sched_yield() }
         }
-        guard strategy.tryLockFolio(folio) else {
-            strategy.unlockPages(pagesGuard, in: mapping.pageLock)
+        guard let pagesGuard = locked else {
             folio.unpin()
             return .busy
         }
