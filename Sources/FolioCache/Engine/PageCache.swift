@@ -57,7 +57,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// Tests: called by collapse and split with their locks held, after the
     /// new folios got their bytes and before they replace the old ones
     /// (`setReplaceHook`). Nil in use.
-    let replaceHook = Mutex<(@Sendable ([Folio], [Folio]) -> Void)?>(nil)
+    let replaceHook = Guarded<(@Sendable ([Folio], [Folio]) -> Void)?>(nil)
 
     public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
         try configuration.validate()
