@@ -47,8 +47,8 @@ extension PageCache {
     /// is busy). Asks for exactly the bytes still to free, so that the
     /// victims taken are the ones the reference algorithm would take; every
     /// victim handed out is either evicted or given back (`keep`).
-    /// `waiting`: lock each victim's range and lock as a user would, waiting
-    /// for them (only from `makeRoom`, holding no lock), instead of trying.
+    /// `waiting` (`makeRoom`'s second pass): retry each victim's trylocks,
+    /// yielding in between (`tryEvict`), instead of trying once.
     @usableFromInline
     func reclaim(target: Int, waiting: Bool = false) {
         var idleRounds = 0
@@ -120,7 +120,7 @@ extension PageCache {
         // hold one of this file's locks itself (a view's write closure that
         // reads another file) and would wait for itself.
         var tries = waiting ? PageCache.waitingTries : 1
-        var locked: (Strategy.PagesGuard)? = nil
+        var locked: Strategy.PagesGuard? = nil
         while tries > 0 {
             tries -= 1
             if folio.pinCount > 1 { break }  // in use: not a victim now
