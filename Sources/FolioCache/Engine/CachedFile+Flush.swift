@@ -2,9 +2,12 @@ import FolioLocks
 import Synchronization
 
 extension CachedFile {
-    /// Writes every page dirtied before this call back to the file. The first
-    /// error (including one from an earlier background writeback of this file)
-    /// is thrown after trying all pages; pages that failed stay dirty.
+    /// Writes every page dirtied before this call back to the file; pages
+    /// that failed stay dirty. After trying all pages it throws the latest
+    /// writeback error of this file that this handle has not reported yet —
+    /// its own, or one of background writeback, eviction or another handle's
+    /// flush since its last report: every handle of the file hears of every
+    /// failure once (errseq).
     public func flush() throws(FolioError) {
         try checkOpen()
         try writeBackDirtyPages(locked: nil)
@@ -14,7 +17,13 @@ extension CachedFile {
     /// everything written before it is on disk.
     public func sync() throws(FolioError) {
         try flush()
-        try mapping.backend.sync()
+        do throws(FolioError) {
+            try mapping.backend.sync()
+        } catch {
+            // Every handle's next flush or sync hears of it too.
+            mapping.recordWritebackError(error)
+            try reportUnseenWritebackError()
+        }
     }
 
     /// Writes back dirty folios in index order. With `locked`, the caller
@@ -22,7 +31,6 @@ extension CachedFile {
     /// locked (close); otherwise each dirty folio is locked here in turn,
     /// with its whole range (as reclaim locks it).
     func writeBackDirtyPages(locked: [Folio]?) throws(FolioError) {
-        var firstError = mapping.takePendingError()
         let holding = locked != nil
         let dirty = locked.map { $0.filter { $0.flags.contains(.dirty) } } ?? mapping.table.pinnedFolios(where: { $0.flags.contains(.dirty) })
         for folio in dirty {
@@ -36,13 +44,26 @@ extension CachedFile {
             // writeback) or already written back meanwhile.
             let state = folio.flags
             if !state.contains(.detached) && state.contains(.dirty) {
-                do { try cache.writeback(folio, of: mapping) } catch { if firstError == nil { firstError = error } }
+                do { try cache.writeback(folio, of: mapping) } catch { mapping.recordWritebackError(error) }
             }
             if let pagesGuard {
                 strategy.unlockFolio(folio)
                 strategy.unlockPages(pagesGuard, in: mapping.pageLock)
             }
         }
-        if let firstError { throw firstError }
+        try reportUnseenWritebackError()
+    }
+
+    /// Throws the latest writeback error of the file this handle has not
+    /// reported, and marks it reported.
+    func reportUnseenWritebackError() throws(FolioError) {
+        var seen = seenErrors.load(ordering: .acquiring)
+        while true {
+            let (error, now) = mapping.unseenError(after: seen)
+            guard let error else { return }
+            let (exchanged, current) = seenErrors.compareExchange(expected: seen, desired: now, ordering: .acquiringAndReleasing)
+            if exchanged { throw error }
+            seen = current  // another caller of this handle reported it
+        }
     }
 }

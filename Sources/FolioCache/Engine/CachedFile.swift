@@ -32,6 +32,9 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     @usableFromInline let handleClosed = Atomic<Bool>(false)
     /// A `close()` of this handle is running.
     let handleClosing = Atomic<Bool>(false)
+    /// The file's writeback errors this handle has reported (or that came
+    /// before it was opened): it reports each later one once.
+    let seenErrors: Atomic<UInt64>
 
     /// Whether this is a user's handle from `open` (counted; its deinit
     /// lets go or closes), not the engine's own temporary one (background
@@ -43,6 +46,7 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
         self.mapping = mapping
         self.strategy = cache.strategy
         self.isHandle = isHandle
+        self.seenErrors = Atomic(mapping.currentErrorSequence)
     }
 
     /// A handle dropped without `close()`: if other handles of its file

@@ -29,7 +29,11 @@ class MappingCore: @unchecked Sendable {
     /// Racy by design: concurrent streams only make a miss look random.
     @usableFromInline let readaheadNext = Atomic<UInt64>(0)
     let errorLock = ShortLock()
-    var pendingError: FolioError?
+    /// Writeback errors recorded so far (the kernel's errseq counter), and
+    /// the latest; each handle reports every error recorded after it last
+    /// reported one (`CachedFile.seenErrors`).
+    var errorSequence: UInt64 = 0
+    var latestError: FolioError?
     /// The blocks of this file's compressed folios, by folio index
     /// (`PageCache+Compression.swift`): a folio's entry changes only with
     /// its lock and whole range held.
@@ -53,18 +57,23 @@ class MappingCore: @unchecked Sendable {
 
     @usableFromInline var path: String { backend.path }
 
-    /// Remembers a writeback failure for the next flush / sync / close
-    /// (errseq semantics: reported once, to whoever asks next).
+    /// Records a writeback failure (background, eviction-time, or a
+    /// flush's own): every handle of the file reports it once, at its next
+    /// flush / sync / close (the kernel's errseq semantics).
     func recordWritebackError(_ e: FolioError) {
-        errorLock.withLock { if pendingError == nil { pendingError = e } }
+        errorLock.withLock {
+            errorSequence &+= 1
+            latestError = e
+        }
     }
 
-    func takePendingError() -> FolioError? {
-        errorLock.withLock {
-            let e = pendingError
-            pendingError = nil
-            return e
-        }
+    /// The writeback errors so far (a handle starts from here at open).
+    var currentErrorSequence: UInt64 { errorLock.withLock { errorSequence } }
+
+    /// The latest error recorded after `seen` errors, if any, and the count
+    /// to remember as seen.
+    func unseenError(after seen: UInt64) -> (FolioError?, UInt64) {
+        errorLock.withLock { errorSequence == seen ? (nil, seen) : (latestError, errorSequence) }
     }
 
     /// Byte offset of a page.

@@ -22,10 +22,15 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     var writes = 0
     var syncs = 0
 
-    public init(path: String = "memory", contents: [UInt8] = []) {
+    /// With an `identity`, opening this backend again in a cache that has
+    /// it open joins its mapping, as a real file's second open does.
+    public init(path: String = "memory", contents: [UInt8] = [], identity: FileIdentity? = nil) {
         self.path = path
         self.bytes = contents
+        self.identity = identity
     }
+
+    public let identity: FileIdentity?
 
     /// The current contents (what a reader of the real file would see).
     public var contents: [UInt8] { lock.withLock { bytes } }
