@@ -77,10 +77,8 @@ extension PageCache {
                     // tier has it.)
                     progress = true
                 case .busy:
+                    // (Given back to the policy by `tryEvict`, pinned.)
                     counters.reclaimSkips.wrappingAdd(1, ordering: .relaxed)
-                    // A second chance, so it is not offered again at once (a
-                    // busy folio of the tier stays where it is).
-                    if !fromTier { policy.keep(folio) }
                 case .gone:
                     break  // removed by someone else, who told the policy
                 }
@@ -134,6 +132,7 @@ extension PageCache {
             if tries > 0 { sched_yield() }
         }
         guard let pagesGuard = locked else {
+            keepBusy(folio, fromTier: fromTier)
             folio.unpin()
             return .busy
         }
@@ -141,8 +140,18 @@ extension PageCache {
         strategy.unlockFolio(folio)
         strategy.unlockPages(pagesGuard, in: mapping.pageLock)
         if outcome == .evicted { folio.markUnlisted() }
+        if outcome == .busy { keepBusy(folio, fromTier: fromTier) }
         folio.unpin()
         return outcome
+    }
+
+    /// A victim reclaim could not evict goes back to the policy (a second
+    /// chance, so it is not offered again at once) — while reclaim still
+    /// pins it: unpinned, another reclaimer could evict it and the pool hand
+    /// it out again, its links rewritten while the policy reads them. A busy
+    /// folio of the tier stays where it is.
+    func keepBusy(_ folio: Folio, fromTier: Bool) {
+        if !fromTier { policy.keep(folio) }
     }
 
     /// The part of `tryEvict` done with the folio pinned (once, by us) and
