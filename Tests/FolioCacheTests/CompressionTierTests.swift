@@ -5,10 +5,11 @@ import FolioTestSupport
 import Testing
 
 /// The compressed tier through the engine: reclaim's first stage keeps cold
-/// clean 64 KiB folios compressed; reads and writes of their pages
-/// decompress them; the budget counts resident bytes; a corrupt block is
-/// dropped and the page read again from the file; incompressible data is
-/// never kept compressed.
+/// clean folios compressed in a tier held to its share of the budget; reads
+/// and writes of their pages decompress them (keeping the copy until the
+/// bytes change); the budget counts resident bytes; compression cuts Zipf's
+/// misses; a corrupt block is dropped and the page read again from the
+/// file; incompressible data is never kept compressed.
 @Suite struct CompressionTierTests {
     static let pageSize = 4096
     /// 4 MiB of real text (the load tool's corpus, repeated).

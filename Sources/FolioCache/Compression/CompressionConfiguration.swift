@@ -1,8 +1,9 @@
-/// Compression of cold large folios (`PageCache+Compression.swift`) and the
-/// interval of the background collapse that builds them
+/// Compression of cold clean folios (`PageCache+Compression.swift`) and the
+/// interval of the background collapse that builds large folios
 /// (`PageCache.startBackgroundCollapse`).
 public struct CompressionConfiguration: Sendable, Equatable {
-    /// Whether cold large folios may be kept LZ4-compressed.
+    /// Whether reclaim may keep cold clean folios LZ4-compressed (the
+    /// compressed tier; large folios compress best).
     public var enabled: Bool
     /// Keep a compressed folio only if compression saves at least this
     /// fraction of its bytes (0 ≤ value < 1; 0.25 means "at least a quarter").
