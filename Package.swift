@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "FolioLocks", targets: ["FolioLocks"]),
         .library(name: "FolioCache", targets: ["FolioCache"]),
         .library(name: "FolioConfiguration", targets: ["FolioConfiguration"]),
+        // A swift-service-lifecycle `Service` for a cache (background work,
+        // shutdown on graceful shutdown): its own product, so that users of
+        // FolioCache alone never resolve ServiceLifecycle.
+        .library(name: "FolioService", targets: ["FolioService"]),
         .executable(name: "folio-demo", targets: ["folio-demo"]),
         .executable(name: "folio-config", targets: ["folio-config"]),
         .executable(name: "folio-load", targets: ["folio-load"]),
@@ -31,6 +35,11 @@ let package = Package(
         .trait(name: "BargingLock", description: "DefaultPageCache uses the barging preset (no fairness bound)"),
         .trait(name: "PerInodeLock", description: "DefaultPageCache uses one reader-writer lock per file"),
         .trait(name: "PerRangeLock", description: "DefaultPageCache uses a range lock per file"),
+        // Not a strategy: turns on the lock checker (FolioLocks/LockDep.swift,
+        // docs/locking.md). Off by default, and then it costs nothing. An
+        // explicit trait list replaces the defaults, so name the strategy too:
+        // `swift test --traits DebugLocks,HybridFairLock`.
+        .trait(name: "DebugLocks", description: "Check every lock's owner and the lock order (lockdep), with report sites"),
         .default(enabledTraits: ["HybridFairLock"]),
     ],
     dependencies: [
@@ -39,6 +48,17 @@ let package = Package(
         // folio-load: command line and latency histograms.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // `swift package generate-documentation` (the DocC catalogs; CI runs it
+        // with --warnings-as-errors). A plugin only: nothing links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Embedding (docs/service.md): logging and metrics in the engine
+        // (both silent and cheap unless the host bootstraps a backend), the
+        // service lifecycle in FolioService only.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // FilePath, Errno and FilePermissions in the engine's public API (open, I/O errors).
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C: futex(2), atomics on raw futex words, the pause hint.
@@ -51,7 +71,18 @@ let package = Package(
         // The parking lot and lock primitives. Knows nothing about files or pages.
         .target(name: "FolioLocks", dependencies: ["CFolioShims"]),
         // The cache engine: folios, mappings, lock strategies, compression.
-        .target(name: "FolioCache", dependencies: ["FolioLocks", "CLZ4", "CXXHash"]),
+        .target(name: "FolioCache", dependencies: [
+            "FolioLocks", "CLZ4", "CXXHash",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // The cache as a ServiceLifecycle service (docs/service.md).
+        .target(name: "FolioService", dependencies: [
+            "FolioCache",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Small demo that drives every strategy under contention (the main job
         // until folio-load lands).
@@ -84,10 +115,50 @@ let package = Package(
             path: "Plugins/LoadTestCommand"),
 
         .target(name: "FolioTestSupport", dependencies: ["FolioLocks"], path: "Tests/FolioTestSupport"),
+        // The process the crash test SIGKILLs (not a product): writes and
+        // syncs stamped records through Folio, reporting each sync on stdout.
+        .executableTarget(name: "folio-crash-writer", dependencies: ["FolioCache", "FolioTestSupport"], path: "Tests/folio-crash-writer"),
+        // The process the pool-blocking test runs (not a product): the async
+        // API under load with a heartbeat task, in a cooperative pool of its
+        // own (the test runner's is shared by every test running at once).
+        .executableTarget(name: "folio-heartbeat", dependencies: ["FolioCache", "FolioTestSupport"], path: "Tests/folio-heartbeat"),
         .testTarget(name: "FolioLocksTests", dependencies: ["FolioLocks", "FolioTestSupport"]),
         // FolioLoadKit for its truncate-race verifier, which the view race test shares.
-        .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport", "FolioLoadKit"]),
+        .testTarget(name: "FolioCacheTests", dependencies: ["FolioCache", "FolioTestSupport", "FolioLoadKit", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "FolioLoadTests", dependencies: ["FolioLoadKit", "FolioCache", "FolioTestSupport"]),
+        .testTarget(name: "FolioServiceTests", dependencies: [
+            "FolioService", "FolioCache", "FolioTestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "FolioConfigurationTests", dependencies: ["FolioConfiguration", "FolioCache", "FolioLocks"]),
     ]
 )
+
+// libFuzzer targets (Fuzz/, run by .ci/fuzz; docs/fuzzing.md). An executable
+// without main() breaks plain `swift build` and `swift test` (undefined
+// `…_main` at link time), so they exist only when ENABLE_FUZZ is set, and are
+// built with `--sanitize=fuzzer` in their own scratch directory. They live in
+// this package (not one depending on it by path) so that they see `package`
+// declarations such as CompressedBlock's testing hooks and the load tool's
+// parsers.
+if Context.environment["ENABLE_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzConfiguration", ["FolioConfiguration", "FolioCache", "FolioLocks"]),
+        ("FuzzTrace", ["FolioLoadKit"]),
+        ("FuzzJobFile", ["FolioLoadKit"]),
+        ("FuzzCompressedBlock", ["FolioCache"]),
+    ]
+    for harness in harnesses {
+        package.targets.append(.executableTarget(
+            name: harness.name, dependencies: harness.dependencies + ["FuzzSupport"], path: "Fuzz/\(harness.name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+    // Writes Fuzz/Corpus/FuzzCompressedBlock's encoded seeds with the real
+    // encoder; an ordinary executable, built without the fuzzer runtime.
+    package.targets.append(.executableTarget(name: "fuzz-corpus-gen", dependencies: ["FolioCache"], path: "Fuzz/CorpusGenerator"))
+}

@@ -8,14 +8,24 @@
 // `traits: ["MallocInterposer"]` replaces package-benchmark's default traits
 // (MallocInterposer + RuntimeInterposer); the runtime interposer needs a
 // package that is not in the offline mirror.
+import Foundation
 import PackageDescription
+
+// `FOLIO_DEBUG_LOCKS=1` builds Folio with its `DebugLocks` trait (the lock
+// checker) on top of its default strategy trait, to measure what the checker
+// costs (docs/performance.md, "Debug locks"). Use a scratch path of its own for
+// it (`--scratch-path ../.build-bench-dl`): the two builds are different code.
+let folioTraits: Set<Package.Dependency.Trait> = ProcessInfo.processInfo.environment["FOLIO_DEBUG_LOCKS"] == "1"
+    ? [.defaults, "DebugLocks"] : [.defaults]
 
 let package = Package(
     name: "FolioBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "Folio", path: ".."),
+        .package(name: "Folio", path: "..", traits: folioTraits),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // A recording metrics backend for the hit path with metrics on (CacheBenchmarks/MetricsBenchmarks.swift).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .executableTarget(
@@ -33,6 +43,7 @@ let package = Package(
             dependencies: [
                 .product(name: "FolioLocks", package: "Folio"),
                 .product(name: "FolioCache", package: "Folio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "CacheBenchmarks",

@@ -84,11 +84,11 @@ struct RegisterEngine: LockStrategyVisitor {
             let view = try file.map(0..<Int64(hotBlocks * blockSize))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
             defer { buffer.deallocate() }
-            for b in 0..<hotBlocks { try view.copyBytes(at: b * blockSize, into: buffer) }
+            for b in 0..<hotBlocks { try view.copyBytes(at: Int64(b * blockSize), into: buffer) }
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 for b in blockOrder {
-                    try view.withUnsafeBytes(at: b * blockSize, count: blockSize) { buffer.copyMemory(from: $0) }
+                    try view.withUnsafeBytes(at: Int64(b * blockSize), count: blockSize) { buffer.copyMemory(from: $0) }
                     blackHole(buffer.baseAddress)
                 }
             }
@@ -200,6 +200,10 @@ let benchmarks: @Sendable () -> Void = {
         registerReadHit("hybrid-fair read 4 KiB hit, eviction \(policy)", HybridFairLocking(), policy)
     }
     registerLargeFolioBenchmarks()
+    registerHotPageBenchmarks()
+    registerMetricsBenchmarks()
+    registerByteEntryPointBenchmarks()
+    registerAsyncBenchmarks()
 }
 
 /// A cache larger than the file with the hot blocks read in, and a 4 KiB

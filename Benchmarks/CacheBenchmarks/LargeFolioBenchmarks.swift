@@ -80,18 +80,18 @@ func registerLargeFolioBenchmarks() {
                         if copying {
                             if order == 0 {
                                 for p in 0..<16 {
-                                    try view.copyBytes(at: start + p * blockSize, into: UnsafeMutableRawBufferPointer(rebasing: buffer[p * blockSize..<(p + 1) * blockSize]))
+                                    try view.copyBytes(at: Int64(start + p * blockSize), into: UnsafeMutableRawBufferPointer(rebasing: buffer[p * blockSize..<(p + 1) * blockSize]))
                                 }
                             } else {
-                                try view.copyBytes(at: start, into: buffer)
+                                try view.copyBytes(at: Int64(start), into: buffer)
                             }
                             sink &+= Int(buffer[chunk - 1])
                         } else if order == 0 {
                             for p in 0..<16 {
-                                sink &+= try view.withUnsafeBytes(at: start + p * blockSize, count: blockSize) { Int($0[blockSize - 1]) }
+                                sink &+= try view.withUnsafeBytes(at: Int64(start + p * blockSize), count: blockSize) { Int($0[blockSize - 1]) }
                             }
                         } else {
-                            sink &+= try view.withUnsafeBytes(at: start, count: chunk) { bytes in
+                            sink &+= try view.withUnsafeBytes(at: Int64(start), count: chunk) { bytes in
                                 var s = 0
                                 for p in 1...16 { s &+= Int(bytes[p * blockSize - 1]) }
                                 return s

@@ -287,7 +287,29 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(rl)
     }
 
+    Benchmark("RangeLock shared 0..<1 lock + unlock (uncontended)", configuration: timing) { benchmark in
+        let rl = RangeLock()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let t = rl.lock(0..<1, .shared)
+            rl.unlock(t)
+        }
+        benchmark.stopMeasurement()
+        blackHole(rl)
+    }
+
     // 3. FolioCache strategies -----------------------------------------------
+
+    Benchmark("ShortLock lock + unlock (uncontended)", configuration: timing) { benchmark in
+        let lock = ShortLock()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            lock.lock()
+            lock.unlock()
+        }
+        benchmark.stopMeasurement()
+        blackHole(lock)
+    }
 
     Benchmark("PerPageBit lockFolio + unlockFolio (uncontended)", configuration: timing) { benchmark in
         let strategy = PerPageBitLocking()

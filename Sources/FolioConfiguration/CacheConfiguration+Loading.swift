@@ -61,6 +61,7 @@ extension CacheConfiguration {
 
     static let maxSpinLimit = 1_000_000
     static let maxUnfairness = 1_000_000
+    static let maxSpinnersCap = 1_000_000
     static let maxWaitRange: ClosedRange<Duration> = .microseconds(1) ... .seconds(60)
 
     /// Every key read, typed and range-checked, then the checks between keys.
@@ -75,6 +76,10 @@ extension CacheConfiguration {
             c.lock.hybridPolicy.unfairness = n.map { UInt64($0) } ?? HybridLockPolicy.unbounded
         }
         if let d = try r.duration(K.maxWait, in: maxWaitRange, keyword: "unbounded") { c.lock.hybridPolicy.maxWait = d }
+        if let n = try r.int(K.maxSpinners, in: 0...maxSpinnersCap, keyword: "unbounded") { c.lock.hybridPolicy.maxSpinners = n }
+        if let b = try r.bool(K.singleWaker) { c.lock.hybridPolicy.singleWaker = b }
+        if let b = try r.bool(K.handoffYield) { c.lock.hybridPolicy.yieldOnHandoff = b }
+        if let n = try r.int(K.handoffSpin, in: 0...maxSpinLimit) ?? nil { c.lock.hybridPolicy.handoffSpin = n }
         if let s = r.setting(K.waitTableBuckets), let n = try r.int(K.waitTableBuckets, in: 1...maxWaitTableBuckets) ?? nil {
             guard n & (n - 1) == 0 else {
                 throw r.error(K.waitTableBuckets, s, .invalidValue, "not a power of two; allowed: a power of two from 1 to \(maxWaitTableBuckets)")
@@ -113,6 +118,7 @@ extension CacheConfiguration {
         }
         if let e = try r.choice(K.eviction, as: EvictionPolicyKind.self, what: "eviction policy") { c.cache.evictionPolicy = e }
         if let n = try r.int(K.faultAroundPages, in: 0...PageCacheConfiguration.maxFaultAroundPages) ?? nil { c.cache.faultAroundPages = n }
+        if let b = try r.bool(K.optimisticReads) { c.cache.optimisticReads = b }
 
         // [compression]
         if let b = try r.bool(K.compressionEnabled) { c.cache.compression.enabled = b }

@@ -26,7 +26,8 @@ extension CacheConfiguration {
                     lock: LockStrategyConfiguration(
                         kind: .\(lock.kind.caseName),
                         hybridPolicy: HybridLockPolicy(
-                            spinLimit: \(p.spinLimit), unfairness: \(unfairness), maxWait: \(maxWait), requeueAtFront: \(p.requeueAtFront)),
+                            spinLimit: \(p.spinLimit), unfairness: \(unfairness), maxWait: \(maxWait), requeueAtFront: \(p.requeueAtFront),
+                            maxSpinners: \(p.maxSpinners.map(String.init) ?? "nil"), singleWaker: \(p.singleWaker), yieldOnHandoff: \(p.yieldOnHandoff), handoffSpin: \(p.handoffSpin)),
                         waitTableBuckets: \(buckets)),
                     cache: PageCacheConfiguration(
                         pageSize: \(cache.pageSize),
@@ -36,7 +37,8 @@ extension CacheConfiguration {
                         maxFolioOrder: \(cache.maxFolioOrder),
                         compression: CompressionConfiguration(
                             enabled: \(c.enabled), minimumSaving: \(c.minimumSaving), maximumShare: \(c.maximumShare), keepCompressedCopy: \(c.keepCompressedCopy), collapseInterval: .nanoseconds(\(c.collapseInterval.nanosecondsClamped))),
-                        writebackInterval: \(writeback)))
+                        writebackInterval: \(writeback),
+                        optimisticReads: \(cache.optimisticReads)))
 
                 /// The file's name and its text, as compiled in.
                 static let fileName = \(String(reflecting: fileName))
@@ -67,6 +69,7 @@ extension LockStrategyKind {
         case .hybridFair: "hybridFair"
         case .fair: "fair"
         case .barging: "barging"
+        case .hybridKernel: "hybridKernel"
         case .perInode: "perInode"
         case .perRange: "perRange"
         }

@@ -9,6 +9,10 @@ extension CacheConfiguration {
         var lines = ["[lock]", "strategy = \"\(lock.kind)\"", "spin-limit = \(p.spinLimit)"]
         lines.append("unfairness = " + (p.unfairness == HybridLockPolicy.unbounded ? "\"unbounded\"" : String(p.unfairness)))
         lines.append("max-wait = \"" + (p.maxWait.map(Units.formatDuration) ?? "unbounded") + "\"")
+        lines.append("max-spinners = " + (p.maxSpinners.map(String.init) ?? "\"unbounded\""))
+        lines.append("single-waker = \(p.singleWaker)")
+        lines.append("handoff-yield = \(p.yieldOnHandoff)")
+        lines.append("handoff-spin = \(p.handoffSpin)")
         if let buckets = lock.waitTableBuckets { lines.append("wait-table-buckets = \(buckets)") }
         lines += [
             "", "[cache]",
@@ -17,6 +21,7 @@ extension CacheConfiguration {
             "max-folio-order = \(cache.maxFolioOrder)",
             "eviction = \"\(cache.evictionPolicy.rawValue)\"",
             "fault-around-pages = \(cache.faultAroundPages)",
+            "optimistic-reads = \(cache.optimisticReads)",
             "", "[compression]",
             "enabled = \(cache.compression.enabled)",
             "min-saving = \(cache.compression.minimumSaving)",

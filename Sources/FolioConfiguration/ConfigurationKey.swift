@@ -21,12 +21,17 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let spinLimit = ConfigurationKey("lock", "spin-limit")
     public static let unfairness = ConfigurationKey("lock", "unfairness")
     public static let maxWait = ConfigurationKey("lock", "max-wait")
+    public static let maxSpinners = ConfigurationKey("lock", "max-spinners")
+    public static let singleWaker = ConfigurationKey("lock", "single-waker")
+    public static let handoffYield = ConfigurationKey("lock", "handoff-yield")
+    public static let handoffSpin = ConfigurationKey("lock", "handoff-spin")
     public static let waitTableBuckets = ConfigurationKey("lock", "wait-table-buckets")
     public static let capacity = ConfigurationKey("cache", "capacity")
     public static let pageSize = ConfigurationKey("cache", "page-size")
     public static let maxFolioOrder = ConfigurationKey("cache", "max-folio-order")
     public static let eviction = ConfigurationKey("cache", "eviction")
     public static let faultAroundPages = ConfigurationKey("cache", "fault-around-pages")
+    public static let optimisticReads = ConfigurationKey("cache", "optimistic-reads")
     public static let compressionEnabled = ConfigurationKey("compression", "enabled")
     public static let minimumSaving = ConfigurationKey("compression", "min-saving")
     public static let maximumShare = ConfigurationKey("compression", "max-share")
@@ -36,8 +41,8 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
 
     /// Every key, in documentation order.
     public static let all: [ConfigurationKey] = [
-        lockStrategy, spinLimit, unfairness, maxWait, waitTableBuckets,
-        capacity, pageSize, maxFolioOrder, eviction, faultAroundPages,
+        lockStrategy, spinLimit, unfairness, maxWait, maxSpinners, singleWaker, handoffYield, handoffSpin, waitTableBuckets,
+        capacity, pageSize, maxFolioOrder, eviction, faultAroundPages, optimisticReads,
         compressionEnabled, minimumSaving, maximumShare, keepCompressedCopy, collapseInterval,
         writebackInterval,
     ]

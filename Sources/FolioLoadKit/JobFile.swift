@@ -6,15 +6,15 @@ import Foundation
 /// global keys it does not override) is one run; their results go into one
 /// report. Values are handed to the same option parser as the command line,
 /// so the same validation and messages apply.
-enum JobFile {
-    struct Job: Equatable {
-        var name: String
+package enum JobFile {
+    package struct Job: Equatable {
+        package var name: String
         /// Arguments for `RunOptions.parse`.
-        var arguments: [String]
+        package var arguments: [String]
     }
 
     /// Keys that are not run options (output goes on the command line).
-    static let outputKeys: Set<String> = ["format", "output", "plot", "quiet", "json", "job"]
+    package static let outputKeys: Set<String> = ["format", "output", "plot", "quiet", "json", "job"]
 
     static func load(path: String) throws(LoadError) -> [Job] {
         let text: String
@@ -24,18 +24,21 @@ enum JobFile {
         return try parse(text, source: path)
     }
 
-    static func parse(_ text: String, source: String) throws(LoadError) -> [Job] {
+    package static func parse(_ text: String, source: String) throws(LoadError) -> [Job] {
         var global: [(String, String)] = []
         var jobs: [(String, [(String, String)])] = []
         var current: String? = nil
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+        // Lines end at U+000A, split as scalars: a String's "\r\n" is one
+        // Character, so splitting Characters at "\n" glued CRLF lines into
+        // their neighbours (`max-wait=200u\r\ns` read as one value).
+        for (n, raw) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(String.UnicodeScalarView(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else {
+                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                guard line.hasSuffix("]"), line.count > 2, !name.isEmpty else {
                     throw .badArgument("--job \(source):\(n + 1): bad section header '\(line)'")
                 }
-                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 current = name
                 if name != "global" { jobs.append((name, [])) }
                 continue
@@ -43,7 +46,9 @@ enum JobFile {
             guard let section = current else {
                 throw .badArgument("--job \(source):\(n + 1): '\(line)' before any [section]")
             }
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            // Empty parts kept: a line `=` split to no parts at all, and
+            // `parts[0]` trapped.
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             let key = parts[0], value = parts.count == 2 ? parts[1] : ""
             guard !key.isEmpty, parts.count == 2, !value.isEmpty else {
                 throw .badArgument("--job \(source):\(n + 1): expected key=value, got '\(line)'")

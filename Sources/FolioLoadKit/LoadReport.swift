@@ -128,4 +128,13 @@ public struct LoadResult: Codable, Sendable, Equatable {
     public var verification: String?
     /// The job-file section this result came from (nil without `--job`).
     public var job: String?
+    /// `--repeat N` with N > 1: the number of repeats (absent for one run).
+    /// Every numeric field above then holds its median over the repeats
+    /// (integer fields rounded to the nearest integer); `perThreadOps`,
+    /// `threadRoles` and `collapseAborts` come from the median run.
+    public var repeats: Int?
+    /// With `repeats`: every numeric figure's `repeats`, `median`, `min` and
+    /// `max`, keyed by its field name (`opsPerSecond`, `latencyNs.p99`,
+    /// `lockWaitNs.max`…; `minOverMaxThreadOps` is derived).
+    public var spread: [String: Spread]?
 }

@@ -90,32 +90,49 @@ extension LoadReport {
         return hasJobs ? ["job"] + base : Array(base)
     }
 
-    func rows(_ folio: [FolioColumn]) -> [[String]] {
+    /// `ranges`: numeric cells of repeated results get their range
+    /// (`median [min–max]`; the text table) — the CSV keeps the medians.
+    func rows(_ folio: [FolioColumn], ranges: Bool = false) -> [[String]] {
         let withJob = hasJobs
         return results.map { r in
-            var cells = row(r)
+            var cells = row(r, ranges: ranges)
             cells.insert(contentsOf: folio.map { $0.cell(r) ?? "-" }, at: cells.count - 2)
             return withJob ? [r.job ?? "-"] + cells : cells
         }
     }
 
-    func row(_ r: LoadResult) -> [String] {
-            [
-                r.workload, r.strategy, String(r.threads), Self.number(r.opsPerSecond), String(format: "%.1f", r.megabytesPerSecond),
-                String(r.latencyNs.p50), String(r.latencyNs.p99), String(r.latencyNs.p999), String(r.latencyNs.max),
-                r.lockStatisticsAvailable ? String(r.lockWaitNs.p99) : "-", r.lockStatisticsAvailable ? String(r.lockWaitNs.max) : "-",
-                r.maxThreadOps == 0 ? "-" : String(format: "%.2f", Double(r.minThreadOps) / Double(r.maxThreadOps)),
-                String(format: "%.3f", r.jainIndex), r.hitRatio.map { String(format: "%.1f", $0 * 100) } ?? "-",
-                r.steals.map(String.init) ?? "-", r.handoffs.map(String.init) ?? "-", r.maxOvertaken.map(String.init) ?? "-",
-                String(format: "%.2f", r.cpuSeconds), r.verification ?? "-",
-            ]
+    func row(_ r: LoadResult, ranges: Bool = false) -> [String] {
+        // A numeric cell: the value (the median of a repeated result), and
+        // with `ranges` its [min–max] over the repeats.
+        func cell(_ figure: String, _ text: String, _ format: (Double) -> String) -> String {
+            guard ranges, text != "-", let s = r.spread?[figure] else { return text }
+            return "\(text) [\(format(s.min))–\(format(s.max))]"
+        }
+        let integer = { (x: Double) in String(LoadResult.Figure.integer(x)) }
+        let balance = r.spread?["minOverMaxThreadOps"]?.median
+            ?? (r.maxThreadOps == 0 ? nil : Double(r.minThreadOps) / Double(r.maxThreadOps))
+        return [
+            r.workload, r.strategy, String(r.threads),
+            cell("opsPerSecond", Self.number(r.opsPerSecond), Self.number),
+            cell("megabytesPerSecond", String(format: "%.1f", r.megabytesPerSecond)) { String(format: "%.1f", $0) },
+            cell("latencyNs.p50", String(r.latencyNs.p50), integer), cell("latencyNs.p99", String(r.latencyNs.p99), integer),
+            cell("latencyNs.p999", String(r.latencyNs.p999), integer), cell("latencyNs.max", String(r.latencyNs.max), integer),
+            cell("lockWaitNs.p99", r.lockStatisticsAvailable ? String(r.lockWaitNs.p99) : "-", integer),
+            cell("lockWaitNs.max", r.lockStatisticsAvailable ? String(r.lockWaitNs.max) : "-", integer),
+            cell("minOverMaxThreadOps", balance.map { String(format: "%.2f", $0) } ?? "-") { String(format: "%.2f", $0) },
+            cell("jainIndex", String(format: "%.3f", r.jainIndex)) { String(format: "%.3f", $0) },
+            cell("hitRatio", r.hitRatio.map { String(format: "%.1f", $0 * 100) } ?? "-") { String(format: "%.1f", $0 * 100) },
+            cell("steals", r.steals.map(String.init) ?? "-", integer), cell("handoffs", r.handoffs.map(String.init) ?? "-", integer),
+            cell("maxOvertaken", r.maxOvertaken.map(String.init) ?? "-", integer),
+            cell("cpuSeconds", String(format: "%.2f", r.cpuSeconds)) { String(format: "%.2f", $0) }, r.verification ?? "-",
+        ]
     }
 
     /// An aligned table, units in the headers, and the sanity line.
     public func textTable() -> String {
         let folio = folioColumns(all: false)
         let header = tableColumns(folio)
-        let table = [header] + rows(folio)
+        let table = [header] + rows(folio, ranges: true)
         let textColumns = hasJobs ? 3 : 2
         var widths = [Int](repeating: 0, count: header.count)
         for row in table { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
@@ -131,6 +148,9 @@ extension LoadReport {
         out += bad.isEmpty
             ? "every thread's two counts of its operations (counter, latency samples) agree in every run\n"
             : "WARNING: the per-thread operation counts and latency samples disagree in \(bad.count) run(s)\n"
+        if let n = results.compactMap(\.repeats).max() {
+            out += "repeated: each figure is the median of \(n) runs, the engines interleaved, [min–max] over the runs\n"
+        }
         out += "latency: every operation timed; wait: slow-path lock waits (Folio engines only); steals: woken waiters that found the lock taken; max overtaken: the most lost races of one acquisition\n"
         if !folio.isEmpty {
             out += "large folios (Folio engines): counters over the measured phase; folios and MiB at its end; eff. capacity: logical / resident bytes\n"
@@ -170,6 +190,10 @@ extension LoadReport {
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
         var out = "A = \(nameA), B = \(nameB)\n"
+        let nA = a.results.compactMap(\.repeats).max(), nB = b.results.compactMap(\.repeats).max()
+        if nA != nil || nB != nil {
+            out += "medians: A of \(nA ?? 1) run\(nA ?? 1 == 1 ? "" : "s") per point, B of \(nB ?? 1)\n"
+        }
         for (n, row) in rows.enumerated() {
             out += row.enumerated().map { i, c in
                 i < 2 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c

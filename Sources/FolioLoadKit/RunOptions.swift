@@ -19,6 +19,11 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(help: "Measured time per run, with a unit (500ms, 2s). Default: 500ms.")
     public var duration: String?
 
+    // `.unconditional`: `--repeat -1` is a bad count (our error), not a flag.
+    @Option(name: .customLong("repeat"), parsing: .unconditional,
+            help: ArgumentHelp("Repeat every (workload, threads) point N times, the engines interleaved (A B C A B C …), and report each figure's median and [min–max] (1).", valueName: "N"))
+    public var repeats: String?
+
     @Option(help: "Operations per thread instead of a duration.")
     public var ops: Int?
 
@@ -43,11 +48,20 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("fault-around"), help: "Views: cached neighbours mapped per fault (0).")
     public var faultAround: Int?
 
-    @Option(name: .customLong("spin-limit"), help: "Hybrid lock: spin iterations before parking (40).")
+    @Option(name: .customLong("spin-limit"), help: "Hybrid lock: spin iterations before parking (0; hybrid-kernel and barging: 40).")
     public var spinLimit: Int?
 
     @Option(name: .customLong("max-spinners"), help: "Hybrid lock: at most N threads spin at once, process-wide (default: no cap).")
     public var maxSpinners: Int?
+
+    @Option(name: .customLong("single-waker"), help: "Hybrid lock: on: at most one woken waiter per lock is up at a time (an unlock skips the wake meanwhile); off.")
+    public var singleWaker: String?
+
+    @Option(name: .customLong("handoff-yield"), help: "Hybrid lock: on: an unlock that hands the lock to a parked waiter yields its CPU; off.")
+    public var handoffYield: String?
+
+    @Option(name: .customLong("handoff-spin"), help: "Hybrid lock: a waiter parking due a handoff spins N pauses before sleeping, and a due sleeper is woken ahead of its handoff (2000; 0: off).")
+    public var handoffSpin: Int?
 
     @Option(help: "Hybrid lock: lost races before a handoff (5).")
     public var unfairness: Int?
@@ -85,6 +99,9 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("max-folio-order"), help: "Folio engines: the largest folio, 2^N pages (default: the engine's, 4, lowered per cache so that a folio is at most an eighth of the budget; or the --config file's cache.max-folio-order). 0: one-page folios.")
     public var maxFolioOrder: Int?
 
+    @Option(name: .customLong("optimistic-reads"), help: "Per-page strategies: read hits copy without the folio's lock and validate (on, the default) or copy under it (off; or the --config file's cache.optimistic-reads).")
+    public var optimisticReads: String?
+
     public init() {}
 
     /// The parameters these options describe.
@@ -107,6 +124,7 @@ public struct RunOptions: ParsableArguments, Sendable {
             p.operations = ops
             p.duration = nil
         }
+        if let repeats { p.repeats = try Self.repeatCount(repeats) }
         if let warmup { p.warmup = try Self.duration(warmup, "--warmup", allowZero: true) }
         if let fileSize { p.fileSize = try Self.size(fileSize, "--file-size") }
         if let workingSet { p.workingSet = try Self.size(workingSet, "--working-set") }
@@ -128,6 +146,13 @@ public struct RunOptions: ParsableArguments, Sendable {
             default: throw .badArgument("--compression '\(compression)': allowed: on, off")
             }
         }
+        if let optimisticReads {
+            switch optimisticReads.lowercased() {
+            case "on", "true": p.cache.optimisticReads = true
+            case "off", "false": p.cache.optimisticReads = false
+            default: throw .badArgument("--optimistic-reads '\(optimisticReads)': allowed: on, off")
+            }
+        }
         if let data {
             guard let d = DataKind(rawValue: data) else {
                 throw .badArgument("--data '\(data)': allowed: \(DataKind.allowed)")
@@ -141,6 +166,12 @@ public struct RunOptions: ParsableArguments, Sendable {
         if let maxSpinners {
             guard maxSpinners >= 0 else { throw .badArgument("--max-spinners \(maxSpinners): must not be negative") }
             p.lock.hybridPolicy.maxSpinners = maxSpinners
+        }
+        if let singleWaker { p.lock.hybridPolicy.singleWaker = try Self.onOff(singleWaker, "--single-waker") }
+        if let handoffYield { p.lock.hybridPolicy.yieldOnHandoff = try Self.onOff(handoffYield, "--handoff-yield") }
+        if let handoffSpin {
+            guard handoffSpin >= 0 else { throw .badArgument("--handoff-spin \(handoffSpin): must not be negative") }
+            p.lock.hybridPolicy.handoffSpin = handoffSpin
         }
         if let unfairness {
             guard unfairness >= 0 else { throw .badArgument("--unfairness \(unfairness): must not be negative") }
@@ -160,6 +191,14 @@ public struct RunOptions: ParsableArguments, Sendable {
         return p
     }
 
+    static func onOff(_ text: String, _ flag: String) throws(LoadError) -> Bool {
+        switch text.lowercased() {
+        case "on", "true": return true
+        case "off", "false": return false
+        default: throw .badArgument("\(flag) '\(text)': allowed: on, off")
+        }
+    }
+
     static func workloads(_ text: String) throws(LoadError) -> [Workload] {
         var out: [Workload] = []
         for name in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -170,6 +209,18 @@ public struct RunOptions: ParsableArguments, Sendable {
             if !out.contains(w) { out.append(w) }
         }
         return out
+    }
+
+    /// `--repeat N`: a whole number from 1 to `RunParameters.maxRepeats`,
+    /// read here rather than by the argument parser so that a bad value is
+    /// the tool's own error (exit status 2) on the command line and in a job
+    /// file alike.
+    static func repeatCount(_ text: String) throws(LoadError) -> Int {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let n = Int(t), n >= 1, n <= RunParameters.maxRepeats else {
+            throw .badArgument("--repeat '\(text)': expected a whole number of runs from 1 to \(RunParameters.maxRepeats)")
+        }
+        return n
     }
 
     static func duration(_ text: String, _ flag: String, allowZero: Bool = false) throws(LoadError) -> Duration {

@@ -12,6 +12,11 @@ public struct RunParameters: Sendable {
     public var duration: Duration? = .milliseconds(500)
     /// Operations per thread instead of a duration.
     public var operations: Int? = nil
+    /// Runs of every (workload, engine, threads) point (`--repeat`): with
+    /// more than one, the engines run interleaved and the report holds
+    /// medians and ranges.
+    public var repeats: Int = 1
+    public static let maxRepeats = 1000
     /// Excluded from the statistics.
     public var warmup: Duration = .milliseconds(100)
     public var fileSize: Int = 32 << 20
@@ -52,10 +57,15 @@ public struct RunParameters: Sendable {
             "fault-around": String(cache.faultAroundPages),
             "max-folio-order": String(cache.maxFolioOrder),
             "compression": cache.compression.enabled ? "on" : "off",
+            "optimistic-reads": cache.optimisticReads ? "on" : "off",
             "data": data.rawValue,
             "spin-limit": String(lock.hybridPolicy.spinLimit),
             "unfairness": String(lock.hybridPolicy.unfairness),
             "max-spinners": lock.hybridPolicy.maxSpinners.map(String.init) ?? "none",
+            "max-wait": lock.hybridPolicy.maxWait.map { "\($0)" } ?? "none",
+            "single-waker": lock.hybridPolicy.singleWaker ? "on" : "off",
+            "handoff-yield": lock.hybridPolicy.yieldOnHandoff ? "on" : "off",
+            "handoff-spin": String(lock.hybridPolicy.handoffSpin),
             "zipf-skew": String(zipfSkew),
             "read-ratio": String(readRatio),
             "files": String(files),
@@ -63,6 +73,7 @@ public struct RunParameters: Sendable {
         ]
         if let duration { d["duration"] = "\(duration)" }
         if let operations { d["ops"] = String(operations) }
+        if repeats > 1 { d["repeat"] = String(repeats) }
         if let tracePath { d["trace"] = tracePath }
         if data == .text, case .success(let corpus) = TextCorpus.shared {
             d["data-corpus"] = "\(corpus.bytes.count) bytes, FNV-1a 64 \(FNV1a64.hex(FNV1a64.hash(corpus.bytes)))"
@@ -92,6 +103,9 @@ public struct RunParameters: Sendable {
         guard zipfSkew >= 0, zipfSkew <= 10 else { throw .badArgument("--zipf-skew \(zipfSkew): must be from 0 to 10") }
         guard readRatio >= 0, readRatio <= 1 else { throw .badArgument("--read-ratio \(readRatio): must be from 0 to 1") }
         guard files >= 1, files <= 1024 else { throw .badArgument("--files \(files): must be from 1 to 1024") }
+        guard repeats >= 1, repeats <= Self.maxRepeats else {
+            throw .badArgument("--repeat \(repeats): expected a whole number of runs from 1 to \(Self.maxRepeats)")
+        }
         if let operations, operations < 1 { throw .badArgument("--ops \(operations): must be at least 1") }
         if let duration, duration <= .zero { throw .badArgument("--duration: must be positive") }
         for w in workloads {
@@ -108,6 +122,9 @@ public struct RunParameters: Sendable {
             }
             if w == .rangeWriters, let hi = threads.max(), hi > filePages {
                 throw .badArgument("--workload range-writers: \(hi) threads need at least \(hi) pages (one range each); the file has \(filePages)")
+            }
+            if w == .hitDistinct, let hi = threads.max(), hi > filePages {
+                throw .badArgument("--workload hit-distinct: \(hi) threads need at least \(hi) pages (one each); the file has \(filePages)")
             }
             if w == .hammer, let hi = threads.max(), hi > pageSize / 8 {
                 throw .badArgument("--workload hammer: at most \(pageSize / 8) threads with \(pageSize)-byte pages (each writes its own 8 bytes)")

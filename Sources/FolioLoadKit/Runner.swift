@@ -34,16 +34,43 @@ public struct Runner: Sendable {
             InterruptCleanup.shared.remove(root)
         }
         var results: [LoadResult] = []
-        let total = parameters.workloads.count * parameters.engines.count * parameters.threads.count
+        let repeats = parameters.repeats
+        let total = parameters.workloads.count * parameters.engines.count * parameters.threads.count * repeats
         var n = 0
+        func label(_ workload: Workload, _ engine: EngineSpec, _ threads: Int) -> String {
+            "\(workload.rawValue) \(engine) \(threads) thread\(threads == 1 ? "" : "s")"
+        }
         for driver in drivers {
             let workload = driver.workload
-            for engine in parameters.engines {
+            if repeats == 1 {
+                for engine in parameters.engines {
+                    for threads in parameters.threads {
+                        n += 1
+                        progress?(n, total, label(workload, engine, threads))
+                        let paths = try driver.prepareFiles(in: root)
+                        results.append(try measure(driver, spec: engine, threads: threads, paths: paths))
+                    }
+                }
+                continue
+            }
+            // `--repeat N`: per thread count, round r runs every engine once,
+            // in order, then round r + 1 (A B C A B C …), so that a slow
+            // phase of the machine falls on every engine alike.
+            var runs = [[Int: [LoadResult]]](repeating: [:], count: parameters.engines.count)
+            for threads in parameters.threads {
+                for round in 1...repeats {
+                    for (e, engine) in parameters.engines.enumerated() {
+                        n += 1
+                        progress?(n, total, label(workload, engine, threads) + " (repeat \(round)/\(repeats))")
+                        let paths = try driver.prepareFiles(in: root)
+                        runs[e][threads, default: []].append(try measure(driver, spec: engine, threads: threads, paths: paths))
+                    }
+                }
+            }
+            // Reported in the order of one run: engine by engine, threads.
+            for e in parameters.engines.indices {
                 for threads in parameters.threads {
-                    n += 1
-                    progress?(n, total, "\(workload.rawValue) \(engine) \(threads) thread\(threads == 1 ? "" : "s")")
-                    let paths = try driver.prepareFiles(in: root)
-                    results.append(try measure(driver, spec: engine, threads: threads, paths: paths))
+                    results.append(LoadResult.combining(runs[e][threads] ?? []))
                 }
             }
         }

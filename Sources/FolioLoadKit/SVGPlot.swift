@@ -22,6 +22,9 @@ enum SVGPlot {
         <text x="10" y="22" font-size="16" font-weight="bold">folio-load: throughput and longest lock wait against threads</text>
 
         """
+        if let n = report.results.compactMap(\.repeats).max() {
+            svg += "<text x=\"\(fmt(width - 10))\" y=\"22\" text-anchor=\"end\">lines: medians of \(n) interleaved runs; whiskers: min–max</text>\n"
+        }
         for (i, s) in strategies.enumerated() {
             let x = 10 + Double(i % 4) * 200, y = 40 + Double(i / 4) * 24
             svg += "<line x1=\"\(fmt(x))\" y1=\"\(fmt(y))\" x2=\"\(fmt(x + 24))\" y2=\"\(fmt(y))\" stroke=\"\(color(i))\" stroke-width=\"3\"/>"
@@ -30,8 +33,10 @@ enum SVGPlot {
         for (row, w) in workloads.enumerated() {
             let y0 = 30 + legendHeight + Double(row) * (panelHeight + 20)
             let rs = report.results.filter { $0.workload == w }
-            svg += panel(x0: 0, y0: y0, title: "\(w): throughput", yLabel: "operations / s", results: rs, strategies: strategies) { $0.opsPerSecond }
-            svg += panel(x0: panelWidth + 20, y0: y0, title: "\(w): longest lock wait", yLabel: "max wait (ms)", results: rs, strategies: strategies) {
+            svg += panel(x0: 0, y0: y0, title: "\(w): throughput", yLabel: "operations / s", results: rs, strategies: strategies,
+                         range: { $0.spread?["opsPerSecond"].map { ($0.min, $0.max) } }) { $0.opsPerSecond }
+            svg += panel(x0: panelWidth + 20, y0: y0, title: "\(w): longest lock wait", yLabel: "max wait (ms)", results: rs, strategies: strategies,
+                         range: { r in r.lockStatisticsAvailable ? r.spread?["lockWaitNs.max"].map { ($0.min / 1e6, $0.max / 1e6) } : nil }) {
                 $0.lockStatisticsAvailable ? Double($0.lockWaitNs.max) / 1e6 : nil
             }
         }
@@ -39,10 +44,12 @@ enum SVGPlot {
         return svg
     }
 
+    /// `range`: a repeated result's (min, max), drawn as a whisker through
+    /// its median's point.
     static func panel(x0: Double, y0: Double, title: String, yLabel: String, results: [LoadResult], strategies: [String],
-                      value: (LoadResult) -> Double?) -> String {
+                      range: (LoadResult) -> (Double, Double)? = { _ in nil }, value: (LoadResult) -> Double?) -> String {
         let threads = unique(results.map(\.threads)).sorted()
-        let values = results.compactMap(value)
+        let values = results.compactMap(value) + results.compactMap { range($0)?.1 }
         let yMax = niceCeiling(values.max() ?? 1)
         let plotW = panelWidth - margin.left - margin.right, plotH = panelHeight - margin.top - margin.bottom
         let left = x0 + margin.left, top = y0 + margin.top
@@ -69,6 +76,14 @@ enum SVGPlot {
             s += "<polyline fill=\"none\" stroke=\"\(color(i))\" stroke-width=\"2\" points=\"\(points.map { "\(fmt($0.0)),\(fmt($0.1))" }.joined(separator: " "))\"/>\n"
             for (x, y) in points { s += "<circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"3\" fill=\"\(color(i))\"/>" }
             s += "\n"
+            for r in results where series(r) == strategy {
+                guard value(r) != nil, let (lo, hi) = range(r) else { continue }
+                let x = px(r.threads), yLo = py(lo), yHi = py(hi)
+                s += "<g class=\"range\" stroke=\"\(color(i))\" stroke-width=\"1.5\">"
+                s += "<line x1=\"\(fmt(x))\" y1=\"\(fmt(yLo))\" x2=\"\(fmt(x))\" y2=\"\(fmt(yHi))\"/>"
+                s += "<line x1=\"\(fmt(x - 4))\" y1=\"\(fmt(yLo))\" x2=\"\(fmt(x + 4))\" y2=\"\(fmt(yLo))\"/>"
+                s += "<line x1=\"\(fmt(x - 4))\" y1=\"\(fmt(yHi))\" x2=\"\(fmt(x + 4))\" y2=\"\(fmt(yHi))\"/></g>\n"
+            }
         }
         return s + "</g>\n"
     }

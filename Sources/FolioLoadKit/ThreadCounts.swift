@@ -18,10 +18,22 @@ public enum ThreadCounts {
                 let step = fields[2]
                 if step.hasPrefix("x"), let f = Int(step.dropFirst()), f >= 2 {
                     var n = from
-                    while n <= to { out.append(n); n *= f }
+                    // Stop on overflow too: a huge factor or step is a
+                    // sweep of one count, not a trap.
+                    while n <= to {
+                        out.append(n)
+                        let (next, overflow) = n.multipliedReportingOverflow(by: f)
+                        if overflow { break }
+                        n = next
+                    }
                 } else if step.hasPrefix("+"), let d = Int(step.dropFirst()), d >= 1 {
                     var n = from
-                    while n <= to { out.append(n); n += d }
+                    while n <= to {
+                        out.append(n)
+                        let (next, overflow) = n.addingReportingOverflow(d)
+                        if overflow { break }
+                        n = next
+                    }
                 } else {
                     throw .badArgument("--threads '\(text)': step '\(step)' must be xFACTOR (factor ≥ 2) or +STEP (step ≥ 1)")
                 }

@@ -5,12 +5,12 @@ import Foundation
 /// CSV lines `op,offset,length` (op `r`/`read` or `w`/`write`; offset and
 /// length in bytes; an optional header line `op,offset,length`). A CSV access
 /// touches every page its byte range covers.
-struct Trace: Sendable {
-    struct Access: Sendable, Equatable {
-        var write: Bool
-        var page: Int
+package struct Trace: Sendable {
+    package struct Access: Sendable, Equatable {
+        package var write: Bool
+        package var page: Int
     }
-    var accesses: [Access]
+    package var accesses: [Access]
 
     static func load(path: String, pageSize: Int) throws(LoadError) -> Trace {
         let text: String
@@ -20,14 +20,18 @@ struct Trace: Sendable {
         return try parse(text, source: path, pageSize: pageSize)
     }
 
-    static func parse(_ text: String, source: String, pageSize: Int) throws(LoadError) -> Trace {
+    package static func parse(_ text: String, source: String, pageSize: Int) throws(LoadError) -> Trace {
         var out: [Access] = []
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines end at U+000A, split as scalars: a String's "\r\n" is one
+        // Character, so splitting Characters at "\n" glued CRLF lines into
+        // their neighbours (and a comment swallowed the lines after it).
+        for raw in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = String(String.UnicodeScalarView(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // Empty fields count: `r,,0,4096` is four fields, not three.
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             if fields.count == 1 {
                 guard let page = Int(fields[0]), page >= 0 else {
                     throw .badArgument("--trace \(source):\(lineNumber): '\(line)' is not a page number (a non-negative integer) nor op,offset,length")

@@ -33,6 +33,12 @@ public enum Workload: String, CaseIterable, Sendable, Codable {
     case multiFile = "multi-file"
     /// Replays a block trace (`--trace FILE`).
     case replay
+    /// The hit loops of HitLoops.swift — batches of 64 reads of cached
+    /// pages: every thread page 0; each thread a page of its own; pages
+    /// uniformly over the file.
+    case hitHot = "hit-hot"
+    case hitDistinct = "hit-distinct"
+    case hitUniform = "hit-uniform"
 
     /// Why this workload cannot run in this build, if it cannot (none today;
     /// kept so that a workload can be listed before the engine supports it,

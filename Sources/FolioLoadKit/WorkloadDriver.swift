@@ -115,6 +115,8 @@ struct WorkloadDriver: Sendable {
         // The mover starts with a truncate: it only ever writes pages at or
         // past EOF, never one a reader may have pinned.
         case .truncateRace, .collapseChurn: -1
+        // The hit loops read their pages in first (HitLoops.swift).
+        case .hitHot, .hitDistinct, .hitUniform: -1
         default: filePages * t / threads
         }
     }
@@ -180,6 +182,8 @@ struct WorkloadDriver: Sendable {
                 try session.read(file: 0, page: a.page % filePages, into: buffer)
             }
             return StepOutcome(bytes: pageSize, accesses: 1)
+        case .hitHot, .hitDistinct, .hitUniform:
+            return try hitLoopStep(t: t, threads: threads, session: session, rng: &rng, cursor: &cursor, buffer: buffer)
         case .truncateRace:
             return try truncateRaceStep(t: t, session: session, rng: &rng, cursor: &cursor, buffer: buffer, shared: shared)
         case .collapseChurn:

@@ -22,8 +22,14 @@ import Synchronization
 ///   uncontended unlock = one `lock xadd`. Spinning only while no thread is
 ///   parked.
 ///
-/// Presets: `HybridLockPolicy.fair` (strict FIFO, no spin: the 5.9 kernel) and
-/// `.barging` (no bound) exist so the load tool can compare them.
+/// Optional, per policy: at most one woken waiter up at a time
+/// (`singleWaker`), waking a due waiter ahead of its handoff so that it is
+/// running when it gets the lock (`handoffSpin`, on in the default), a yield
+/// after a handoff (`yieldOnHandoff`); docs/locking.md.
+///
+/// Presets: `HybridLockPolicy.fair` (strict FIFO, no spin: the 5.9 kernel),
+/// `.barging` (no bound) and `.kernel` (the kernel-faithful hybrid) exist so
+/// the load tool can compare them.
 public enum HybridLock {
     /// Takes the lock if it is free. Never blocks (under strict FIFO it may
     /// pass a free lock on to a parked waiter, which takes the bucket lock but
@@ -79,6 +85,10 @@ public enum HybridLock {
         let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
         assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
         if old & BitLockBits.parked != 0 {
+            // (Under `singleWaker` the slow path may wake nobody, but it
+            // always looks at the first waiter: skipping it without the
+            // bucket lock was measured faster but let due waiters wait out a
+            // woken one's whole wake-up; docs/fairness.md.)
             unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
         }
         return old
@@ -111,6 +121,14 @@ public enum HybridLock {
         // Whether this thread holds one of the `policy.maxSpinners` slots.
         var spinSlot = false
         var mayNotSpin = false
+        // Whether this thread carries its lock's awake mark (woken with
+        // the awake bit under `singleWaker`): unlocks meanwhile wake nobody,
+        // counting on it to see the bit. It gives the mark up when it takes
+        // the lock, parks again, or leaves at its timeout.
+        var awake = false
+        // Whether an unlock has woken this thread ahead of its handoff
+        // (`handoffSpin`): it is not woken ahead again.
+        var wokenAhead = false
         defer { if spinSlot { spinners.wrappingSubtract(1, ordering: .relaxed) } }
         while true {
             let s = word.load(ordering: .relaxed)
@@ -119,6 +137,12 @@ public enum HybridLock {
                     expected: s, desired: s | BitLockBits.locked,
                     successOrdering: .acquiring, failureOrdering: .relaxed)
                 if ok {
+                    if awake {
+                        // We own the lock: its next unlock (ours) sees
+                        // `parked` and wakes the next waiter.
+                        lot.clearAwakeMark(key)
+                        awake = false
+                    }
                     if policy.unfairness == 0 && s & BitLockBits.parked != 0
                         && yieldToQueue(word, key: key, lot: lot, statistics: statistics) {
                         // Strict FIFO: the free bit belonged to a parked waiter
@@ -166,19 +190,45 @@ public enum HybridLock {
             if let deadline {
                 let now = MonotonicClock.nanoseconds()
                 if now >= deadline {
+                    if awake {
+                        // Pass the wake on: an unlock may have skipped it
+                        // for us. Under the bucket lock, after that unlock's
+                        // own section, so the load below sees its free bit.
+                        lot.clearAwakeMark(key)
+                        if word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.parked {
+                            unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
+                        }
+                    }
                     statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
                     return false
                 }
                 remaining = .nanoseconds(Int64(clamping: deadline - now))
             }
-            if firstPark == 0 { firstPark = MonotonicClock.nanoseconds() }
+            var spinFirst = false
+            if firstPark == 0 {
+                firstPark = MonotonicClock.nanoseconds()
+            } else if policy.handoffSpin > 0 {
+                // Parking again already due a handoff: the next unlock that
+                // finds the bit free hands it over; be running then.
+                spinFirst = policy.mustHandOff(to: ParkToken(lostRaces: lost, firstPark: firstPark), now: MonotonicClock.nanoseconds)
+            }
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             let result = lot.park(
                 key: key,
-                token: ParkToken(bits: lost, timestamp: firstPark),
-                atFront: lost > 0 && policy.requeueAtFront,
+                token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: spinFirst, wokenAhead: wokenAhead),
+                atFront: (lost > 0 || wokenAhead) && policy.requeueAtFront,
                 timeout: remaining,
-                validate: { word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask },
+                spinBeforeSleep: spinFirst ? policy.handoffSpin : 0,
+                validate: {
+                    // Give the mark up first (fenced), then look at the bit:
+                    // an unlock that saw the mark dropped its bit before, and
+                    // the load below sees it free (or someone holds it).
+                    if awake {
+                        lot.clearAwakeMarkLocked(key)
+                        awake = false
+                    }
+                    return word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask
+                },
                 timedOut: { wasLast in
                     if wasLast { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
                 })
@@ -189,8 +239,13 @@ public enum HybridLock {
                 // unlocker's release store, made after its critical section.)
                 statistics?.recordAcquired(lostRaces: lost, since: start)
                 return true
-            case .unparked:
-                woken = true
+            case .unparked(let token):
+                // Woken ahead of a handoff, the thread has not been asked to
+                // race: finding the bit taken is no lost race.
+                let ahead = token.rawValue & aheadBit != 0
+                woken = !ahead
+                if ahead { wokenAhead = true }
+                awake = token.rawValue & awakeBit != 0
             case .invalid:
                 break
             case .timedOut:
@@ -220,35 +275,78 @@ public enum HybridLock {
         return handedOver
     }
 
+    /// Bits of the unpark token of a waiter woken to retry: it carries its
+    /// lock's awake mark (`HybridLockPolicy.singleWaker`); it was woken
+    /// ahead of a handoff (`HybridLockPolicy.handoffSpin`).
+    @usableFromInline static let awakeBit: UInt64 = 2
+    @usableFromInline static let aheadBit: UInt64 = 4
+
     /// Slow unlock after the bit was already dropped. The first parked waiter
     /// is either due a handoff — then the bit is re-taken on its behalf, or,
     /// if a barger holds it by now, the waiter stays queued and that barger's
-    /// unlock (which will see `parked`) hands it over — or it is woken to race.
+    /// unlock (which will see `parked`) hands it over — or it is woken to
+    /// race. Under `singleWaker` it is not woken at all while another waiter
+    /// of this lock is up (carries the awake mark): that one sees the bit.
     @usableFromInline
     static func unlockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
         var decided = false
         var handoff = false
+        var marked = false
+        var ahead = false
         lot.unparkFilter(
             key: key,
-            filter: { token in
+            updating: { token in
                 if decided { return .stop }
                 decided = true
-                guard policy.mustHandOff(to: token, now: MonotonicClock.nanoseconds) else { return .unpark }
-                var s = word.load(ordering: .relaxed)
-                while s & BitLockBits.locked == 0 {
-                    // Acquire: the waiter inherits whatever the last holder
-                    // released (it is us, or a barger that also released).
-                    let (ok, current) = word.weakCompareExchange(
-                        expected: s, desired: s | BitLockBits.locked,
-                        successOrdering: .acquiring, failureOrdering: .relaxed)
-                    if ok {
-                        handoff = true
-                        return .unpark
-                    }
-                    s = current
+                // One clock read, only when something uses it.
+                let now = policy.maxWait != nil || statistics != nil ? MonotonicClock.nanoseconds() : 0
+                let due = policy.mustHandOff(to: token, now: { now })
+                if due && policy.handoffSpin > 0 && !token.spinsBeforeSleep && !token.wokenAhead {
+                    // Due, but asleep: handing it the bit would leave the
+                    // lock idle for its whole wake-up. Wake it ahead instead;
+                    // it parks again spinning, and the next unlock hands over.
+                    ahead = true
+                    statistics?.aheadWakes.wrappingAdd(1, ordering: .relaxed)
+                    if policy.singleWaker { marked = lot.setAwakeMark(key) }
+                    return .unpark
                 }
-                // A barger holds it; `parked` stays set, so its unlock comes here.
-                return .stop
+                if due {
+                    var s = word.load(ordering: .relaxed)
+                    while s & BitLockBits.locked == 0 {
+                        // Acquire: the waiter inherits whatever the last holder
+                        // released (it is us, or a barger that also released).
+                        let (ok, current) = word.weakCompareExchange(
+                            expected: s, desired: s | BitLockBits.locked,
+                            successOrdering: .acquiring, failureOrdering: .relaxed)
+                        if ok {
+                            handoff = true
+                            if let statistics, token.deferredHandoffs > 0 {
+                                statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
+                            }
+                            return .unpark
+                        }
+                        s = current
+                    }
+                    // A barger holds it; `parked` stays set, so its unlock
+                    // comes here. The waiter keeps the count of unlocks that
+                    // passed it over.
+                    token.bits &+= 1 << 32
+                    statistics?.deferredHandoffs.wrappingAdd(1, ordering: .relaxed)
+                    return .stop
+                }
+                if policy.singleWaker {
+                    if lot.awakeMark(for: key) == key {
+                        // A woken waiter of this lock is up and will see the
+                        // free bit (it parks again only while the bit is set).
+                        statistics?.skippedWakes.wrappingAdd(1, ordering: .relaxed)
+                        return .stop
+                    }
+                    marked = lot.setAwakeMark(key)
+                }
+                if let statistics, now >= token.timestamp {
+                    statistics.maxRetryWakeWaitNanoseconds.max(now - token.timestamp, ordering: .relaxed)
+                }
+                return .unpark
             },
             callback: { result in
                 // Under the bucket lock: clear `parked` only if nobody is left.
@@ -259,7 +357,16 @@ public enum HybridLock {
                     statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
                     return .handoff
                 }
-                return .retry
+                if marked && result.unparkedThreads == 0 {
+                    // Nobody to wake after all: take the mark back.
+                    lot.clearAwakeMarkLocked(key)
+                    marked = false
+                }
+                return UnparkToken(rawValue: (marked ? awakeBit : 0) | (ahead ? aheadBit : 0))
             })
+        if handoff && policy.yieldOnHandoff {
+            // Let the new owner have this CPU if it is waiting for one.
+            folio_thread_yield()
+        }
     }
 }

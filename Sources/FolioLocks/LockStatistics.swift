@@ -30,6 +30,25 @@ public final class LockStatistics: Sendable {
     public let totalWaitNanoseconds = Atomic<UInt64>(0)
     /// The distribution of slow-path waits (for percentiles).
     public let waits = WaitHistogram()
+    /// Unlocks that found the first waiter due a handoff but could not give
+    /// it the lock, because a barger took the bit in the instant after the
+    /// unlock dropped it (that barger's unlock tries again).
+    public let deferredHandoffs = Atomic<UInt64>(0)
+    /// The most such unlocks that passed over one waiter before it was
+    /// handed the lock (0: every due waiter got it from the first unlock
+    /// that looked at it).
+    public let maxHandoffDeferrals = Atomic<UInt64>(0)
+    /// The longest a waiter had been parked when an unlock woke it to race
+    /// for the lock instead of handing it over. Below the policy's `maxWait`
+    /// whenever the time bound holds: a waiter past it is never woken to
+    /// race.
+    public let maxRetryWakeWaitNanoseconds = Atomic<UInt64>(0)
+    /// Unlocks that woke nobody because a woken waiter of the same lock was
+    /// still up (`HybridLockPolicy.singleWaker`).
+    public let skippedWakes = Atomic<UInt64>(0)
+    /// Unlocks that woke a due waiter ahead of its handoff instead of handing
+    /// the lock to it asleep (`HybridLockPolicy.handoffSpin`).
+    public let aheadWakes = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -44,7 +63,12 @@ public final class LockStatistics: Sendable {
             timeouts: timeouts.load(ordering: .relaxed),
             maxLostRaces: maxLostRaces.load(ordering: .relaxed),
             maxWaitNanoseconds: maxWaitNanoseconds.load(ordering: .relaxed),
-            totalWaitNanoseconds: totalWaitNanoseconds.load(ordering: .relaxed))
+            totalWaitNanoseconds: totalWaitNanoseconds.load(ordering: .relaxed),
+            deferredHandoffs: deferredHandoffs.load(ordering: .relaxed),
+            maxHandoffDeferrals: maxHandoffDeferrals.load(ordering: .relaxed),
+            maxRetryWakeWaitNanoseconds: maxRetryWakeWaitNanoseconds.load(ordering: .relaxed),
+            skippedWakes: skippedWakes.load(ordering: .relaxed),
+            aheadWakes: aheadWakes.load(ordering: .relaxed))
     }
 
     public struct Snapshot: Sendable, Equatable {
@@ -57,6 +81,11 @@ public final class LockStatistics: Sendable {
         public var maxLostRaces: UInt64
         public var maxWaitNanoseconds: UInt64
         public var totalWaitNanoseconds: UInt64
+        public var deferredHandoffs: UInt64 = 0
+        public var maxHandoffDeferrals: UInt64 = 0
+        public var maxRetryWakeWaitNanoseconds: UInt64 = 0
+        public var skippedWakes: UInt64 = 0
+        public var aheadWakes: UInt64 = 0
     }
 
     /// Records the end of one slow-path acquisition.
@@ -82,6 +111,11 @@ public final class LockStatistics: Sendable {
         maxLostRaces.store(0, ordering: .relaxed)
         maxWaitNanoseconds.store(0, ordering: .relaxed)
         totalWaitNanoseconds.store(0, ordering: .relaxed)
+        deferredHandoffs.store(0, ordering: .relaxed)
+        maxHandoffDeferrals.store(0, ordering: .relaxed)
+        maxRetryWakeWaitNanoseconds.store(0, ordering: .relaxed)
+        skippedWakes.store(0, ordering: .relaxed)
+        aheadWakes.store(0, ordering: .relaxed)
         waits.reset()
     }
 }

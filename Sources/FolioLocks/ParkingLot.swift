@@ -1,4 +1,5 @@
 import CFolioShims
+import Synchronization
 
 /// A table of FIFO wait queues hashed by an address-sized key: the place where
 /// threads that cannot take a lock go to sleep.
@@ -20,6 +21,9 @@ import CFolioShims
 /// - Per key, threads are unparked in the order they were queued (FIFO), except
 ///   that `park(atFront: true)` queues a thread ahead of the others.
 /// - A parked thread sleeps on a futex word of its own; nothing spins once parked.
+/// - A parked *task* (`parkAsync`, ParkingLot+Async.swift) waits in the same
+///   queue under the same rules; its unparker resumes its continuation where
+///   it would wake a thread (after the bucket lock is released).
 ///
 /// ## Cost
 /// One bucket per 64-byte cache line. Park and unpark take the bucket lock and
@@ -44,8 +48,11 @@ public final class ParkingLot: @unchecked Sendable {
         var lockWord: UInt32 = 0  // first field: the RawWordMutex word
         var head: UnsafeMutablePointer<WaiterNode>? = nil
         var tail: UnsafeMutablePointer<WaiterNode>? = nil
+        /// The key whose lock has a woken waiter up and about to retry
+        /// (0: none); see `awakeMark(for:)`.
+        var awakeKey: UInt = 0
         // Padding so two buckets never share a cache line.
-        var pad: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var pad: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     }
 
     /// Creates a lot. `bucketCount` is rounded up to a power of two, at least 1.
@@ -77,7 +84,7 @@ public final class ParkingLot: @unchecked Sendable {
     }
 
     @inlinable func mutex(_ b: UnsafeMutablePointer<Bucket>) -> RawWordMutex {
-        RawWordMutex(word: UnsafeMutableRawPointer(b).assumingMemoryBound(to: UInt32.self))
+        RawWordMutex(word: UnsafeMutableRawPointer(b).assumingMemoryBound(to: UInt32.self), lockClass: .parkingLotBucket)
     }
 
     // MARK: Park
@@ -91,6 +98,9 @@ public final class ParkingLot: @unchecked Sendable {
     ///     waiter that lost a race re-queuing at the head).
     ///   - timeout: give up after this long; `nil` waits forever.
     ///   - validate: run under the bucket lock; return false to not park.
+    ///   - spinBeforeSleep: after queuing, watch the thread's own queue entry
+    ///     for this many `pause`s before sleeping on it, so that an unpark
+    ///     arriving meanwhile finds the thread running (0: sleep at once).
     ///   - beforeSleep: run after queuing and releasing the bucket lock.
     ///   - timedOut: run under the bucket lock when the timeout expired and the
     ///     thread was removed; its argument says whether it was the last thread
@@ -100,6 +110,7 @@ public final class ParkingLot: @unchecked Sendable {
         token: ParkToken = ParkToken(),
         atFront: Bool = false,
         timeout: Duration? = nil,
+        spinBeforeSleep: Int = 0,
         validate: () -> Bool,
         beforeSleep: () -> Void = {},
         timedOut: (_ wasLastThread: Bool) -> Void = { _ in }
@@ -127,6 +138,11 @@ public final class ParkingLot: @unchecked Sendable {
             beforeSleep()
 
             let word = node.stateWord
+            var spins = spinBeforeSleep
+            while spins > 0 && folio_atomic_load_acquire(word) == WaiterNode.parked {
+                folio_cpu_relax()
+                spins -= 1
+            }
             // Sleep until an unparker flips our word (acquire pairs with its
             // release store, which it made after writing unparkToken).
             while folio_atomic_load_acquire(word) == WaiterNode.parked {
@@ -185,13 +201,21 @@ public final class ParkingLot: @unchecked Sendable {
             scan = n.pointee.next
         }
         let result = UnparkResult(unparkedThreads: 1, haveMoreThreads: more, firstToken: found.pointee.parkToken)
-        found.pointee.unparkToken = callback(result)
+        let token = callback(result)
+        found.pointee.unparkToken = token
+        // A parked task: take its continuation under the lock (the node is
+        // freed once the task runs), resume it after.
+        let task = takeContinuation(found)
         let word = found.stateWord
         folio_atomic_store_release(word, WaiterNode.unparked)
         m.unlock()
-        // The node may already be gone (the thread saw `unparked` and returned);
-        // a futex wake on a dead address is harmless.
-        _ = folio_futex_wake(word, 1)
+        if let task {
+            task.resume(returning: .unparked(token))
+        } else {
+            // The node may already be gone (the thread saw `unparked` and
+            // returned); a futex wake on a dead address is harmless.
+            _ = folio_futex_wake(word, 1)
+        }
         return result
     }
 
@@ -211,6 +235,19 @@ public final class ParkingLot: @unchecked Sendable {
         filter: (ParkToken) -> UnparkFilterDecision,
         callback: (UnparkResult) -> UnparkToken
     ) -> UnparkResult {
+        unparkFilter(key: key, updating: { token in filter(token) }, callback: callback)
+    }
+
+    /// `unparkFilter(key:filter:callback:)` whose filter may also rewrite the
+    /// park token of a thread it leaves parked (`.skip` or `.stop`): the
+    /// thread keeps the new token for the next unparker (a lock counting the
+    /// unlocks that passed a waiter over).
+    @discardableResult
+    public func unparkFilter(
+        key: UInt,
+        updating filter: (inout ParkToken) -> UnparkFilterDecision,
+        callback: (UnparkResult) -> UnparkToken
+    ) -> UnparkResult {
         let b = bucket(for: key)
         let m = mutex(b)
         var selected: [UnsafeMutablePointer<WaiterNode>] = []
@@ -226,7 +263,14 @@ public final class ParkingLot: @unchecked Sendable {
                     more = true
                     break
                 }
-                switch filter(n.pointee.parkToken) {
+                // A copy, written back only if changed: a plain store like
+                // `unparkToken`'s below (an inout access of the node would
+                // be, to ThreadSanitizer, a write of the whole node, racing
+                // with its owner's atomic reads of `state`).
+                var token = n.pointee.parkToken
+                let decision = filter(&token)
+                if token != n.pointee.parkToken { n.pointee.parkToken = token }
+                switch decision {
                 case .unpark:
                     unlink(n, prev: prev, in: b)
                     selected.append(n)
@@ -248,16 +292,67 @@ public final class ParkingLot: @unchecked Sendable {
             firstToken: selected.first?.pointee.parkToken)
         let token = callback(result)
         var words: [UnsafeMutablePointer<UInt32>] = []
+        var tasks: [UnsafeContinuation<AsyncParkResult, Never>] = []
         words.reserveCapacity(selected.count)
         for n in selected {
             n.pointee.unparkToken = token
-            words.append(n.stateWord)
+            if let task = takeContinuation(n) { tasks.append(task) } else { words.append(n.stateWord) }
             folio_atomic_store_release(n.stateWord, WaiterNode.unparked)
         }
         m.unlock()
         for w in words { _ = folio_futex_wake(w, 1) }
+        for t in tasks { t.resume(returning: .unparked(token)) }
         return result
     }
+
+    // MARK: The awake mark
+
+    /// One key per bucket may carry the *awake mark*: a lock's way of saying
+    /// "a waiter of mine has been woken and is about to retry", so that its
+    /// unlocks need not wake another (`HybridLockPolicy.singleWaker`). It is
+    /// set and cleared only under the bucket lock — call these accessors only
+    /// from inside an `unpark*` filter or callback, or a `park` validate, for
+    /// the same `key`. It is accessed with atomics and the clear is fenced, so
+    /// that a reader without the lock would also be correct (measured and
+    /// not kept: docs/fairness.md). 0 means no mark (and key 0 is never
+    /// marked).
+    func awakeMark(for key: UInt) -> UInt { UInt(RawAtomic64.loadRelaxed(awakeWord(key))) }
+
+    /// Sets the mark to `key` if the bucket has none; returns whether it
+    /// did. Bucket lock held (see `awakeMark(for:)`).
+    func setAwakeMark(_ key: UInt) -> Bool {
+        let p = awakeWord(key)
+        guard key != 0, RawAtomic64.loadRelaxed(p) == 0 else { return false }
+        RawAtomic64.storeRelaxed(p, UInt64(key))
+        return true
+    }
+
+    /// Removes `key`'s mark, then orders that before the caller's next load
+    /// (a sequentially consistent fence: the waiter clears its mark and
+    /// then looks at the lock word, the unlocker drops the bit and then
+    /// looks at the mark — one of the two sees the other). Bucket lock held
+    /// (see `awakeMark(for:)`).
+    func clearAwakeMarkLocked(_ key: UInt) {
+        let p = awakeWord(key)
+        if RawAtomic64.loadRelaxed(p) == UInt64(key) { RawAtomic64.storeRelaxed(p, 0) }
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+    }
+
+    /// Removes `key`'s mark, taking the bucket lock (and fences as
+    /// `clearAwakeMarkLocked`).
+    func clearAwakeMark(_ key: UInt) {
+        let m = mutex(bucket(for: key))
+        m.lock()
+        clearAwakeMarkLocked(key)
+        m.unlock()
+    }
+
+    func awakeWord(_ key: UInt) -> UnsafeMutablePointer<UInt64> {
+        // `awakeKey` is a UInt (64 bits here) at a fixed offset in the bucket.
+        (UnsafeMutableRawPointer(bucket(for: key)) + ParkingLot.awakeOffset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    static let awakeOffset: Int = MemoryLayout<Bucket>.offset(of: \Bucket.awakeKey) ?? 24
 
     // MARK: Introspection
 

@@ -1,4 +1,7 @@
 import CFolioShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A reader-writer **range lock** over half-open ranges of `UInt64` positions:
 /// the lock of the per-range strategy (one per open file, over page indices).
@@ -22,30 +25,84 @@ import CFolioShims
 /// - Fairness: strict arrival order among conflicting requests: a request
 ///   waits only for earlier conflicting ones, so a wide range cannot be starved
 ///   by a stream of narrow ones (they queue behind it), and vice versa.
-/// - Cost: lock and unlock each take the internal lock and walk the list of
+/// ## The fast path (no internal lock)
+/// While no request is queued in the list (`slowCount` is zero), a range —
+/// shared or exclusive — is taken by publishing it in one of `fastSlotCount`
+/// slots (each a cache line of its own: one compare-and-swap on a slot this
+/// thread's hash starts at), then checking that the list is still empty and
+/// that no other published range conflicts with it; it is released by
+/// clearing the slot (one exchange) and a load of `slowCount`. Publish-then-
+/// check on both sides, sequentially consistent, is Dekker's protocol: of two
+/// conflicting fast requests at least one sees the other (and both may: each
+/// withdraws and takes the list), and of a fast request and a list request at
+/// least one sees the other. A request that finds a conflict, a queued
+/// request, no free slot or a range that does not pack into a slot word
+/// (bounds past 2^42 or 2^20 positions long, e.g. truncate's `[n, ∞)`) takes
+/// the list. A list request announces itself (`slowCount += 1`) before it
+/// looks at the slots and waits, besides its earlier list conflicts, for every
+/// conflicting published range; from its announcement on, no new fast request
+/// is granted (they queue in the list behind it), so FIFO among overlapping
+/// requests holds across both paths: a queued exclusive range waits only for
+/// the ranges granted before it arrived. A fast release that sees a queued
+/// request takes the list lock and wakes the queued conflicting requests whose
+/// list count is zero.
+///
+/// - Cost: uncontended, a fast lock is a load, a CAS and a load plus a scan of
+///   the slot words (read-only lines when idle), and an unlock an exchange and
+///   a load, all on this lock's own lines: two threads on disjoint ranges of
+///   one file touch the lock's shared memory only to read it. The list path:
+///   lock and unlock each take the internal lock and walk the list of
 ///   outstanding requests (O(holders + waiters), small: at most one per
 ///   thread). Nodes are recycled through a free list (up to 64 per lock), so
 ///   no allocation once warm. Waiters park in the parking lot on their node's
 ///   address; a release wakes them while still holding the list lock (lock
-///   order: list lock → parking-lot bucket lock).
+///   order: list lock → parking-lot bucket lock). Memory: the list lock word,
+///   and `fastSlotCount + 1` cache lines (576 bytes) for the slots and
+///   `slowCount`.
 public final class RangeLock: @unchecked Sendable {
     // @unchecked Sendable: the list, the free list and every node's fields
     // except `blocking` are touched only under `listLock`; `blocking` is read by
-    // the waiting thread without it, through C atomics (acquire/release).
+    // the waiting thread without it, through C atomics (acquire/release). The
+    // fast slots and `slowCount` (in `fastWords`) are touched only through C
+    // atomics (sequentially consistent where the Dekker protocol needs it).
 
     /// An acquired (or, inside the lock, a queued) range. Pass it back to
     /// `unlock`; it is only valid once.
     public struct Token: @unchecked Sendable {
-        // @unchecked Sendable: an opaque handle to a node owned by the
-        // RangeLock. While the token is held (between lock and unlock) the
-        // node's range and mode are immutable, so reading them needs no lock;
-        // the list links are touched only under the list lock. A token is
+        // @unchecked Sendable: an opaque handle to a node or a fast slot owned
+        // by the RangeLock, plus the range and mode (values). While the token
+        // is held (between lock and unlock) the node's range and mode are
+        // immutable and the slot is this holder's; the list links are touched
+        // only under the list lock, the slot only atomically. A token is
         // valid for exactly one `unlock`; using it afterwards is a programming
-        // error (the node may have been recycled).
-        @usableFromInline let node: UnsafeMutablePointer<Node>
+        // error (the node may have been recycled, the slot reused).
+        /// The list node (list path), or nil (fast path).
+        @usableFromInline let node: UnsafeMutablePointer<Node>?
+        /// The fast slot holding the range (fast path), or nil.
+        @usableFromInline let slot: UnsafeMutablePointer<UInt64>?
         /// The range this token holds.
-        public var range: Range<UInt64> { node.pointee.lower..<node.pointee.upper }
-        public var mode: LockMode { node.pointee.mode }
+        public let range: Range<UInt64>
+        public let mode: LockMode
+
+        init(node: UnsafeMutablePointer<Node>) {
+            self.node = node
+            self.slot = nil
+            self.range = node.pointee.lower..<node.pointee.upper
+            self.mode = node.pointee.mode
+        }
+
+        init(slot: UnsafeMutablePointer<UInt64>, range: Range<UInt64>, mode: LockMode) {
+            self.node = nil
+            self.slot = slot
+            self.range = range
+            self.mode = mode
+        }
+
+        /// Whether the range was granted on the fast path (no internal lock).
+        public var isFastPath: Bool { slot != nil }
+
+        /// A unique identity while held (the checker's instance).
+        var instance: UInt { slot.map { UInt(bitPattern: $0) } ?? node.map { UInt(bitPattern: $0) } ?? 0 }
     }
 
     @usableFromInline
@@ -70,16 +127,82 @@ public final class RangeLock: @unchecked Sendable {
     var freeCount = 0
     static let maxFree = 64
 
-    public init(lot: ParkingLot = .shared, statistics: LockStatistics? = nil) {
+    /// Fast slots per lock (a power of two): at most this many ranges are
+    /// held on the fast path at once; more take the list.
+    public static let fastSlotCount = 8
+    /// Words per cache line: the stride of `fastWords`.
+    static let lineWords = 8
+    /// `slowCount` (word 0: requests in the list, granted or waiting) and
+    /// then the fast slots, one cache line each, line-aligned. A slot word is
+    /// 0 (free) or a packed range (`pack`).
+    let fastWords: UnsafeMutablePointer<UInt64>
+    var slowCountWord: UnsafeMutablePointer<UInt64> { fastWords }
+    @inline(__always) func slotWord(_ i: Int) -> UnsafeMutablePointer<UInt64> { fastWords + (i + 1) * Self.lineWords }
+
+    static func allocateFastWords() -> UnsafeMutablePointer<UInt64> {
+        let words = (fastSlotCount + 1) * lineWords
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 64)
+        let p = raw.bindMemory(to: UInt64.self, capacity: words)
+        p.initialize(repeating: 0, count: words)
+        return p
+    }
+
+    // A slot word: bit 63 `held`, bit 62 exclusive, bits 20…61 the lower
+    // bound, bits 0…19 the length (0 for an empty range).
+    static let heldBit: UInt64 = 1 << 63
+    static let exclusiveBit: UInt64 = 1 << 62
+    static let lengthBits: UInt64 = 20
+    static let lowerLimit: UInt64 = 1 << 42
+
+    /// The slot word for a range, or nil if it does not fit.
+    @inline(__always)
+    static func pack(_ lower: UInt64, _ upper: UInt64, _ mode: LockMode) -> UInt64? {
+        guard lower < lowerLimit, upper >= lower, upper - lower < 1 << lengthBits else { return nil }
+        return heldBit | (mode == .exclusive ? exclusiveBit : 0) | lower << lengthBits | (upper - lower)
+    }
+
+    /// Whether a published slot word conflicts with a request.
+    @inline(__always)
+    static func slotConflicts(_ v: UInt64, _ lower: UInt64, _ upper: UInt64, _ mode: LockMode) -> Bool {
+        let length = v & ((1 << lengthBits) - 1)
+        guard v != 0, length != 0, lower < upper else { return false }
+        let sLower = (v >> lengthBits) & (lowerLimit - 1)
+        let sUpper = sLower + length
+        return sLower < upper && lower < sUpper && (mode == .exclusive || v & exclusiveBit != 0)
+    }
+
+    #if DebugLocks
+    /// The lock's class for `LockDep` (only with the `DebugLocks` trait).
+    public let lockClass: LockClass
+
+    /// `lockClass`: the class for `LockDep` (kept only with the `DebugLocks`
+    /// trait); nil gives it the class of the line creating it.
+    public init(lot: ParkingLot = .shared, statistics: LockStatistics? = nil,
+                lockClass: LockClass? = nil, file: StaticString = #fileID, line: UInt = #line) {
+        self.lockClass = lockClass ?? LockClass(createdAt: file, line: line, kind: "RangeLock")
         self.lot = lot
         self.statistics = statistics
         listLockWord = .allocate(capacity: 1)
         listLockWord.initialize(to: 0)
+        fastWords = Self.allocateFastWords()
         assert(MemoryLayout<Node>.offset(of: \Node.blocking) == 0)
     }
+    #else
+    /// `lockClass`: the class for `LockDep` (kept only with the `DebugLocks`
+    /// trait).
+    public init(lot: ParkingLot = .shared, statistics: LockStatistics? = nil, lockClass: LockClass? = nil) {
+        self.lot = lot
+        self.statistics = statistics
+        listLockWord = .allocate(capacity: 1)
+        listLockWord.initialize(to: 0)
+        fastWords = Self.allocateFastWords()
+        assert(MemoryLayout<Node>.offset(of: \Node.blocking) == 0)
+    }
+    #endif
 
     deinit {
         assert(head == nil, "RangeLock destroyed while ranges are held")
+        assert((0..<Self.fastSlotCount).allSatisfy { slotWord($0).pointee == 0 }, "RangeLock destroyed while fast ranges are held")
         while let n = free {
             free = n.pointee.next
             n.deinitialize(count: 1)
@@ -92,9 +215,11 @@ public final class RangeLock: @unchecked Sendable {
             n.deallocate()
         }
         listLockWord.deallocate()
+        fastWords.deinitialize(count: (Self.fastSlotCount + 1) * Self.lineWords)
+        fastWords.deallocate()
     }
 
-    var listLock: RawWordMutex { RawWordMutex(word: listLockWord) }
+    var listLock: RawWordMutex { RawWordMutex(word: listLockWord, lockClass: .rangeLockList) }
 
     static func blockingWord(_ n: UnsafeMutablePointer<Node>) -> UnsafeMutablePointer<UInt32> {
         UnsafeMutableRawPointer(n).assumingMemoryBound(to: UInt32.self)
@@ -102,21 +227,103 @@ public final class RangeLock: @unchecked Sendable {
 
     // MARK: Public API
 
-    /// Acquires `range` in `mode`, waiting behind every earlier conflicting
-    /// request. An empty range is granted at once and conflicts with nothing.
-    public func lock(_ range: Range<UInt64>, _ mode: LockMode) -> Token {
-        let node = enqueue(range, mode, onlyIfFree: false).unsafelyUnwrapped
-        waitUntilGranted(node, deadline: nil)
-        return Token(node: node)
+    #if DebugLocks
+    public func lock(_ range: Range<UInt64>, _ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Token {
+        lock(range, mode, at: LockSite(file: file, line: line))
+    }
+    public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, file: StaticString = #fileID, line: UInt = #line) -> Token? {
+        lock(range, mode, timeout: timeout, at: LockSite(file: file, line: line))
+    }
+    public func tryLock(_ range: Range<UInt64>, _ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Token? {
+        tryLock(range, mode, at: LockSite(file: file, line: line))
+    }
+    public func unlock(_ token: Token, file: StaticString = #fileID, line: UInt = #line) {
+        unlock(token, at: LockSite(file: file, line: line))
     }
 
+    /// The checker's view of a range: ranges of one lock are ordered by
+    /// position (ascending, not overlapping), like folios.
+    func debugOrder(_ range: Range<UInt64>) -> LockDep.Order {
+        LockDep.Order(domain: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), start: range.lowerBound, end: range.upperBound)
+    }
+    /// Acquires `range` in `mode`, waiting behind every earlier conflicting
+    /// request. An empty range is granted at once and conflicts with nothing.
+    public func lock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token { lockBody(range, mode, site) }
+    /// Acquires `range` or gives up after `timeout` (returns nil, holding
+    /// nothing, and no longer blocking later requests).
+    public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, at site: LockSite) -> Token? {
+        lockBody(range, mode, timeout: timeout, site)
+    }
+    /// Acquires `range` only if no earlier request conflicts with it. Never waits.
+    public func tryLock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token? { tryLockBody(range, mode, site) }
+    /// Releases a range acquired by `lock` or `tryLock`.
+    public func unlock(_ token: Token, at site: LockSite) { unlockBody(token, site) }
+    #else
+    // Without DebugLocks the site-less forms hold the code and the site forms
+    // (what the strategies call) are inlined into calls of them: one public
+    // body each, so nothing is a thunk of anything.
+
+    /// Acquires `range` in `mode`, waiting behind every earlier conflicting
+    /// request. An empty range is granted at once and conflicts with nothing.
+    public func lock(_ range: Range<UInt64>, _ mode: LockMode) -> Token { lockBody(range, mode, LockSite()) }
     /// Acquires `range` or gives up after `timeout` (returns nil, holding
     /// nothing, and no longer blocking later requests).
     public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration) -> Token? {
+        lockBody(range, mode, timeout: timeout, LockSite())
+    }
+    /// Acquires `range` only if no earlier request conflicts with it. Never waits.
+    public func tryLock(_ range: Range<UInt64>, _ mode: LockMode) -> Token? { tryLockBody(range, mode, LockSite()) }
+    /// Releases a range acquired by `lock` or `tryLock`.
+    public func unlock(_ token: Token) { unlockBody(token, LockSite()) }
+
+    @inlinable @inline(__always) public func lock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token { lock(range, mode) }
+    @inlinable @inline(__always) public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, at site: LockSite) -> Token? {
+        lock(range, mode, timeout: timeout)
+    }
+    @inlinable @inline(__always) public func tryLock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token? { tryLock(range, mode) }
+    @inlinable @inline(__always) public func unlock(_ token: Token, at site: LockSite) { unlock(token) }
+    #endif
+
+    @inline(__always)
+    func lockBody(_ range: Range<UInt64>, _ mode: LockMode, _ site: LockSite) -> Token {
+        #if DebugLocks
+        // An empty range never waits: to the checker, a trylock.
+        let waits = !range.isEmpty
+        if waits { LockDep.willAcquire(lockClass, instance: 0, mode: mode, order: debugOrder(range), site: site) }
+        #endif
+        if let slot = fastLock(range.lowerBound, range.upperBound, mode) {
+            #if DebugLocks
+            LockDep.acquired(lockClass, instance: UInt(bitPattern: slot), mode: mode, order: debugOrder(range), site: site, isTry: !waits)
+            #endif
+            return Token(slot: slot, range: range, mode: mode)
+        }
+        let node = enqueue(range, mode, onlyIfFree: false).unsafelyUnwrapped
+        waitUntilGranted(node, deadline: nil)
+        #if DebugLocks
+        LockDep.acquired(lockClass, instance: UInt(bitPattern: node), mode: mode, order: debugOrder(range), site: site, isTry: !waits)
+        #endif
+        return Token(node: node)
+    }
+
+    @inline(__always)
+    func lockBody(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, _ site: LockSite) -> Token? {
+        if let slot = fastLock(range.lowerBound, range.upperBound, mode) {
+            #if DebugLocks
+            LockDep.acquired(lockClass, instance: UInt(bitPattern: slot), mode: mode, order: debugOrder(range), site: site, isTry: true)
+            #endif
+            return Token(slot: slot, range: range, mode: mode)
+        }
         let start = MonotonicClock.nanoseconds()
         let deadline = start &+ min(timeout.clampedNanoseconds, UInt64.max / 2)
         let node = enqueue(range, mode, onlyIfFree: false).unsafelyUnwrapped
-        if waitUntilGranted(node, deadline: deadline) { return Token(node: node) }
+        if waitUntilGranted(node, deadline: deadline) {
+            #if DebugLocks
+            // A timed wait gives up instead of deadlocking: to the checker,
+            // like a trylock (held, but no order).
+            LockDep.acquired(lockClass, instance: UInt(bitPattern: node), mode: mode, order: debugOrder(range), site: site, isTry: true)
+            #endif
+            return Token(node: node)
+        }
         // Leaving the queue is exactly a release: later requests that counted
         // us stop counting us. (If we were granted at the last moment, this
         // simply releases the range.)
@@ -124,24 +331,129 @@ public final class RangeLock: @unchecked Sendable {
         return nil
     }
 
-    /// Acquires `range` only if no earlier request conflicts with it. Never waits.
-    public func tryLock(_ range: Range<UInt64>, _ mode: LockMode) -> Token? {
-        enqueue(range, mode, onlyIfFree: true).map(Token.init(node:))
+    @inline(__always)
+    func tryLockBody(_ range: Range<UInt64>, _ mode: LockMode, _ site: LockSite) -> Token? {
+        if let slot = fastLock(range.lowerBound, range.upperBound, mode) {
+            #if DebugLocks
+            LockDep.acquired(lockClass, instance: UInt(bitPattern: slot), mode: mode, order: debugOrder(range), site: site, isTry: true)
+            #endif
+            return Token(slot: slot, range: range, mode: mode)
+        }
+        guard let node = enqueue(range, mode, onlyIfFree: true) else { return nil }
+        #if DebugLocks
+        LockDep.acquired(lockClass, instance: UInt(bitPattern: node), mode: mode, order: debugOrder(range), site: site, isTry: true)
+        #endif
+        return Token(node: node)
     }
 
-    /// Releases a range acquired by `lock` or `tryLock`.
-    public func unlock(_ token: Token) {
-        release(token.node)
+    @inline(__always)
+    func unlockBody(_ token: Token, _ site: LockSite) {
+        #if DebugLocks
+        // A bad unlock that a test's observer consumed changes nothing (the
+        // node may already be recycled).
+        guard LockDep.willRelease(lockClass, instance: token.instance, mode: nil, site: site) else { return }
+        #endif
+        if let slot = token.slot {
+            fastUnlock(slot, token.range.lowerBound, token.range.upperBound, token.mode)
+        } else if let node = token.node {
+            release(node)
+        }
     }
 
-    /// Requests currently in the list (granted or waiting). For tests.
+    /// Requests currently outstanding (granted or waiting): in the list, and
+    /// held on the fast path. For tests.
     public var outstandingCount: Int {
         listLock.lock()
         defer { listLock.unlock() }
         var count = 0
         var cur = head
         while let n = cur { count += 1; cur = n.pointee.next }
+        for i in 0..<Self.fastSlotCount where folio_atomic_load64_seqcst(slotWord(i)) != 0 { count += 1 }
         return count
+    }
+
+    /// Requests in the list (granted or waiting), not counting the fast
+    /// path's. For tests.
+    public var queuedCount: Int { Int(folio_atomic_load64_seqcst(slowCountWord)) }
+
+    // MARK: Fast path
+
+    /// Where this thread starts looking for a free slot: a hash of its
+    /// pthread handle, so that a thread mostly reuses one slot line.
+    @inline(__always)
+    static func startSlot() -> Int {
+        let id = UInt64(pthread_self())
+        return Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> 61) & (fastSlotCount - 1)
+    }
+
+    /// Takes the range on the fast path, or returns nil (nothing held) if the
+    /// list is not empty, the range conflicts with another fast holder, does
+    /// not pack, or no slot is free.
+    @inline(__always)
+    func fastLock(_ lower: UInt64, _ upper: UInt64, _ mode: LockMode) -> UnsafeMutablePointer<UInt64>? {
+        // Early out (relaxed: the check that counts is the one after the
+        // publish): a queued request means arrivals queue behind it.
+        guard folio_atomic_load64_relaxed(slowCountWord) == 0, let packed = Self.pack(lower, upper, mode) else { return nil }
+        let start = Self.startSlot()
+        for k in 0..<Self.fastSlotCount {
+            let slot = slotWord((start + k) & (Self.fastSlotCount - 1))
+            if folio_atomic_load64_relaxed(slot) != 0 { continue }
+            var expected: UInt64 = 0
+            guard folio_atomic_cas64_seqcst(slot, &expected, packed) else { continue }
+            // Published. Now check (sequentially consistent, after the
+            // publish): the list is empty and no other fast holder conflicts.
+            // A list request that announced itself before this load is seen
+            // here; one after it sees our slot.
+            if folio_atomic_load64_seqcst(slowCountWord) != 0 || fastConflict(lower, upper, mode, except: slot) {
+                fastUnlock(slot, lower, upper, mode)
+                return nil
+            }
+            return slot
+        }
+        return nil
+    }
+
+    /// Whether a fast holder other than `except` holds a range conflicting
+    /// with the request. Sequentially consistent loads (after the caller's
+    /// publish or announcement); acquire, so a cleared slot's critical
+    /// section happens-before what the caller does next.
+    @inline(__always)
+    func fastConflict(_ lower: UInt64, _ upper: UInt64, _ mode: LockMode, except: UnsafeMutablePointer<UInt64>?) -> Bool {
+        guard lower < upper else { return false }
+        for i in 0..<Self.fastSlotCount {
+            let slot = slotWord(i)
+            if slot == except { continue }
+            if Self.slotConflicts(folio_atomic_load64_seqcst(slot), lower, upper, mode) { return true }
+        }
+        return false
+    }
+
+    /// Releases a fast range (or withdraws a publish): clears the slot and,
+    /// if a request is queued, wakes the queued ones it may have blocked.
+    @inline(__always)
+    func fastUnlock(_ slot: UnsafeMutablePointer<UInt64>, _ lower: UInt64, _ upper: UInt64, _ mode: LockMode) {
+        // Release (our critical section) and sequentially consistent: a list
+        // request announced after this exchange finds the slot clear; one
+        // announced before it is seen by the load below.
+        _ = folio_atomic_exchange64_seqcst(slot, 0)
+        if folio_atomic_load64_seqcst(slowCountWord) != 0 { wakeAfterFastUnlock(lower, upper, mode) }
+    }
+
+    /// A fast range left while requests are queued: wakes every queued
+    /// request it conflicts with whose list count is zero (it may have been
+    /// waiting for this range only). Under the list lock, so no woken node
+    /// can be recycled meanwhile.
+    func wakeAfterFastUnlock(_ lower: UInt64, _ upper: UInt64, _ mode: LockMode) {
+        guard lower < upper else { return }
+        listLock.lock()
+        var cur = head
+        while let n = cur {
+            if Self.conflict(n, lower, upper, mode) && folio_atomic_load_acquire(Self.blockingWord(n)) == 0 {
+                lot.unparkOne(key: UInt(bitPattern: n))
+            }
+            cur = n.pointee.next
+        }
+        listLock.unlock()
     }
 
     // MARK: Internals
@@ -161,12 +473,23 @@ public final class RangeLock: @unchecked Sendable {
     func enqueue(_ range: Range<UInt64>, _ mode: LockMode, onlyIfFree: Bool) -> UnsafeMutablePointer<Node>? {
         let lower = range.lowerBound, upper = range.upperBound
         listLock.lock()
+        // Announce the request before looking at the fast slots (Dekker: a
+        // fast request that publishes after this sees it and queues; one that
+        // published before is seen below). From here on no new fast range is
+        // granted, so this request waits only for those granted before it.
+        folio_atomic_fetch_add64_seqcst(slowCountWord, 1)
         var count: UInt32 = 0
         if lower < upper {
+            if onlyIfFree && fastConflict(lower, upper, mode, except: nil) {
+                folio_atomic_fetch_sub64_seqcst(slowCountWord, 1)
+                listLock.unlock()
+                return nil
+            }
             var cur = head
             while let n = cur {
                 if Self.conflict(n, lower, upper, mode) {
                     if onlyIfFree {
+                        folio_atomic_fetch_sub64_seqcst(slowCountWord, 1)
                         listLock.unlock()
                         return nil
                     }
@@ -196,17 +519,22 @@ public final class RangeLock: @unchecked Sendable {
         return node
     }
 
-    /// Parks until the node's blocking count is zero. Returns false at the
-    /// deadline if still blocked.
+    /// Parks until the node's blocking count is zero and no conflicting fast
+    /// range is held. Returns false at the deadline if still blocked.
     @discardableResult
     func waitUntilGranted(_ node: UnsafeMutablePointer<Node>, deadline: UInt64?) -> Bool {
         let word = Self.blockingWord(node)
-        if folio_atomic_load_acquire(word) == 0 { return true }
+        // The node's range and mode are ours to read: set before it was
+        // queued, immutable while it is.
+        let lower = node.pointee.lower, upper = node.pointee.upper, mode = node.pointee.mode
+        // Acquire pairs with the releasing decrement in `release` (and the
+        // fast slots' loads with the releasing exchange of `fastUnlock`), so
+        // the previous holder's writes are visible once we see it gone.
+        let blocked = { folio_atomic_load_acquire(word) != 0 || self.fastConflict(lower, upper, mode, except: nil) }
+        if !blocked() { return true }
         let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)
-        // Acquire pairs with the releasing decrement in `release`, so the
-        // previous holder's writes are visible once we see zero.
-        while folio_atomic_load_acquire(word) != 0 {
+        while blocked() {
             var timeout: Duration? = nil
             if let deadline {
                 let now = MonotonicClock.nanoseconds()
@@ -216,11 +544,12 @@ public final class RangeLock: @unchecked Sendable {
                 }
                 timeout = .nanoseconds(Int64(clamping: deadline - now))
             }
-            // Validate under the bucket lock: a releaser decrements first and
-            // unparks after, so either we see zero here or it finds us queued.
-            // Spurious wake-ups (a recycled node's address) just loop.
+            // Validate under the bucket lock: a releaser decrements (or a
+            // fast holder clears its slot) first and unparks after, so either
+            // we see it here or it finds us queued. Spurious wake-ups (a
+            // recycled node's address) just loop.
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
-            _ = lot.park(key: key, timeout: timeout, validate: { folio_atomic_load_acquire(word) != 0 })
+            _ = lot.park(key: key, timeout: timeout, validate: blocked)
         }
         statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
         statistics?.recordAcquired(lostRaces: 0, since: start)
@@ -253,6 +582,9 @@ public final class RangeLock: @unchecked Sendable {
         }
         if let p = node.pointee.prev { p.pointee.next = node.pointee.next } else { head = node.pointee.next }
         if let n = node.pointee.next { n.pointee.prev = node.pointee.prev } else { tail = node.pointee.prev }
+        // Release (our critical section, for a fast request that finds the
+        // list empty next).
+        folio_atomic_fetch_sub64_seqcst(slowCountWord, 1)
         if freeCount < Self.maxFree {
             node.pointee.next = free
             node.pointee.prev = nil

@@ -11,20 +11,79 @@ import CFolioShims
 /// visible to it.
 ///
 /// Word values: 0 unlocked, 1 locked, 2 locked and maybe contended.
+///
+/// With the `DebugLocks` trait, the handle also carries its lock class and
+/// every `lock`/`tryLock`/`unlock` is checked by `LockDep` (owner, order);
+/// without it the handle is the word pointer alone.
 public struct RawWordMutex: @unchecked Sendable {
-    // @unchecked Sendable: a handle to a word that is only touched atomically.
+    // @unchecked Sendable: a handle to a word that is only touched atomically
+    // (and, with DebugLocks, an immutable class id).
     public let word: UnsafeMutablePointer<UInt32>
+    #if DebugLocks
+    public let lockClass: LockClass
 
     /// Wraps a word that the caller has initialized to 0 and keeps alive.
-    @inlinable public init(word: UnsafeMutablePointer<UInt32>) { self.word = word }
+    @inlinable public init(word: UnsafeMutablePointer<UInt32>, lockClass: LockClass) {
+        self.word = word
+        self.lockClass = lockClass
+    }
 
-    @inlinable public func lock() {
+    /// A word lock of the class of the place this line is (lockdep's class
+    /// per initialization site).
+    public init(word: UnsafeMutablePointer<UInt32>, file: StaticString = #fileID, line: UInt = #line) {
+        self.init(word: word, lockClass: LockClass(createdAt: file, line: line, kind: "RawWordMutex"))
+    }
+
+    @inlinable public func lock(file: StaticString = #fileID, line: UInt = #line) { lock(at: LockSite(file: file, line: line)) }
+    @inlinable public func tryLock(file: StaticString = #fileID, line: UInt = #line) -> Bool { tryLock(at: LockSite(file: file, line: line)) }
+    @inlinable public func unlock(file: StaticString = #fileID, line: UInt = #line) { unlock(at: LockSite(file: file, line: line)) }
+    #else
+    /// Wraps a word that the caller has initialized to 0 and keeps alive.
+    @inlinable public init(word: UnsafeMutablePointer<UInt32>) { self.word = word }
+    /// The same, with a lock class (kept only with the `DebugLocks` trait).
+    @inlinable @inline(__always) public init(word: UnsafeMutablePointer<UInt32>, lockClass: LockClass) { self.word = word }
+
+    @inlinable @inline(__always) public func lock() { rawLock() }
+    @inlinable @inline(__always) public func tryLock() -> Bool { rawTryLock() }
+    @inlinable @inline(__always) public func unlock() { rawUnlock() }
+    #endif
+
+    /// The lock operations with the caller's site (checked with `DebugLocks`).
+    @inlinable @inline(__always) public func lock(at site: LockSite) {
+        #if DebugLocks
+        LockDep.willAcquire(lockClass, instance: UInt(bitPattern: word), mode: .exclusive, site: site)
+        #endif
+        rawLock()
+        #if DebugLocks
+        LockDep.acquired(lockClass, instance: UInt(bitPattern: word), mode: .exclusive, site: site, isTry: false)
+        #endif
+    }
+
+    @inlinable @inline(__always) public func tryLock(at site: LockSite) -> Bool {
+        let ok = rawTryLock()
+        #if DebugLocks
+        if ok { LockDep.acquired(lockClass, instance: UInt(bitPattern: word), mode: .exclusive, site: site, isTry: true) }
+        #endif
+        return ok
+    }
+
+    @inlinable @inline(__always) public func unlock(at site: LockSite) {
+        #if DebugLocks
+        // A bad unlock that a test's observer consumed changes nothing.
+        guard LockDep.willRelease(lockClass, instance: UInt(bitPattern: word), mode: .exclusive, site: site) else { return }
+        #endif
+        rawUnlock()
+    }
+
+    // MARK: The futex mutex itself (never checked: LockDep's own locks use these)
+
+    @inlinable public func rawLock() {
         var expected: UInt32 = 0
         if folio_atomic_cas_acqrel(word, &expected, 1) { return }
         lockSlow()
     }
 
-    @inlinable public func tryLock() -> Bool {
+    @inlinable public func rawTryLock() -> Bool {
         var expected: UInt32 = 0
         return folio_atomic_cas_acqrel(word, &expected, 1)
     }
@@ -46,7 +105,7 @@ public struct RawWordMutex: @unchecked Sendable {
         }
     }
 
-    @inlinable public func unlock() {
+    @inlinable public func rawUnlock() {
         // Release pairs with the acquire of the next locker's CAS/exchange.
         if folio_atomic_exchange_acqrel(word, 0) == 2 {
             _ = folio_futex_wake(word, 1)

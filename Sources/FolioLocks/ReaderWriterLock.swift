@@ -34,11 +34,28 @@ public final class ReaderWriterLock: @unchecked Sendable {
     @usableFromInline static let parked: UInt64 = 2
     @usableFromInline static let oneReader: UInt64 = 4
 
-    public init(lot: ParkingLot = .shared, policy: HybridLockPolicy = .hybrid, statistics: LockStatistics? = nil) {
+    #if DebugLocks
+    /// The lock's class for `LockDep` (only with the `DebugLocks` trait).
+    public let lockClass: LockClass
+
+    /// `lockClass`: the lock's class for `LockDep` (kept only with the
+    /// `DebugLocks` trait); nil gives it the class of the line creating it.
+    public init(lot: ParkingLot = .shared, policy: HybridLockPolicy = .hybrid, statistics: LockStatistics? = nil,
+                lockClass: LockClass? = nil, file: StaticString = #fileID, line: UInt = #line) {
+        self.lot = lot
+        self.policy = policy
+        self.statistics = statistics
+        self.lockClass = lockClass ?? LockClass(createdAt: file, line: line, kind: "ReaderWriterLock")
+    }
+    #else
+    /// `lockClass`: the lock's class for `LockDep` (kept only with the
+    /// `DebugLocks` trait).
+    public init(lot: ParkingLot = .shared, policy: HybridLockPolicy = .hybrid, statistics: LockStatistics? = nil, lockClass: LockClass? = nil) {
         self.lot = lot
         self.policy = policy
         self.statistics = statistics
     }
+    #endif
 
     /// The parking-lot key: this object's address.
     @inlinable var key: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
@@ -62,7 +79,45 @@ public final class ReaderWriterLock: @unchecked Sendable {
 
     // MARK: Public API
 
-    @inlinable public func tryLock(_ mode: LockMode) -> Bool {
+    #if DebugLocks
+    @inlinable public func tryLock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Bool { tryLock(mode, at: LockSite(file: file, line: line)) }
+    @inlinable public func lock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) { lock(mode, at: LockSite(file: file, line: line)) }
+    @inlinable public func unlock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) { unlock(mode, at: LockSite(file: file, line: line)) }
+    #else
+    @inlinable @inline(__always) public func tryLock(_ mode: LockMode) -> Bool { rawTryLock(mode) }
+    @inlinable @inline(__always) public func lock(_ mode: LockMode) { rawLock(mode) }
+    @inlinable @inline(__always) public func unlock(_ mode: LockMode) { rawUnlock(mode) }
+    #endif
+
+    /// The lock operations with the caller's site (checked with `DebugLocks`:
+    /// shared holds count as acquisitions for the lock order).
+    @inlinable @inline(__always) public func tryLock(_ mode: LockMode, at site: LockSite) -> Bool {
+        let ok = rawTryLock(mode)
+        #if DebugLocks
+        if ok { LockDep.acquired(lockClass, instance: key, mode: mode, site: site, isTry: true) }
+        #endif
+        return ok
+    }
+
+    @inlinable @inline(__always) public func lock(_ mode: LockMode, at site: LockSite) {
+        #if DebugLocks
+        LockDep.willAcquire(lockClass, instance: key, mode: mode, site: site)
+        #endif
+        rawLock(mode)
+        #if DebugLocks
+        LockDep.acquired(lockClass, instance: key, mode: mode, site: site, isTry: false)
+        #endif
+    }
+
+    @inlinable @inline(__always) public func unlock(_ mode: LockMode, at site: LockSite) {
+        #if DebugLocks
+        // A bad unlock that a test's observer consumed changes nothing.
+        guard LockDep.willRelease(lockClass, instance: key, mode: mode, site: site) else { return }
+        #endif
+        rawUnlock(mode)
+    }
+
+    @inlinable func rawTryLock(_ mode: LockMode) -> Bool {
         if mode == .exclusive {
             // Common case first: a free word with nobody parked. A constant
             // expected value spares the load before the CAS.
@@ -82,12 +137,12 @@ public final class ReaderWriterLock: @unchecked Sendable {
         return false
     }
 
-    @inlinable public func lock(_ mode: LockMode) {
-        if tryLock(mode) { return }
+    @inlinable func rawLock(_ mode: LockMode) {
+        if rawTryLock(mode) { return }
         lockSlow(mode)
     }
 
-    @inlinable public func unlock(_ mode: LockMode) {
+    @inlinable func rawUnlock(_ mode: LockMode) {
         switch mode {
         case .exclusive:
             // Common case: nobody parked. Constant expected value, no load.

@@ -6,21 +6,57 @@
 /// unlock on Linux and would report false races on everything it protects.
 /// Uncontended lock + unlock: two atomic operations; contended: a short spin,
 /// then the futex.
+///
+/// With the `DebugLocks` trait each lock has a class (`init(_:)`, or the class
+/// of the line that created it) and `LockDep` checks every operation.
 public final class ShortLock: @unchecked Sendable {
     // @unchecked Sendable: the only state is the futex word, touched only
-    // through atomics.
+    // through atomics (and, with DebugLocks, an immutable class id).
     @usableFromInline let word: UnsafeMutablePointer<UInt32>
+    #if DebugLocks
+    @usableFromInline let lockClass: LockClass
+    #endif
 
-    public init() {
+    /// A lock of class `lockClass` (kept only with the `DebugLocks` trait).
+    public init(_ lockClass: LockClass) {
         word = .allocate(capacity: 1)
         word.initialize(to: 0)
+        #if DebugLocks
+        self.lockClass = lockClass
+        #endif
     }
+
+    #if DebugLocks
+    /// A lock of the class of the line that creates it.
+    public convenience init(file: StaticString = #fileID, line: UInt = #line) {
+        self.init(LockClass(createdAt: file, line: line, kind: "ShortLock"))
+    }
+    #else
+    public convenience init() { self.init(LockClass()) }
+    #endif
 
     deinit { word.deallocate() }
 
-    @inlinable public func lock() { RawWordMutex(word: word).lock() }
-    @inlinable public func tryLock() -> Bool { RawWordMutex(word: word).tryLock() }
-    @inlinable public func unlock() { RawWordMutex(word: word).unlock() }
+    #if DebugLocks
+    @inlinable var mutex: RawWordMutex { RawWordMutex(word: word, lockClass: lockClass) }
+
+    @inlinable public func lock(file: StaticString = #fileID, line: UInt = #line) { mutex.lock(at: LockSite(file: file, line: line)) }
+    @inlinable public func tryLock(file: StaticString = #fileID, line: UInt = #line) -> Bool { mutex.tryLock(at: LockSite(file: file, line: line)) }
+    @inlinable public func unlock(file: StaticString = #fileID, line: UInt = #line) { mutex.unlock(at: LockSite(file: file, line: line)) }
+
+    /// Runs `body` with the lock held.
+    @inlinable public func withLock<T, E: Error>(file: StaticString = #fileID, line: UInt = #line, _ body: () throws(E) -> T) throws(E) -> T {
+        let site = LockSite(file: file, line: line)
+        mutex.lock(at: site)
+        defer { mutex.unlock(at: site) }
+        return try body()
+    }
+    #else
+    @inlinable var mutex: RawWordMutex { RawWordMutex(word: word) }
+
+    @inlinable public func lock() { mutex.rawLock() }
+    @inlinable public func tryLock() -> Bool { mutex.rawTryLock() }
+    @inlinable public func unlock() { mutex.rawUnlock() }
 
     /// Runs `body` with the lock held.
     @inlinable public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
@@ -28,4 +64,5 @@ public final class ShortLock: @unchecked Sendable {
         defer { unlock() }
         return try body()
     }
+    #endif
 }

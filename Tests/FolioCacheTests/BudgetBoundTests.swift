@@ -12,7 +12,7 @@ import Testing
 /// with reclaim only at the end of each read, the scanners alone took the
 /// cache to 1.6–2× the budget.)
 @Suite struct BudgetBoundTests {
-    @Test(arguments: LockStrategyKind.allCases, [4096, 65536])
+    @Test(arguments: testedStrategies, [4096, 65536])
     func residentBytesStayWithinOneFolioPerThreadOfTheBudget(_ kind: LockStrategyKind, pageSize: Int) throws {
         let seed = testSeed()
         let budget = pageSize << 8, threads = 8

@@ -63,8 +63,8 @@ import Testing
             switch op {
             case .read: _ = try file.read(count: 16, at: offset + 7)
             case .write: try file.write(page, at: offset)
-            case .viewRead: _ = try view.load(at: Int(offset) + 3, as: UInt32.self)
-            case .viewWrite: try view.store([1, 2, 3], at: Int(offset) + 9)
+            case .viewRead: _ = try view.load(at: offset + 3, as: UInt32.self)
+            case .viewWrite: try view.store([1, 2, 3], at: offset + 9)
             }
             let now = Set(file.mapping.table.pinnedFolios().map { f in
                 defer { f.unpin() }

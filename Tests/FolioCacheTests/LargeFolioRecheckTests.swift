@@ -21,8 +21,13 @@ import Glibc
          PerRangeLocking(lot: ParkingLot(bucketCount: 1))]
     }
 
+    /// Reads copy under the lock (`optimisticReads` off): the sleeper is the
+    /// point. An optimistic hit reads the old folio without waiting, which is
+    /// right — the replacement holds the same bytes (the hook's mark is not a
+    /// real write) — and is checked by `OptimisticReadTests`.
     func makeFile<S: LockStrategy>(_ strategy: S) throws -> (PageCache<S>, CachedFile<S>) {
-        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: Self.pageSize, capacity: 128 * Self.pageSize, maxFolioOrder: 3))
+        let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: Self.pageSize, capacity: 128 * Self.pageSize, maxFolioOrder: 3,
+                                                                          optimisticReads: false))
         return (cache, try cache.open(backend: MemoryBackend()))
     }
 
@@ -91,21 +96,21 @@ import Glibc
         let (_, file) = try makeFile(strategy)
         for p in 0..<8 { try file.write(page(1), at: Int64(p * Self.pageSize)) }
         let view = try file.map(0..<(8 * Int64(Self.pageSize)), mode: .readOnly)
-        #expect(try view.copyBytes(at: 5 * Self.pageSize, count: Self.pageSize) == page(1))  // entry → the one-page folio
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize), count: Self.pageSize) == page(1))  // entry → the one-page folio
         // Collapsed: the entry names a detached folio; the next access faults again.
         #expect(try file.compact().collapses == 1)
         try file.write(page(4), at: 5 * Int64(Self.pageSize))
         let faults = view.statistics.faults
-        #expect(try view.copyBytes(at: 5 * Self.pageSize, count: Self.pageSize) == page(4), "\(strategy.kind): stale view entry after a collapse")
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize), count: Self.pageSize) == page(4), "\(strategy.kind): stale view entry after a collapse")
         #expect(view.statistics.faults == faults + 1)
         // In place over the whole large folio, then split by a truncate.
         #expect(try view.withUnsafeBytes(at: 0, count: 8 * Self.pageSize) { $0[5 * Self.pageSize] } == 4)
         try file.truncate(to: 6 * Int64(Self.pageSize))
         try file.write(page(5), at: 5 * Int64(Self.pageSize))
-        #expect(try view.copyBytes(at: 5 * Self.pageSize, count: Self.pageSize) == page(5), "\(strategy.kind): stale view entry after a split")
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize), count: Self.pageSize) == page(5), "\(strategy.kind): stale view entry after a split")
         // A view reading in place holds a mapped pin: no collapse under it.
         for p in 6..<8 { try file.write(page(6), at: Int64(p * Self.pageSize)) }
-        let report = try view.withUnsafeBytes(at: 5 * Self.pageSize, count: 1) { _ in try? file.compact() }
+        let report = try view.withUnsafeBytes(at: Int64(5 * Self.pageSize), count: 1) { _ in try? file.compact() }
         #expect(report?.collapses == 0 && report?.aborts[.pinned] == 1, "\(strategy.kind): collapsed a folio a view was reading in place: \(String(describing: report))")
         #expect(try file.compact().collapses == 1, "\(strategy.kind): the collapse failed after the view let go")
     }

@@ -6,7 +6,7 @@ import Testing
 /// Reclaim that needs only part of a large folio splits it and evicts the
 /// tail it needs; the rest stays cached, in large pieces, with its bytes.
 @Suite struct LargeFolioReclaimTests {
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func reclaimSplitsAFolioItNeedsOnlyPartOf(_ kind: LockStrategyKind) throws {
         let pageSize = 4096
         let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(

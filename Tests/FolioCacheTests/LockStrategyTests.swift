@@ -9,7 +9,7 @@ import Glibc
 
 /// Every strategy and preset, as a run-time configuration (with every key of
 /// the parking lot in one bucket, where lost wake-ups show first).
-let allKinds = LockStrategyKind.allCases
+let allKinds = testedStrategies
 
 /// What one page-state change costs in locks, done exactly as the engine does
 /// it: invalidate lock shared → page range → folio → (change) → release in
@@ -156,7 +156,7 @@ func exerciseMutualExclusion<S: LockStrategy>(_ s: S) -> (ok: Bool, counts: [Int
         #expect(!typeName.contains("any"), "visited as \(typeName)")
         let expected: String = switch kind {
         case .perPageBit: "PerPageBitLocking"
-        case .hybridFair, .fair, .barging: "HybridFairLocking"
+        case .hybridFair, .fair, .barging, .hybridKernel: "HybridFairLocking"
         case .perInode: "PerInodeLocking"
         case .perRange: "PerRangeLocking"
         }
@@ -174,6 +174,7 @@ func exerciseMutualExclusion<S: LockStrategy>(_ s: S) -> (ok: Bool, counts: [Int
                 #expect((s as? HybridFairLocking)?.policy == HybridLockPolicy(spinLimit: 3, unfairness: 2))
             case .fair: #expect((s as? HybridFairLocking)?.policy == .fair)
             case .barging: #expect((s as? HybridFairLocking)?.policy == .barging)
+            case .hybridKernel: #expect((s as? HybridFairLocking)?.policy == .kernel)
             case .perInode: #expect(s is PerInodeLocking)
             case .perRange: #expect(s is PerRangeLocking)
             }

@@ -7,7 +7,7 @@ import Testing
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 @Suite struct PageCacheBasicsTests {
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func writeReadAcrossPagesAndHoles(_ kind: LockStrategyKind) throws {
         let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 512, capacity: 8 * 512))
         let dir = temporaryDirectory()
@@ -41,7 +41,7 @@ func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(cache.statistics.residentBytes == 0)
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func budgetIsEnforced(_ kind: LockStrategyKind) throws {
         let pageSize = 512
         let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: pageSize, capacity: 8 * pageSize))
@@ -63,7 +63,7 @@ func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         try file.close()
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func concurrentMissesReadOnce(_ kind: LockStrategyKind) throws {
         let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 4096))
         let backend = MemoryBackend(contents: [UInt8](repeating: 9, count: 4096 * 4))

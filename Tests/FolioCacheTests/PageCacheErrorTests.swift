@@ -1,3 +1,4 @@
+import SystemPackage
 import FolioCache
 import FolioTestSupport
 import Foundation
@@ -43,7 +44,7 @@ import Glibc
     /// A count far beyond EOF is clamped before anything is allocated: it
     /// used to allocate `count` bytes first (a trap at 1 TiB, 250 MiB and up
     /// to a second for 256 MiB of a 100-byte file).
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func hugeCountsAreClampedToEOFBeforeAllocating(_ kind: LockStrategyKind) throws {
         let (_, _, file) = try memoryFile(kind, contents: (0..<4096).map { UInt8(truncatingIfNeeded: $0) })
         let all = try file.read(count: 1 << 40, at: 0)
@@ -72,16 +73,16 @@ import Glibc
 
     @Test func openFailuresNameThePath() throws {
         let cache = try AnyPageCache(strategy: .init(kind: .perPageBit))
-        #expect(throws: FolioError.openFailed(path: "/nonexistent-dir/x", errno: ENOENT)) {
+        #expect(throws: FolioError.openFailed(path: "/nonexistent-dir/x", errno: Errno(rawValue: ENOENT))) {
             _ = try cache.open(path: "/nonexistent-dir/x")
         }
         let dir = temporaryDirectory()
-        #expect(throws: FolioError.openFailed(path: dir, errno: EISDIR)) { _ = try cache.open(path: dir) }
+        #expect(throws: FolioError.openFailed(path: dir, errno: Errno(rawValue: EISDIR))) { _ = try cache.open(path: dir) }
         #expect { _ = try cache.open(path: "") } throws: { "\($0)".contains("empty file path") }
         #expect { _ = try cache.open(path: "/nonexistent-dir/x") } throws: { "\($0)".contains("cannot open '/nonexistent-dir/x'") }
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func aFailedReadCachesNothing(_ kind: LockStrategyKind) throws {
         let (cache, backend, file) = try memoryFile(kind, contents: [UInt8](repeating: 7, count: 2048))
         backend.failNextReads(1)
@@ -92,7 +93,7 @@ import Glibc
         #expect(try file.read(count: 100, at: 600) == [UInt8](repeating: 7, count: 100))
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func aFailedPartialWriteChangesNothing(_ kind: LockStrategyKind) throws {
         let (_, backend, file) = try memoryFile(kind, contents: [UInt8](repeating: 7, count: 2048))
         backend.failNextReads(1)
@@ -102,7 +103,7 @@ import Glibc
         #expect(try file.size() == 2048)
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func writebackFailuresKeepDataDirty(_ kind: LockStrategyKind) throws {
         let (_, backend, file) = try memoryFile(kind)
         try file.write([UInt8](repeating: 3, count: 700), at: 0)
@@ -115,7 +116,7 @@ import Glibc
 
     /// A writeback error during eviction is reported to the next flush (once),
     /// and the data survives it.
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func evictionWritebackErrorsReachTheNextFlush(_ kind: LockStrategyKind) throws {
         let (cache, backend, file) = try memoryFile(kind, capacity: 2 * 512)
         try file.write([UInt8](repeating: 1, count: 512), at: 0)
@@ -124,7 +125,7 @@ import Glibc
         #expect(cache.statistics.residentBytes == 512, "the folio stays while its writeback fails")
         backend.failNextWrites(0)
         // The flush itself now succeeds, but reports the earlier failure.
-        #expect(throws: FolioError.io(operation: "pwrite", path: "mem.dat", offset: 0, errno: EIO)) { try file.flush() }
+        #expect(throws: FolioError.io(operation: "pwrite", path: "mem.dat", offset: 0, errno: Errno(rawValue: EIO))) { try file.flush() }
         #expect(backend.contents == [UInt8](repeating: 1, count: 512))
         try file.flush()  // reported once
         #expect(backend.contents == [UInt8](repeating: 1, count: 512))
@@ -145,7 +146,7 @@ import Glibc
         let (_, backend, file) = try memoryFile()
         try file.write([1], at: 0)
         backend.failNextSyncs(1)
-        #expect(throws: FolioError.io(operation: "fsync", path: "mem.dat", offset: nil, errno: EIO)) { try file.sync() }
+        #expect(throws: FolioError.io(operation: "fsync", path: "mem.dat", offset: nil, errno: Errno(rawValue: EIO))) { try file.sync() }
         try file.sync()
         #expect(backend.ioCounts.syncs == 1)
     }

@@ -104,7 +104,7 @@ final class RaceBook: @unchecked Sendable {
 @Suite struct PageCacheRaceTests {
     /// On a real file, and on a memory backend with slow writes (writeback
     /// then holds page locks for 30 µs, widening every race with eviction).
-    @Test(arguments: LockStrategyKind.allCases, [false, true])
+    @Test(arguments: testedStrategies, [false, true])
     func stampedPagesAreNeverStaleOrMisplaced(_ kind: LockStrategyKind, slowDisk: Bool) throws {
         let pageSize = 512
         let pages = 24
@@ -190,7 +190,7 @@ final class RaceBook: @unchecked Sendable {
 /// must never get a page of the other file, or of another index, while an
 /// evictor recycles folios as fast as it can and a writer keeps re-stamping.
 @Suite struct MultiFileRaceTests {
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func recycledFoliosNeverLeakAcrossFiles(_ kind: LockStrategyKind) throws {
         let pageSize = 512
         let pages = 16

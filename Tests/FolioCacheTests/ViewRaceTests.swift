@@ -24,7 +24,7 @@ import Testing
 /// it pinned, and the test stays free of the byte-level races a shared mapping
 /// allows by design (ThreadSanitizer runs it in CI).
 @Suite struct ViewRaceTests {
-    @Test(arguments: LockStrategyKind.allCases, [false, true])
+    @Test(arguments: testedStrategies, [false, true])
     func faultsNeverReturnAWrongOrPastEOFPage(_ kind: LockStrategyKind, slowDisk: Bool) throws {
         let pageSize = 512
         let pages = 16
@@ -69,14 +69,14 @@ import Testing
                             var readOK = true
                             do throws(FolioError) {
                                 if rng.next() % 2 == 0 {
-                                    let stable = try view.withUnsafeBytes(at: p * pageSize, count: pageSize) { bytes -> Bool in
+                                    let stable = try view.withUnsafeBytes(at: Int64(p * pageSize), count: pageSize) { bytes -> Bool in
                                         // Pinned: the bytes must not change under us.
                                         buffer.copyMemory(from: bytes)
                                         return bytes.elementsEqual(buffer)
                                     }
                                     if !stable { book.fail("page \(p): bytes changed under a pinned in-place access") }
                                 } else {
-                                    try view.copyBytes(at: p * pageSize, into: buffer)
+                                    try view.copyBytes(at: Int64(p * pageSize), into: buffer)
                                 }
                             } catch {
                                 guard case .beyondEndOfFile = error else { throw error }

@@ -23,13 +23,13 @@ import Testing
         return (cache, file, backend)
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func readsSeeTheFileInPlaceAndAcrossPages(_ kind: LockStrategyKind) throws {
         let (_, file, _) = try Self.setUp(kind)
         let view = try file.map(Int64(Self.pageSize / 2)..<Int64(6 * Self.pageSize))
         #expect(view.count == 6 * Self.pageSize - Self.pageSize / 2)
         // In place: inside page 1 (view offset 256 = file offset 512).
-        let inPlace = try view.withUnsafeBytes(at: Self.pageSize / 2, count: 100) { [UInt8]($0) }
+        let inPlace = try view.withUnsafeBytes(at: Int64(Self.pageSize / 2), count: 100) { [UInt8]($0) }
         #expect(inPlace == [UInt8](repeating: 2, count: 100))
         // Across pages 0 | 1 | 2 (copied).
         let across = try view.copyBytes(at: 0, count: 2 * Self.pageSize)
@@ -42,12 +42,12 @@ import Testing
         #expect(s.mappedHits >= 1, "the second touch of page 1 is a mapped hit: \(s)")
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func writesAreSeenByReadAtOnceAndWrittenBack(_ kind: LockStrategyKind) throws {
         let (cache, file, backend) = try Self.setUp(kind)
         let view = try file.map(0..<Int64(8 * Self.pageSize), mode: .readWrite)
         try view.withUnsafeMutableBytes(at: 10, count: 4) { $0.copyBytes(from: [9, 9, 9, 9]) }
-        try view.store([UInt8](repeating: 7, count: 600), at: Self.pageSize - 100)  // pages 0 | 1 | 2
+        try view.store([UInt8](repeating: 7, count: 600), at: Int64(Self.pageSize - 100))  // pages 0 | 1 | 2
         #expect(try file.read(count: 4, at: 10) == [9, 9, 9, 9], "visible to read on the same handle at once")
         #expect(try file.read(count: 600, at: Int64(Self.pageSize - 100)) == [UInt8](repeating: 7, count: 600))
         // Dirty: eviction writes them back before dropping them.
@@ -56,18 +56,18 @@ import Testing
         #expect(Array(backend.contents[10..<14]) == [9, 9, 9, 9])
         #expect(Array(backend.contents[(Self.pageSize - 100)..<(Self.pageSize + 500)]) == [UInt8](repeating: 7, count: 600))
         // And a flush writes back a dirty page that stays cached.
-        try view.store([5], at: 3 * Self.pageSize)
+        try view.store([5], at: Int64(3 * Self.pageSize))
         try file.flush()
         #expect(backend.contents[3 * Self.pageSize] == 5)
     }
 
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func badAccessesThrowTypedErrors(_ kind: LockStrategyKind) throws {
         let (_, file, _) = try Self.setUp(kind)
         let readOnly = try file.map(0..<Int64(2 * Self.pageSize))
         #expect(throws: FolioError.readOnlyView(path: file.path)) { try readOnly.store([1], at: 0) }
         #expect(throws: FolioError.self) { try readOnly.copyBytes(at: -1, count: 1) }
-        #expect(throws: FolioError.self) { try readOnly.copyBytes(at: 2 * Self.pageSize, count: 1) }
+        #expect(throws: FolioError.self) { try readOnly.copyBytes(at: Int64(2 * Self.pageSize), count: 1) }
         #expect(throws: FolioError.self) { try readOnly.copyBytes(at: 1, count: Int.max) }
         #expect(throws: FolioError.self) { try file.map(-1..<5) }
         #expect(throws: FolioError.self) { try file.map(0..<5, faultAround: 1000) }
@@ -83,29 +83,29 @@ import Testing
 
     /// After a truncate, touching the view past the new EOF throws and never
     /// returns stale bytes; growing the file makes the range valid again.
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func truncateMakesTheTailFaultAndGrowthRevivesIt(_ kind: LockStrategyKind) throws {
         let (_, file, _) = try Self.setUp(kind)
         let view = try file.map(0..<Int64(8 * Self.pageSize), mode: .readWrite)
-        #expect(try view.copyBytes(at: 5 * Self.pageSize, count: 4) == [6, 6, 6, 6])  // mapped now
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize), count: 4) == [6, 6, 6, 6])  // mapped now
         try file.truncate(to: Int64(5 * Self.pageSize + 100))
-        #expect(try view.copyBytes(at: 5 * Self.pageSize, count: 100) == [UInt8](repeating: 6, count: 100))
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize), count: 100) == [UInt8](repeating: 6, count: 100))
         #expect(throws: FolioError.beyondEndOfFile(path: file.path, offset: Int64(5 * Self.pageSize + 100), size: Int64(5 * Self.pageSize + 100))) {
-            try view.copyBytes(at: 5 * Self.pageSize, count: 101)
+            try view.copyBytes(at: Int64(5 * Self.pageSize), count: 101)
         }
-        #expect(throws: FolioError.self) { try view.withUnsafeBytes(at: 6 * Self.pageSize, count: 1) { _ in () } }
-        #expect(throws: FolioError.self) { try view.store([1], at: 7 * Self.pageSize) }
+        #expect(throws: FolioError.self) { try view.withUnsafeBytes(at: Int64(6 * Self.pageSize), count: 1) { _ in () } }
+        #expect(throws: FolioError.self) { try view.store([1], at: Int64(7 * Self.pageSize)) }
         try file.truncate(to: Int64(8 * Self.pageSize))
-        #expect(try view.copyBytes(at: 6 * Self.pageSize, count: 8) == [UInt8](repeating: 0, count: 8), "regrown range reads zeros")
-        #expect(try view.copyBytes(at: 5 * Self.pageSize + 98, count: 4) == [6, 6, 0, 0])
-        try view.store([3], at: 7 * Self.pageSize)
+        #expect(try view.copyBytes(at: Int64(6 * Self.pageSize), count: 8) == [UInt8](repeating: 0, count: 8), "regrown range reads zeros")
+        #expect(try view.copyBytes(at: Int64(5 * Self.pageSize + 98), count: 4) == [6, 6, 0, 0])
+        try view.store([3], at: Int64(7 * Self.pageSize))
         #expect(try file.read(count: 1, at: Int64(7 * Self.pageSize)) == [3])
     }
 
     /// A folio pinned by a running view closure is never evicted; it is once
     /// the closure returns. A view keeps no pins between accesses, so a
     /// mapped page is evicted like any other and the next touch faults again.
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func pinnedFoliosAreNotEvictedAndStaleEntriesFaultAgain(_ kind: LockStrategyKind) throws {
         let (cache, file, _) = try Self.setUp(kind)
         let view = try file.map(0..<Int64(8 * Self.pageSize))
@@ -127,7 +127,7 @@ import Testing
 
     /// Fault-around maps the following cached pages with trylock only; it
     /// never reads from the backend; the pages it mapped are then hits.
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func faultAroundMapsCachedNeighboursOnly(_ kind: LockStrategyKind) throws {
         let (_, file, backend) = try Self.setUp(kind)
         for p in [1, 2, 4] { _ = try file.read(count: 1, at: Int64(p * Self.pageSize)) }  // cache 1, 2, 4
@@ -136,11 +136,11 @@ import Testing
         _ = try view.copyBytes(at: 0, count: 1)  // fault page 0: around it 1, 2, 4 are cached; 3 is not
         #expect(view.statistics.faultAroundMapped == 3, "\(view.statistics)")
         #expect(backend.ioCounts.reads == readsBefore + 1, "fault-around read nothing")
-        for p in [1, 2, 4] { #expect(try view.copyBytes(at: p * Self.pageSize, count: 1) == [UInt8(p + 1)]) }
+        for p in [1, 2, 4] { #expect(try view.copyBytes(at: Int64(p * Self.pageSize), count: 1) == [UInt8(p + 1)]) }
         #expect(view.statistics.faults == 1 && view.statistics.mappedHits == 3, "\(view.statistics)")
         // Without fault-around every page faults.
         let plain = try file.map(0..<Int64(8 * Self.pageSize))
-        for p in 0..<3 { _ = try plain.copyBytes(at: p * Self.pageSize, count: 1) }
+        for p in 0..<3 { _ = try plain.copyBytes(at: Int64(p * Self.pageSize), count: 1) }
         #expect(plain.statistics.faults == 3 && plain.statistics.faultAroundMapped == 0)
     }
 }
@@ -171,7 +171,7 @@ final class SlowAfterCopyBackend: IOBackend, @unchecked Sendable {
     /// changed the page, the flush marked it clean, and eviction dropped the
     /// change. Now the writer holds the page lock, so the flush waits for
     /// it; and `dirty` is cleared before the I/O.)
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func aViewWriteDuringWritebackIsNotLost(_ kind: LockStrategyKind) throws {
         let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 512, capacity: 64 * 512))
         let backend = SlowAfterCopyBackend()
@@ -202,7 +202,7 @@ final class SlowAfterCopyBackend: IOBackend, @unchecked Sendable {
     /// A view write racing close: it either lands before close writes back
     /// or fails with `.closed` — it never reports success for a write that
     /// close dropped.
-    @Test(arguments: LockStrategyKind.allCases)
+    @Test(arguments: testedStrategies)
     func aViewWriteRacingCloseIsSavedOrRejected(_ kind: LockStrategyKind) throws {
         for round in 0..<stressIterations(50) {
             let cache = try AnyPageCache(strategy: .init(kind: kind), configuration: .init(pageSize: 512, capacity: 64 * 512))
@@ -214,7 +214,7 @@ final class SlowAfterCopyBackend: IOBackend, @unchecked Sendable {
             let gate = StartGate(parties: 2)
             spawnThread {
                 gate.arriveAndWait()
-                do { try view.store([9], at: 512 + round % 512); stored.append(true) } catch { stored.append(false) }
+                do { try view.store([9], at: Int64(512 + round % 512)); stored.append(true) } catch { stored.append(false) }
             }
             gate.arriveAndWait()
             try file.close()

@@ -50,7 +50,7 @@ import Testing
     @Test func badEnvironmentValueNamesTheVariable() throws {
         let e = try #require(rejection("[lock]\nstrategy = \"fair\"\n", environment: ["FOLIO_LOCK_STRATEGY": "per-rnage"]))
         #expect(e.source == "environment variable FOLIO_LOCK_STRATEGY")
-        #expect(e.description == "environment variable FOLIO_LOCK_STRATEGY: error: lock.strategy = \"per-rnage\": unknown lock strategy; allowed: per-page-bit, hybrid-fair, fair, barging, per-inode, per-range")
+        #expect(e.description == "environment variable FOLIO_LOCK_STRATEGY: error: lock.strategy = \"per-rnage\": unknown lock strategy; allowed: per-page-bit, hybrid-fair, fair, barging, hybrid-kernel, per-inode, per-range")
         let n = try #require(rejection("", environment: ["FOLIO_LOCK_SPIN_LIMIT": "many"]))
         #expect(n.description.contains("expected an integer, found a string"))
         let b = try #require(rejection("", environment: ["FOLIO_COMPRESSION_ENABLED": "maybe"]))

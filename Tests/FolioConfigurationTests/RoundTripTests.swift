@@ -26,6 +26,9 @@ import Testing
             spin-limit = 7
             unfairness = 3
             max-wait = "250us"
+            max-spinners = 2
+            single-waker = true
+            handoff-yield = true
             wait-table-buckets = 64
 
             [cache]
@@ -47,7 +50,8 @@ import Testing
         let cache = try AnyPageCache(configurationFile: path, environment: [:])
         #expect(cache.strategyKind == .hybridFair)
         let typed = try #require(cache.base as? PageCache<HybridFairLocking>)
-        #expect(typed.strategy.policy == HybridLockPolicy(spinLimit: 7, unfairness: 3, maxWait: .microseconds(250)))
+        #expect(typed.strategy.policy == HybridLockPolicy(spinLimit: 7, unfairness: 3, maxWait: .microseconds(250),
+                                                               maxSpinners: 2, singleWaker: true, yieldOnHandoff: true))
         #expect(typed.strategy.lot.bucketCount == 64)
 
         let c = cache.configuration

@@ -15,6 +15,59 @@ import Testing
         #expect(e.description.contains("not valid TOML"))
     }
 
+    /// Found by FuzzConfiguration: TOMLKit passes the text as a C string,
+    /// so everything after a NUL was ignored and the file accepted.
+    @Test func nulCharacterIsASyntaxError() throws {
+        let e = try #require(rejection("[cache]\ncapacity = \"1GiB\"\n\0\n[lock]\nstrategy = \"bogus\"\n"))
+        #expect(e.kind == .syntax)
+        #expect(e.line == 3 && e.column == 1)
+        #expect(e.description.hasPrefix("test.toml:3:1: error: not valid TOML: a NUL character"), "\(e)")
+        let inString = try #require(rejection("[cache]\ncapacity = \"1Gi\0B\"\n"))
+        #expect(inString.kind == .syntax && inString.line == 2 && inString.column == 16, "\(inString)")
+    }
+
+    /// Found by FuzzConfiguration: toml++ parses a table header's first key
+    /// without checking one starts there, and `[%]` (or `[` and a line
+    /// break) failed its assertion: folio-config check aborted (status 134).
+    @Test func tableHeaderWithoutAKeyIsASyntaxError() throws {
+        let cases: [(String, Int, Int)] = [
+            ("[%]\n", 1, 2), ("[\n", 1, 2), ("[ #]\n", 1, 3), ("[[%]]\n", 1, 3), ("\u{FEFF}[%]\n", 1, 3),
+            ("[lock]\nstrategy = \"fair\"\n  [=a]\n", 3, 4), ("[\u{FFFD}cache]\n", 1, 2), ("[\r\n", 1, 2),
+        ]
+        for (text, line, column) in cases {
+            let e = try #require(rejection(text), "\(text.debugDescription)")
+            #expect(e.kind == .syntax && e.line == line && e.column == column, "\(text.debugDescription): \(e)")
+            #expect(e.message.contains("a table header needs a key"), "\(e)")
+        }
+        // Headers that do start with a key are toml++'s to judge.
+        for text in ["[ lock ]\nstrategy = \"fair\"\n", "[\t\"lock\"]\nstrategy = \"fair\"\n", "[[cache]]\n", "[]\n"] {
+            let e = rejectionOrNil(text)
+            #expect(!(e?.message.contains("a table header needs a key") ?? false), "\(text.debugDescription): \(String(describing: e))")
+        }
+    }
+
+    /// Found by FuzzConfiguration: toml++ asserts on a `}` where an array
+    /// value belongs (`FOLIO_LOCK_STRATEGY=[ }` read as TOML, `a = [1, }`):
+    /// folio-config check aborted.
+    @Test func closingBraceWhereAnArrayValueBelongsIsASyntaxError() throws {
+        let cases: [(String, Int, Int)] = [
+            ("a=[}\n", 1, 4), ("[lock]\nstrategy = [ }\n", 2, 14), ("a=[1,}\n", 1, 6), ("a=[\n}\n", 2, 1),
+            ("a=[#c\n}\n", 2, 1), ("a={b=[}}\n", 1, 7), ("s = \"\"\"x\\\n\"\"\"\na=[\n}\n", 4, 1),
+        ]
+        for (text, line, column) in cases {
+            let e = try #require(rejection(text), "\(text.debugDescription)")
+            #expect(e.kind == .syntax && e.line == line && e.column == column, "\(text.debugDescription): \(e)")
+            #expect(e.message.contains("'}' right after"), "\(e)")
+        }
+        // Inside strings and comments it is text, for toml++ and the schema.
+        let texts = ["[lock]\nstrategy = \"[}\"\n", "[lock]\nstrategy = '[,}'\n", "# a=[}\n", "[lock]\nstrategy = '''[\n}'''\n",
+                     "[lock]\nstrategy = \"\\\"[}\"\n"]
+        for text in texts {
+            let e = rejectionOrNil(text)
+            #expect(!(e?.message.contains("'}' right after") ?? false), "\(text.debugDescription): \(String(describing: e))")
+        }
+    }
+
     @Test func unknownTable() throws {
         let e = try #require(rejection("[lock]\nstrategy = \"fair\"\n\n[cahce]\ncapacity = 1\n"))
         #expect(e.kind == .unknownKey)
@@ -28,7 +81,7 @@ import Testing
         #expect(e.kind == .unknownKey)
         #expect(e.key == "cache.capcity")
         #expect(e.line == 3)
-        #expect(e.description == "test.toml:3: error: cache.capcity: unknown key; allowed keys in [cache]: capacity, page-size, max-folio-order, eviction, fault-around-pages")
+        #expect(e.description == "test.toml:3: error: cache.capcity: unknown key; allowed keys in [cache]: capacity, page-size, max-folio-order, eviction, fault-around-pages, optimistic-reads")
     }
 
     @Test func unknownTopLevelKey() throws {
@@ -48,7 +101,7 @@ import Testing
     @Test func unknownStrategyListsTheStrategies() throws {
         let e = try #require(rejection("# comment\n[lock]\nstrategy = \"per-page\"\n"))
         #expect(e.kind == .invalidValue)
-        #expect(e.description == "test.toml:3: error: lock.strategy = \"per-page\": unknown lock strategy; allowed: per-page-bit, hybrid-fair, fair, barging, per-inode, per-range")
+        #expect(e.description == "test.toml:3: error: lock.strategy = \"per-page\": unknown lock strategy; allowed: per-page-bit, hybrid-fair, fair, barging, hybrid-kernel, per-inode, per-range")
     }
 
     @Test func unknownEvictionPolicy() throws {
@@ -188,5 +241,15 @@ import Testing
             #expect(error.key == "lock.strategy")
             #expect(error.description.contains("lock strategy 'per-range' is not implemented by PerInodeLocking"))
         }
+    }
+}
+
+/// The error `toml` raises, or nil if it is accepted.
+private func rejectionOrNil(_ toml: String) -> ConfigurationError? {
+    do {
+        _ = try CacheConfiguration.parse(toml: toml, source: "test.toml")
+        return nil
+    } catch {
+        return error
     }
 }

@@ -28,6 +28,17 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         }
     }
 
+    /// Found reading the parsers FuzzJobFile drives (a job file's
+    /// `threads=` goes here): `n *= f` and `n += d` trapped on overflow when
+    /// the factor or step was huge. Its corpus keeps a seed of it.
+    @Test func hugeSweepFactorsAndStepsStopInsteadOfTrapping() throws {
+        #expect(try ThreadCounts.parse("2:2:x9223372036854775807") == [2])
+        #expect(try ThreadCounts.parse("3:1024:x4611686018427387904") == [3])
+        #expect(try ThreadCounts.parse("1:1:+9223372036854775807") == [1])
+        #expect(try ThreadCounts.parse("1000:1024:+9223372036854775800") == [1000])
+        #expect(try ThreadCounts.parse("1024:1024:x2") == [1024])
+    }
+
     @Test func strategies() throws {
         #expect(try EngineSpec.parseList("all") == EngineSpec.all)
         #expect(try EngineSpec.parseList("fair,hybrid-fair@1,os") == [.folio(.fair), .folio(.hybridFair, unfairness: 1), .os])
@@ -126,10 +137,27 @@ let tiny = ["--duration", "30ms", "--warmup", "10ms", "--file-size", "256KiB", "
         ("[a\n", "bad section header"),
         ("[global]\nthreads=1\n", "no [job] section"),
         ("[a]\noutput=x.json\n", "output option"),
+        // Found reading the parser (FuzzJobFile checks every job has a
+        // name): a blank name passed the `line.count > 2` check.
+        ("[ ]\nworkload=zipf\n", "bad section header"),
+        // Found by FuzzJobFile: a line `=` split to no parts and trapped.
+        ("[a]\n=\n", "expected key=value"),
+        ("[a]\n =  \n", "expected key=value"),
+        ("[a]\n=zipf\n", "expected key=value"),
     ] as [(String, String)])
     func badJobFiles(_ text: String, _ message: String) {
         #expect(throws: LoadError.self) { try JobFile.parse(text, source: "j") }
         do { _ = try JobFile.parse(text, source: "j") } catch { #expect("\(error)".contains(message), "\(error)") }
+    }
+
+    /// Found by FuzzJobFile: "\r\n" is one Character, so splitting
+    /// Characters at "\n" read `max-wait=200u\r\ns` as one value, and a CRLF
+    /// comment line swallowed the key after it.
+    @Test func crlfLineEndsAreLineBreaks() throws {
+        let jobs = try JobFile.parse("[global]\r\nthreads=1\r\n[a]\r\nworkload=zipf\r\nmax-wait=200us\r\n", source: "j")
+        #expect(jobs == [JobFile.Job(name: "a", arguments: ["--threads", "1", "--workload", "zipf", "--max-wait", "200us"])])
+        let mixed = try JobFile.parse("[a]\nworkload=zipf\n; c\r\nthreads=4\n", source: "j")
+        #expect(mixed == [JobFile.Job(name: "a", arguments: ["--workload", "zipf", "--threads", "4"])])
     }
 
     @Test func aJobFileRuns() throws {
@@ -344,6 +372,27 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         #expect(csv.accesses == [.init(write: false, page: 0), .init(write: true, page: 0), .init(write: true, page: 1)])
         for bad in ["x\n", "r,1\n", "q,0,1\n", "r,-1,5\n", "r,0,0\n", ""] {
             #expect(throws: LoadError.self, "\(bad)") { try Trace.parse(bad, source: "t", pageSize: 4096) }
+        }
+    }
+
+    /// Found by FuzzTrace: "\r\n" is one Character, so splitting Characters
+    /// at "\n" glued a CRLF line to the next one, and a CRLF comment line
+    /// swallowed the page after it without a word.
+    @Test func crlfLineEndsAreLineBreaks() throws {
+        let pages = try Trace.parse("# c\r\n5\r\n6\r\n", source: "t", pageSize: 4096)
+        #expect(pages.accesses == [.init(write: false, page: 5), .init(write: false, page: 6)])
+        let mixed = try Trace.parse("# c\r\n5\n6\n", source: "t", pageSize: 4096)
+        #expect(mixed.accesses == [.init(write: false, page: 5), .init(write: false, page: 6)])
+        let csv = try Trace.parse("op,offset,length\r\nr,0,4096\r\nw,4096,1\r\n", source: "t", pageSize: 4096)
+        #expect(csv.accesses == [.init(write: false, page: 0), .init(write: true, page: 1)])
+    }
+
+    /// Found reading the parser (FuzzTrace checks an accepted line has one
+    /// field or three): empty fields were dropped, so `r,,0,4096` was read
+    /// as `r,0,4096` and `5,` as `5`.
+    @Test func emptyFieldsAreRejected() {
+        for bad in ["r,,0,4096\n", "5,\n", ",5\n", "r,0,4096,\n", "op,,offset,length\n5\n"] {
+            #expect(throws: LoadError.self, "\(bad.debugDescription)") { try Trace.parse(bad, source: "t", pageSize: 4096) }
         }
     }
 }

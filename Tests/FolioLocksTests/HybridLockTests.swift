@@ -164,8 +164,10 @@ import Glibc
     @Test(arguments: [true, false])
     func maxWaitForcesHandoff(_ bounded: Bool) {
         let lot = ParkingLot(bucketCount: 1)
+        // (A plain handoff: waking ahead, which spends one unlock first,
+        // is HybridTimeBoundTests'.)
         let policy = HybridLockPolicy(spinLimit: 0, unfairness: HybridLockPolicy.unbounded,
-                                      maxWait: bounded ? .milliseconds(1) : nil)
+                                      maxWait: bounded ? .milliseconds(1) : nil, handoffSpin: 0)
         let stats = LockStatistics()
         let w = TestWord()
         HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
@@ -185,6 +187,6 @@ import Glibc
     @Test func presetsAreWhatTheySay() {
         #expect(HybridLockPolicy.fair.unfairness == 0 && HybridLockPolicy.fair.spinLimit == 0)
         #expect(HybridLockPolicy.barging.unfairness == HybridLockPolicy.unbounded && HybridLockPolicy.barging.maxWait == nil)
-        #expect(HybridLockPolicy.hybrid.unfairness == 5 && HybridLockPolicy.hybrid.maxWait == .milliseconds(1))
+        #expect(HybridLockPolicy.hybrid.unfairness == 5 && HybridLockPolicy.hybrid.maxWait == .milliseconds(1) && HybridLockPolicy.hybrid.handoffSpin > 0)
     }
 }

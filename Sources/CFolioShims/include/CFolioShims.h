@@ -6,6 +6,8 @@
 //   futex needs a raw address. The __atomic builtins below are instrumented by
 //   ThreadSanitizer because this header is compiled into the importing module.
 // - The x86 `pause` hint for spin loops.
+// - The optimistic read's copy, a deliberate race that ThreadSanitizer is told
+//   to ignore (the copy is validated by the folio's version afterwards).
 #ifndef CFOLIOSHIMS_H
 #define CFOLIOSHIMS_H
 
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
@@ -57,6 +60,17 @@ static inline uint64_t folio_atomic_fetch_add64_relaxed(uint64_t *p, uint64_t v)
 static inline uint64_t folio_atomic_fetch_or64_relaxed(uint64_t *p, uint64_t v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
 static inline uint64_t folio_atomic_exchange64_relaxed(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
 
+/// Sequentially consistent 64-bit atomics (the range lock's fast path: a
+/// Dekker-style publish-then-check between its slots and its slow-path count,
+/// where each side must see the other's write or have its own seen).
+static inline uint64_t folio_atomic_load64_seqcst(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline uint64_t folio_atomic_exchange64_seqcst(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t folio_atomic_fetch_add64_seqcst(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t folio_atomic_fetch_sub64_seqcst(uint64_t *p, uint64_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST); }
+static inline _Bool folio_atomic_cas64_seqcst(uint64_t *p, uint64_t *expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
 /// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
 static inline void folio_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -73,6 +87,22 @@ static inline uint64_t folio_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+// ThreadSanitizer's interface (weak: null unless the program runs under TSan).
+void __tsan_ignore_thread_begin(void) __attribute__((weak));
+void __tsan_ignore_thread_end(void) __attribute__((weak));
+
+/// Copies n bytes that a writer may be changing meanwhile: the optimistic
+/// read of a folio (CachedFile+OptimisticRead.swift), whose caller validates
+/// the folio's version after the copy and throws a torn copy away. The race
+/// is deliberate, as in a seqlock (the memory stays valid: the reader holds a
+/// pin), so ThreadSanitizer is told to ignore this thread's accesses for the
+/// copy; without TSan the two checks are a load and a branch each.
+static inline void folio_racy_copy(void *dst, const void *src, size_t n) {
+    if (__tsan_ignore_thread_begin) __tsan_ignore_thread_begin();
+    memcpy(dst, src, n);
+    if (__tsan_ignore_thread_end) __tsan_ignore_thread_end();
 }
 
 /// Gives up the processor (a transient state another thread must resolve).

@@ -19,17 +19,10 @@ public struct CacheConfiguration: Sendable, Equatable {
     }
 
     /// Largest parking-lot bucket count a configuration may ask for.
-    public static let maxWaitTableBuckets = 1 << 20
+    public static var maxWaitTableBuckets: Int { LockStrategyConfiguration.maxWaitTableBuckets }
 
     public func validate() throws(FolioError) {
         try cache.validate()
-        if let buckets = lock.waitTableBuckets {
-            guard buckets >= 1, buckets <= Self.maxWaitTableBuckets, buckets & (buckets - 1) == 0 else {
-                throw .invalidArgument("waitTableBuckets \(buckets) is not a power of two from 1 to \(Self.maxWaitTableBuckets)")
-            }
-        }
-        guard lock.hybridPolicy.spinLimit >= 0 else {
-            throw .invalidArgument("spinLimit \(lock.hybridPolicy.spinLimit) is negative")
-        }
+        try lock.validate()
     }
 }

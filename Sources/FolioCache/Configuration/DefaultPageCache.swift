@@ -5,12 +5,18 @@ import FolioLocks
 // a dependent package's `.package(...)` line). With no trait, or with the
 // default trait set, it is hybrid-fair. Traits are unified across the package
 // graph, so two packages asking for different strategies fail here rather
-// than one of them silently getting the other's.
-#if (PerPageBitLock && (HybridFairLock || FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (HybridFairLock && (FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (FairLock && (BargingLock || PerInodeLock || PerRangeLock)) || (BargingLock && (PerInodeLock || PerRangeLock)) || (PerInodeLock && PerRangeLock)
+// than one of them silently getting the other's — except every trait at
+// once (`--enable-all-traits`, which is how SwiftPM builds a package for its
+// plugins, DocC's symbol graphs included): that names no strategy, so it is
+// the default.
+#if PerPageBitLock && HybridFairLock && FairLock && BargingLock && PerInodeLock && PerRangeLock
+/// The strategy type chosen at build time by a package trait.
+public typealias DefaultLockStrategy = HybridFairLocking
+/// The strategy chosen at build time, as a configuration kind.
+public let defaultLockStrategyKind = LockStrategyKind.hybridFair
+#elseif (PerPageBitLock && (HybridFairLock || FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (HybridFairLock && (FairLock || BargingLock || PerInodeLock || PerRangeLock)) || (FairLock && (BargingLock || PerInodeLock || PerRangeLock)) || (BargingLock && (PerInodeLock || PerRangeLock)) || (PerInodeLock && PerRangeLock)
 #error("Folio: enable at most one lock trait (PerPageBitLock, HybridFairLock, FairLock, BargingLock, PerInodeLock, PerRangeLock); a dependent package that names one should not also keep .defaults")
-#endif
-
-#if PerPageBitLock
+#elseif PerPageBitLock
 /// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = PerPageBitLocking
 /// The strategy chosen at build time, as a configuration kind.
@@ -43,7 +49,9 @@ public typealias DefaultPageCache = PageCache<DefaultLockStrategy>
 extension PageCache where Strategy == DefaultLockStrategy {
     /// A cache with the build-time default strategy (its default tunables).
     public convenience init(configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
-        #if FairLock
+        #if PerPageBitLock && HybridFairLock && FairLock && BargingLock && PerInodeLock && PerRangeLock
+        let strategy = DefaultLockStrategy()
+        #elseif FairLock
         let strategy = HybridFairLocking.fair()
         #elseif BargingLock
         let strategy = HybridFairLocking.barging()

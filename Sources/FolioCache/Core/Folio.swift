@@ -65,10 +65,11 @@ import Synchronization
 /// the pool attaches one of the right size when it hands the folio out and
 /// takes it back when the folio is free.
 ///
-/// Layout (64 bytes with the 16-byte object header, the size of Linux's
-/// struct page): the state word (flags, per-page lock bits, order, page
-/// shift, policy bits, pin count), the index, the data pointer, the owning
-/// mapping, and two links reserved for the eviction policy.
+/// Layout (72 bytes with the 16-byte object header; Linux's struct page is
+/// 64): the state word (flags, per-page lock bits, order, page shift, policy
+/// bits, pin count), the version of its bytes (optimistic reads), the index,
+/// the data pointer, the owning mapping, and two links reserved for the
+/// eviction policy.
 public final class Folio: @unchecked Sendable {
     // @unchecked Sendable: `state` is atomic; `index`, `data` and `mapping`
     // are written only by the pool while the folio is free, before the
@@ -81,6 +82,10 @@ public final class Folio: @unchecked Sendable {
     /// Flags, the per-page lock bits, the order, the page shift, the policy
     /// bits and the pin count. See `FolioFlags`.
     @usableFromInline package let state: Atomic<UInt64>
+    /// The sequence count of the folio's bytes (`SeqCount`): odd while a
+    /// writer holding the folio's lock changes them, so that an optimistic
+    /// reader can copy without the lock and validate (`Folio+Version.swift`).
+    @usableFromInline package let version: Atomic<UInt64>
     /// First page of the folio (aligned to `2^order`). Changes only while the
     /// folio is free in its cache's pool.
     @exclusivity(unchecked) @usableFromInline package internal(set) var index: PageIndex
@@ -110,6 +115,7 @@ public final class Folio: @unchecked Sendable {
         precondition(order <= Folio.maxOrder && pageShift <= 31, "Folio: order \(order) or page shift \(pageShift) out of range")
         precondition(index.rawValue & ((1 << UInt64(order)) - 1) == 0, "Folio: index \(index.rawValue) not aligned to order \(order)")
         self.state = Atomic(Folio.geometryBits(order: order, pageShift: pageShift))
+        self.version = Atomic(0)
         self.index = index
         self.data = nil
     }

@@ -1,18 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// Every error the cache throws. Each names what failed, the file and, where
 /// there is one, the byte offset, so a message can be acted on without a
 /// debugger.
+///
+/// System-call failures carry swift-system's `Errno` (`.noSuchFileOrDirectory`,
+/// `.ioError`, …); its `rawValue` is the C `errno` code, and `FolioError.errno`
+/// gives it for either I/O case.
 public enum FolioError: Error, Equatable, CustomStringConvertible {
     /// A caller passed a value the operation cannot take (negative offset,
-    /// length that overflows, bad configuration value, …).
+    /// length that overflows, bad configuration value, bad open options or
+    /// permissions, …).
     case invalidArgument(String)
-    /// The file could not be opened.
-    case openFailed(path: String, errno: Int32)
+    /// The file could not be opened: the system call's error.
+    case openFailed(path: String, errno: Errno)
     /// A system call failed. `offset` is the file offset involved, if any.
-    case io(operation: String, path: String, offset: Int64?, errno: Int32)
+    case io(operation: String, path: String, offset: Int64?, errno: Errno)
     /// The backend returned data that cannot be right (e.g. a short read in
     /// the middle of the file that did not reach EOF).
     case corrupt(path: String, offset: Int64, detail: String)
@@ -26,16 +32,35 @@ public enum FolioError: Error, Equatable, CustomStringConvertible {
     case unmapped(path: String)
     /// A write through a view mapped `.readOnly`.
     case readOnlyView(path: String)
+    /// The cache was shut down (`PageCache.shutdown()`): no more opens, and
+    /// no more operations on the files it closed.
+    case shutDown
+
+    /// A change through a handle opened `.readOnly` (`operation`: "write",
+    /// "truncate", "map read-write", "discardUnwrittenChanges"), or a
+    /// read-write `open` of a file this cache has open read-only only
+    /// (`operation`: "open read-write"; its handles share one read-only
+    /// descriptor: close them first, or open the first handle read-write).
+    case readOnlyFile(path: String, operation: String)
+
+    /// The system error of `.openFailed` and `.io` (its `rawValue` is the C
+    /// errno code); nil for the other cases.
+    public var errno: Errno? {
+        switch self {
+        case .openFailed(_, let e), .io(_, _, _, let e): return e
+        default: return nil
+        }
+    }
 
     public var description: String {
         switch self {
         case .invalidArgument(let what):
             return "invalid argument: \(what)"
         case .openFailed(let path, let e):
-            return "cannot open '\(path)': \(Self.message(e)) (errno \(e))"
+            return "cannot open '\(path)': \(Self.message(e.rawValue)) (errno \(e.rawValue))"
         case .io(let op, let path, let offset, let e):
             let at = offset.map { " at offset \($0)" } ?? ""
-            return "\(op) failed on '\(path)'\(at): \(Self.message(e)) (errno \(e))"
+            return "\(op) failed on '\(path)'\(at): \(Self.message(e.rawValue)) (errno \(e.rawValue))"
         case .corrupt(let path, let offset, let detail):
             return "bad data from '\(path)' at offset \(offset): \(detail)"
         case .closed(let path):
@@ -46,6 +71,13 @@ public enum FolioError: Error, Equatable, CustomStringConvertible {
             return "view of '\(path)' used after unmap()"
         case .readOnlyView(let path):
             return "write through a read-only view of '\(path)'"
+        case .shutDown:
+            return "the page cache was shut down"
+        case .readOnlyFile(let path, let operation):
+            if operation == "open read-write" {
+                return "cannot open '\(path)' read-write: this cache has it open read-only (its handles share one read-only descriptor; close them first)"
+            }
+            return "\(operation) of '\(path)' through a read-only handle"
         }
     }
 

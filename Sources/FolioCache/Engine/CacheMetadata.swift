@@ -5,9 +5,10 @@ import FolioLocks
 /// index of compressed blocks. Not charged to the budget (the policy's own
 /// memory, S3-FIFO's ghost, is: `evictionOverheadBytes`).
 extension PageCache {
-    /// A folio header as glibc holds it: the 64-byte instance (object header
-    /// 16 + stored properties 48; `FolioLayoutTests`) in a chunk of 72
-    /// usable bytes plus the 8-byte size word.
+    /// A folio header as glibc holds it: the 72-byte instance (object header
+    /// 16 + stored properties 56; `FolioLayoutTests`) in a chunk of 72
+    /// usable bytes plus the 8-byte size word — the chunk a 64-byte instance
+    /// took too.
     static var folioHeaderChunkBytes: Int { 80 }
 
     /// Headers ever made (type-stable: they stay, free or not) with their

@@ -1,7 +1,9 @@
 import Synchronization
 
 /// The cache's counters. Hits are not counted here: a shared counter on the
-/// hit path would be the one cache-global write every reader makes.
+/// hit path would be the one cache-global write every reader makes. They
+/// are counted per file, striped (`FileCounters.hits`), and summed over the
+/// open files plus `retiredHits` (those of files closed since).
 @usableFromInline
 final class CacheCounters: Sendable {
     @usableFromInline let misses = Atomic<UInt64>(0)
@@ -28,6 +30,15 @@ final class CacheCounters: Sendable {
     /// compressed copies kept beside decompressed ones).
     let compressionSavedBytes = Atomic<Int>(0)
     let checksumFailures = Atomic<UInt64>(0)
+    /// Optimistic read hits that found a writer inside or failed their
+    /// validation and took the locked path (counted on that path only).
+    @usableFromInline let optimisticReadRetries = Atomic<UInt64>(0)
+    /// Hits and writeback errors of files closed since the cache was made
+    /// (their mappings' counters, added when they closed).
+    let retiredHits = Atomic<UInt64>(0)
+    let retiredWritebackErrors = Atomic<UInt64>(0)
+    /// Errors of closing dropped handles, in all (`takeDroppedHandleErrors`).
+    let droppedHandleErrors = Atomic<UInt64>(0)
     @usableFromInline init() {}
 
     func countAbort(_ reason: CollapseAbort) {
@@ -109,6 +120,13 @@ public struct CacheStatistics: Sendable, Equatable {
     public var misses: UInt64
     /// Folios evicted by reclaim.
     public var evictions: UInt64
+    /// Pages `read` found cached, each page of a read once, over every file
+    /// the cache has had open (`CachedFile.fileStatistics` per file). A
+    /// snapshot while files close may count one file's hits twice or not.
+    public var hits: UInt64 = 0
+    /// Writeback and fsync failures recorded against files (each is also
+    /// reported to the files' handles).
+    public var writebackErrors: UInt64 = 0
     /// Folios written back (by flush, sync, close or reclaim).
     public var writebacks: UInt64
     /// Reclaim candidates skipped because they were busy, pinned or failed writeback.
@@ -139,6 +157,10 @@ public struct CacheStatistics: Sendable, Equatable {
     /// Compressed blocks whose checksum did not match (each dropped and
     /// re-read from the file, or reported).
     public var checksumFailures: UInt64 = 0
+    /// Optimistic read hits (per-page strategies) that a writer, a truncate,
+    /// an eviction, a collapse or a split overlapped: their copy was thrown
+    /// away and the read took the folio's lock instead.
+    public var optimisticReadRetries: UInt64 = 0
 
     /// The most `residentBytes` reached since the cache was made (sampled
     /// after every insertion and decompression): how far concurrent misses

@@ -136,7 +136,7 @@ extension CachedFile {
             if f.mappedPinCount > 0 { return abort(.pinned) }
         }
         let new = cache.pool.take(index: run.lowerBound, order: order, mapping: mapping, zeroed: false)
-        strategy.lockFolio(new)  // unpublished: never waits
+        strategy.lockUnpublishedFolio(new)  // unpublished: never waits
         if let dst = new.data {
             for f in old {
                 if let src = f.data { (dst + new.byteOffset(of: f.index)).copyMemory(from: src, byteCount: f.byteCount) }

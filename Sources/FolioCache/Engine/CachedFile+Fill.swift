@@ -152,8 +152,17 @@ extension CachedFile {
         let want = mapping.bytesBelow(size, in: folio)
         var got = 0
         if want > 0 {
-            got = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: data, count: want), at: mapping.offset(of: folio.index))
+            // Until the backend says end of file: a backend may return
+            // fewer bytes than asked before it (one that does not loop, a
+            // fault), and zeroing the rest would cache a torn page.
+            let offset = mapping.offset(of: folio.index)
+            while got < want {
+                let n = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: data + got, count: want - got), at: offset + Int64(got))
+                if n <= 0 { break }
+                got += n
+            }
             cache.counters.misses.wrappingAdd(1, ordering: .relaxed)
+            mapping.counters.misses.wrappingAdd(1, ordering: .relaxed)
         }
         if got < folio.byteCount {
             (data + got).initializeMemory(as: UInt8.self, repeating: 0, count: folio.byteCount - got)
@@ -173,7 +182,7 @@ extension CachedFile {
     func insertFolio(_ index: PageIndex, order: UInt8 = 0, zeroed: Bool) -> InsertResult {
         let folio = cache.pool.take(index: index, order: order, mapping: mapping, zeroed: zeroed)
         // Nobody else can see it yet, so this never waits.
-        strategy.lockFolio(folio)
+        strategy.lockUnpublishedFolio(folio)
         if let existing = mapping.table.insertOrPinExisting(folio) {
             strategy.unlockFolio(folio)
             // Never published: back to the pool once nobody pins it (a

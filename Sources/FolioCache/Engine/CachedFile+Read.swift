@@ -54,7 +54,14 @@ extension CachedFile {
     /// moved down).
     @inlinable
     func readPage(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) throws(FolioError) -> Int {
-        // The hit fast path (per-page strategies): a lock-free lookup that
+        // The optimistic hit (per-page strategies, unless configured off): a
+        // copy without the lock, validated by the folio's version
+        // (CachedFile+OptimisticRead.swift). Readers of one page share it.
+        if Strategy.locksFolios, cache.optimisticReads,
+           let n = readOptimistically(index, from: inPage, count: count, into: dst) {
+            return n
+        }
+        // The locked hit (per-page strategies): a lock-free lookup that
         // pins and locks the folio in one atomic, and one atomic to undo both.
         // Anything unusual — a miss, a locked or waited-for folio, a slot that
         // moved — falls through to the ordinary path below.
@@ -119,6 +126,7 @@ extension CachedFile {
         if state.contains(.detached) || !state.contains(.uptodate) { return nil }
         let n = copyFilled(folio, index, from: inPage, count: count, into: dst)
         cache.recordAccess(folio)
+        mapping.counters.hits.add(1)  // striped: no line shared with other readers
         return n
     }
 

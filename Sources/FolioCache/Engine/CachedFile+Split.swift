@@ -35,7 +35,7 @@ extension CachedFile {
         for (index, order) in CachedFile.tiling(folio.index.rawValue..<folio.endIndex.rawValue, cut: cut.rawValue) {
             let piece = cache.pool.take(index: PageIndex(index), order: order, mapping: mapping, zeroed: false)
             // Unpublished: nobody else can hold it, this never waits.
-            strategy.lockFolio(piece)
+            strategy.lockUnpublishedFolio(piece)
             if let dst = piece.data {
                 dst.copyMemory(from: source + folio.byteOffset(of: piece.index), byteCount: piece.byteCount)
             }

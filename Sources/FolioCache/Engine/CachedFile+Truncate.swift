@@ -10,6 +10,7 @@ extension CachedFile {
     /// is resized before the cache changes, so a failure leaves both as
     /// they were.
     public func truncate(to newSize: Int64) throws(FolioError) {
+        try checkWritable("truncate")
         guard newSize >= 0 else { throw .invalidArgument("truncate of '\(path)': size \(newSize) is negative") }
         guard newSize <= Int64.max >> 1 else { throw .invalidArgument("truncate of '\(path)': size \(newSize) is too large") }
         try checkOpen()
@@ -63,12 +64,16 @@ extension CachedFile {
                     if pieceKeep == 0 {
                         removeLocked(piece)
                     } else if pieceKeep < piece.byteCount, let data = piece.data {
-                        (data + pieceKeep).initializeMemory(as: UInt8.self, repeating: 0, count: piece.byteCount - pieceKeep)
+                        piece.changingBytes(versioned: Strategy.locksFolios) {
+                            _ = (data + pieceKeep).initializeMemory(as: UInt8.self, repeating: 0, count: piece.byteCount - pieceKeep)
+                        }
                     }
                     kept.append(piece)
                 }
             } else if let data = folio.data {
-                (data + keep).initializeMemory(as: UInt8.self, repeating: 0, count: folio.byteCount - keep)
+                folio.changingBytes(versioned: Strategy.locksFolios) {
+                    _ = (data + keep).initializeMemory(as: UInt8.self, repeating: 0, count: folio.byteCount - keep)
+                }
             }
         }
         return kept

@@ -5,8 +5,18 @@ extension CachedFile {
     /// Writes all of `bytes` at `offset`, extending the file if it ends past
     /// EOF (a gap between the old end and `offset` reads as zeros). The data is
     /// in the cache, dirty, when this returns; `flush` or `sync` write it back.
+    // Pre-specialized for each strategy (exported: a client's call with the
+    // concrete type uses these): unspecialized, the write path copies the
+    // generic lock values (a retain and release of the file's shared lock
+    // object per lock call) and looks up metadata — what serialized disjoint
+    // writers of one file (docs/performance.md, "Range writers").
+    @_specialize(exported: true, where Strategy == PerRangeLocking)
+    @_specialize(exported: true, where Strategy == PerInodeLocking)
+    @_specialize(exported: true, where Strategy == PerPageBitLocking)
+    @_specialize(exported: true, where Strategy == HybridFairLocking)
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {
         _ = try checkRange("write", offset: offset, count: bytes.count)
+        try checkWritable("write")
         try checkOpen()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         defer { cache.reclaimIfNeeded() }
@@ -139,13 +149,21 @@ extension CachedFile {
             // The bytes change: a kept compressed copy goes.
             if folio.flags.contains(.compressedCopy) { cache.dropCompressedCopy(folio, of: mapping) }
             if let dst = folio.bytes(of: index) {
-                (dst + inPage).copyMemory(from: src, byteCount: count)
+                // Optimistic readers validate against the version (a fresh,
+                // not yet uptodate folio has none).
+                folio.changingBytes(versioned: Strategy.locksFolios && !inserted) {
+                    (dst + inPage).copyMemory(from: src, byteCount: count)
+                }
             }
             // Uptodate only once the bytes are in: a view's stale entry
             // for this (recycled) folio validates it by `uptodate`.
             folio.markDirty(index)
             if inserted { folio.setFlags(.uptodate) }
-            mapping.size.max(pageStart + Int64(inPage + count), ordering: .acquiringAndReleasing)
+            // Only a write that grows the file writes the shared size word (an
+            // atomic max is a locked read-modify-write even when it changes
+            // nothing: one contended cache line for every writer of the file).
+            let end = pageStart + Int64(inPage + count)
+            if mapping.size.load(ordering: .relaxed) < end { mapping.size.max(end, ordering: .acquiringAndReleasing) }
             if inserted { cache.policy.insert(folio, hint: hint) } else { cache.recordAccess(folio) }
             strategy.unlockFolio(folio)
             folio.unpin()

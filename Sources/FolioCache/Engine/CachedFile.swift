@@ -1,4 +1,5 @@
 import FolioLocks
+import Logging
 import Synchronization
 
 /// An open file of a `PageCache`: positional reads and writes through the
@@ -40,12 +41,17 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     /// lets go or closes), not the engine's own temporary one (background
     /// collapse, reclaim's split).
     let isHandle: Bool
+    /// Whether this handle may change the file (`open`'s mode). A
+    /// `.readOnly` handle's writes, truncates, discards and read-write maps
+    /// throw `FolioError.readOnlyFile` (`checkWritable`).
+    public let mode: FileAccessMode
 
-    init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>, isHandle: Bool) {
+    init(cache: PageCache<Strategy>, mapping: Mapping<Strategy>, isHandle: Bool, mode: FileAccessMode = .readWrite) {
         self.cache = cache
         self.mapping = mapping
         self.strategy = cache.strategy
         self.isHandle = isHandle
+        self.mode = mode
         self.seenErrors = Atomic(mapping.currentErrorSequence)
     }
 
@@ -62,10 +68,12 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
         if cache.shared.release(mapping, identity) { return }
         _ = cache.shared.beginClose(mapping, identity)
         do throws(FolioError) {
-            try closeMapping()
+            let closeError = try closeMapping()
             cache.shared.finishClose(mapping, identity, closed: true)
+            if let closeError { cache.recordDroppedHandleError(closeError, path: path) }
+            cache.logger.debug("closed a dropped handle's file", metadata: ["folio.path": "\(path)"])
         } catch {
-            cache.droppedHandleErrors.withLock { $0.append(error) }
+            cache.recordDroppedHandleError(error, path: path)
             cache.shared.abandon(mapping, identity)
         }
     }
@@ -87,7 +95,19 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     public var statistics: CacheStatistics { cache.statistics }
 
     @inlinable func checkOpen() throws(FolioError) {
-        if handleClosed.load(ordering: .acquiring) || mapping.isClosed.load(ordering: .acquiring) { throw .closed(path: path) }
+        if handleClosed.load(ordering: .acquiring) || mapping.isClosed.load(ordering: .acquiring) { throw closedError() }
+    }
+
+    /// `.shutDown` once the cache shut down (and closed this file), else
+    /// `.closed` (off the fast path).
+    @usableFromInline func closedError() -> FolioError {
+        cache.isShutDown ? .shutDown : .closed(path: path)
+    }
+
+    /// Throws `readOnlyFile` if this handle was opened `.readOnly`: every
+    /// operation that changes the file calls this first.
+    @inlinable func checkWritable(_ operation: String) throws(FolioError) {
+        if mode == .readOnly { throw .readOnlyFile(path: path, operation: operation) }
     }
 
     /// Checks a byte range given by a caller; returns its end.

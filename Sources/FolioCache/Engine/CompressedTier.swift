@@ -23,7 +23,7 @@ final class CompressedTier: @unchecked Sendable {
     // and written only with `lock` held; `residentBytes` and `count` are
     // atomic (written under the lock, read without it).
 
-    let lock = ShortLock()
+    let lock = ShortLock(.compressedTier)
     var list = FolioList()
     /// Resident bytes of the blocks in the tier.
     let residentBytes = Atomic<Int>(0)

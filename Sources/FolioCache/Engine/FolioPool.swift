@@ -25,12 +25,13 @@ import FolioLocks
 /// returned buffer goes back to malloc. `trim()` (called by
 /// `PageCache.shrink(toBytes:)`) releases every free buffer. So the memory of
 /// a cache is its resident folio data (the budget) plus at most
-/// `retainedFreeBytes` of free buffers plus 64 bytes per header.
+/// `retainedFreeBytes` of free buffers plus one 80-byte malloc chunk per
+/// header.
 @usableFromInline
 final class FolioPool: @unchecked Sendable {
     // @unchecked Sendable: `all`, `freeHeaders`, `freeBuffers` and
     // `freeBytes` are accessed only under `lock`.
-    let lock = ShortLock()
+    let lock = ShortLock(.pool)
     var all: [Folio] = []
     var freeHeaders: [Folio] = []
     /// Free data buffers, by order.

@@ -28,7 +28,9 @@ class MappingCore: @unchecked Sendable {
     /// Readahead state: the page after the last fill (`readaheadOrder`).
     /// Racy by design: concurrent streams only make a miss look random.
     @usableFromInline let readaheadNext = Atomic<UInt64>(0)
-    let errorLock = ShortLock()
+    /// The file's own counters (`CachedFile.fileStatistics`).
+    @usableFromInline let counters = FileCounters()
+    let errorLock = ShortLock(.writebackError)
     /// Writeback errors recorded so far (the kernel's errseq counter), and
     /// the latest; each handle reports every error recorded after it last
     /// reported one (`CachedFile.seenErrors`).
@@ -39,7 +41,7 @@ class MappingCore: @unchecked Sendable {
     /// its lock and whole range held.
     /// (A `ShortLock`, not `Mutex`: ThreadSanitizer does not see
     /// `Synchronization.Mutex`'s ordering and reports its accesses.)
-    let compressedBlocks = Guarded<[UInt64: CompressedBlock]>([:])
+    let compressedBlocks = Guarded<[UInt64: CompressedBlock]>([:], lockClass: .compressedBlocks)
 
     /// Unique among the mappings of this process (the S3-FIFO ghost's keys).
     let id: UInt64 = MappingCore.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -61,6 +63,7 @@ class MappingCore: @unchecked Sendable {
     /// flush's own): every handle of the file reports it once, at its next
     /// flush / sync / close (the kernel's errseq semantics).
     func recordWritebackError(_ e: FolioError) {
+        counters.writebackErrors.wrappingAdd(1, ordering: .relaxed)
         errorLock.withLock {
             errorSequence &+= 1
             latestError = e
@@ -103,13 +106,24 @@ final class Mapping<Strategy: LockStrategy>: MappingCore, @unchecked Sendable {
 /// sees through, unlike `Synchronization.Mutex`).
 final class Guarded<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is read and written only under `lock`.
-    private let lock = ShortLock()
+    private let lock: ShortLock
     private var value: Value
-    init(_ value: Value) { self.value = value }
+    init(_ value: Value, lockClass: LockClass) {
+        self.value = value
+        self.lock = ShortLock(lockClass)
+    }
 
+    #if DebugLocks
+    func withLock<R>(file: StaticString = #fileID, line: UInt = #line, _ body: (inout Value) -> R) -> R {
+        lock.lock(file: file, line: line)
+        defer { lock.unlock(file: file, line: line) }
+        return body(&value)
+    }
+    #else
     func withLock<R>(_ body: (inout Value) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)
     }
+    #endif
 }

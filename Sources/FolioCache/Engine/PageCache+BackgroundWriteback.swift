@@ -1,10 +1,11 @@
 import FolioLocks
+import Logging
 
 extension PageCache {
     /// One pass of the background flusher: writes back the dirty folios of
     /// every open file, try-locking each (a busy folio waits for the next
-    /// pass). Runs on the flusher's queue.
-    func backgroundWritebackPass() {
+    /// pass). Runs on the flusher's queue (and in tests, on theirs).
+    package func backgroundWritebackPass() {
         for mapping in openFiles.current() {
             writeBackInBackground(mapping)
         }
@@ -28,6 +29,7 @@ extension PageCache {
             } catch {
                 // Stays dirty; the file's next flush, sync or close reports it.
                 mapping.recordWritebackError(error)
+                logger.debug("background writeback failed", metadata: ["folio.path": "\(mapping.path)", "folio.error": "\(error)"])
             }
         }
     }

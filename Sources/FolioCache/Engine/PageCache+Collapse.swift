@@ -1,4 +1,5 @@
 import FolioLocks
+import Logging
 import Synchronization
 
 extension PageCache {
@@ -25,6 +26,7 @@ extension PageCache {
     /// so it never waits behind a user; a busy run is retried on a later
     /// pass. Starting it again restarts it with the new interval.
     public func startBackgroundCollapse(interval: Duration? = nil) throws(FolioError) {
+        try checkNotShutDown()
         let every = interval ?? configuration.compression.collapseInterval
         guard every >= CompressionConfiguration.minimumInterval, every <= CompressionConfiguration.maximumInterval else {
             throw .invalidArgument("background collapse interval \(every) is not from \(CompressionConfiguration.minimumInterval) to \(CompressionConfiguration.maximumInterval)")
@@ -36,7 +38,14 @@ extension PageCache {
             return old
         }
         previous?.stop()
-        worker.start { [weak self] in _ = self?.compact() }
+        worker.start { [weak self] in
+            guard let self else { return }
+            let start = ContinuousClock.now
+            let report = self.compact()
+            self.metrics.collapsePass.recordInterval(since: start)
+            self.logger.trace("background collapse pass", metadata: ["folio.collapses": "\(report.collapses)"])
+        }
+        logger.debug("background collapse started", metadata: ["folio.interval": "\(every)"])
     }
 
     /// Stops the background collapser; returns once a pass that is running

@@ -36,6 +36,9 @@ extension PageCache {
                 throw error
             }
         }
-        if wrote { counters.writebacks.wrappingAdd(1, ordering: .relaxed) }
+        if wrote {
+            counters.writebacks.wrappingAdd(1, ordering: .relaxed)
+            mapping.counters.writebacks.wrappingAdd(1, ordering: .relaxed)
+        }
     }
 }

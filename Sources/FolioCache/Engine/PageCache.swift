@@ -1,4 +1,6 @@
+import CoreMetrics
 import FolioLocks
+import Logging
 import Synchronization
 
 /// An embeddable, file-backed page cache whose every page-state change goes
@@ -28,6 +30,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// What the access hook does for this policy (inline for SIEVE and
     /// S3-FIFO, a call for LRU).
     @usableFromInline let accessKind: PolicyAccessKind
+    /// Whether read hits of the per-page strategies copy without the folio's
+    /// lock (`configuration.optimisticReads`; CachedFile+OptimisticRead.swift).
+    @usableFromInline let optimisticReads: Bool
     @usableFromInline let residentBytes = Atomic<Int>(0)
     /// The bytes folio data may take: the capacity less the policy's own
     /// memory (S3-FIFO's ghost), never less than one largest folio.
@@ -44,8 +49,19 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let pool: FolioPool
     /// The compressed folios, oldest first (`PageCache+Compression.swift`).
     let tier: CompressedTier
-    /// Background writeback, when `configuration.writebackInterval` is set.
-    package let flusher: BackgroundWorker?
+    /// Background writeback, while started (`configuration.writebackInterval`
+    /// starts it at init; `startBackgroundWriteback`).
+    let writebackWorker = Mutex<BackgroundWorker?>(nil)
+    /// Set by `shutdown()`, never cleared (PageCache+Shutdown.swift).
+    let shutDownFlag = Atomic<Bool>(false)
+    /// One `shutdown()` at a time.
+    let shutdownTurn = Mutex<Void>(())
+    /// Where the cache logs: debug and trace only, never on a hit
+    /// (docs/service.md). Silent unless the host bootstraps swift-log and
+    /// lowers the level.
+    public let logger: Logger
+    /// The cache's metrics, made once here (`exportMetrics()`).
+    let metrics: CacheMetrics
     /// Background collapse, while started (`startBackgroundCollapse`).
     let collapser = Mutex<BackgroundWorker?>(nil)
     /// The open files, for background work.
@@ -53,19 +69,33 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     /// The open files by identity: a second open of one joins its mapping.
     let shared = SharedMappings<Strategy>()
     /// Errors of closing handles that were dropped without `close()`.
-    let droppedHandleErrors = Guarded<[FolioError]>([])
+    let droppedHandleErrors = Guarded<[FolioError]>([], lockClass: .droppedHandleErrors)
     /// Tests: called by collapse and split with their locks held, after the
     /// new folios got their bytes and before they replace the old ones
     /// (`setReplaceHook`). Nil in use.
-    let replaceHook = Guarded<(@Sendable ([Folio], [Folio]) -> Void)?>(nil)
+    let replaceHook = Guarded<(@Sendable ([Folio], [Folio]) -> Void)?>(nil, lockClass: .replaceHook)
+    /// The async API's executor for blocking work (PageCache+IOExecutor.swift).
+    let asyncIO = AsyncIOSettings()
 
-    public init(strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration()) throws(FolioError) {
+    /// A cache. `logger` receives debug and trace messages only (open,
+    /// close, background passes, shutdown — never a read or write);
+    /// `metrics` says where the cache's counters, gauges and timers go
+    /// (default: the bootstrapped `MetricsSystem`, dimension
+    /// `strategy`; docs/service.md lists them). Both are silent and cost
+    /// nothing on the hit path unless the host bootstraps a backend.
+    public init(
+        strategy: Strategy, configuration: PageCacheConfiguration = PageCacheConfiguration(),
+        logger: Logger = PageCacheLogging.defaultLogger, metrics: PageCacheMetricsOptions = PageCacheMetricsOptions()
+    ) throws(FolioError) {
         try configuration.validate()
         self.strategy = strategy
+        self.logger = logger
+        self.metrics = CacheMetrics(options: metrics, strategy: strategy.kind)
         self.configuration = configuration
         let policy = makeEvictionPolicy(configuration.evictionPolicy, capacity: configuration.capacity, pageSize: configuration.pageSize)
         self.policy = policy
         self.accessKind = PolicyAccessKind(configuration.evictionPolicy)
+        self.optimisticReads = configuration.optimisticReads
         let budget = max(configuration.capacity - policy.overheadBytes, configuration.pageSize)
         self.dataBudget = budget
         var order = configuration.maxFolioOrder
@@ -74,60 +104,11 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.compressionEnabled = configuration.compression.enabled
         self.tier = CompressedTier(limit: Int(Double(budget) * configuration.compression.maximumShare))
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
-        self.flusher = configuration.writebackInterval.map { BackgroundWorker(interval: $0, label: "folio.background-writeback") }
-        flusher?.start { [weak self] in self?.backgroundWritebackPass() }
+        if let interval = configuration.writebackInterval { try startBackgroundWriteback(interval: interval) }
         // Compression works best on large folios; random access makes them
         // only by collapse, so with compression the collapser runs (every
         // `compression.collapseInterval`; `stopBackgroundCollapse` stops it).
         if compressionEnabled { try startBackgroundCollapse() }
-    }
-
-    /// Opens (by default creating) the file at `path`. A file this cache
-    /// has open already — the same device and inode, whatever the path —
-    /// gets a new handle of the same mapping (every handle sees every
-    /// other's writes; the last `close()` closes it); with `.truncate`, the
-    /// shared file is truncated to 0 through the cache.
-    public func open(path: String, options: POSIXBackend.Options = [.create]) throws(FolioError) -> CachedFile<Strategy> {
-        let (file, joined) = try openReportingJoin(backend: POSIXBackend(path: path, options: options))
-        if joined && options.contains(.truncate) {
-            do throws(FolioError) {
-                try file.truncate(to: 0)
-            } catch {
-                try? file.close()
-                throw error
-            }
-        }
-        return file
-    }
-
-    /// Opens a file through any backend (for example `MemoryBackend` in
-    /// tests). A backend with an `identity` this cache has open already
-    /// joins that file's mapping (the backend is then closed: the mapping
-    /// keeps its own).
-    public func open(backend: any IOBackend) throws(FolioError) -> CachedFile<Strategy> {
-        try openReportingJoin(backend: backend).file
-    }
-
-    func openReportingJoin(backend: any IOBackend) throws(FolioError) -> (file: CachedFile<Strategy>, joined: Bool) {
-        let size = try backend.size()
-        let make = { [self] in
-            Mapping<Strategy>(backend: backend, pool: pool, pageSize: configuration.pageSize, initialSize: size,
-                              maxFolioOrder: folioOrder, pageLock: strategy.makeMappingLock())
-        }
-        guard let identity = backend.identity else {
-            let mapping = make()
-            openFiles.register(mapping)
-            return (CachedFile(cache: self, mapping: mapping, isHandle: true), false)
-        }
-        switch shared.join(identity, orMake: make) {
-        case .created(let mapping):
-            openFiles.register(mapping)
-            return (CachedFile(cache: self, mapping: mapping, isHandle: true), false)
-        case .joined(let mapping):
-            // Nothing was written through this descriptor.
-            try? backend.close()
-            return (CachedFile(cache: self, mapping: mapping, isHandle: true), true)
-        }
     }
 
     /// The errors of closing files whose last handle was dropped without
@@ -153,7 +134,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
             reclaimSkips: counters.reclaimSkips.load(ordering: .relaxed))
         counters.fillLargeFolioStatistics(&s)
         s.compressedBytes = tier.bytes
+        s.optimisticReadRetries = counters.optimisticReadRetries.load(ordering: .relaxed)
         s.metadataBytes = metadataBytes
+        fillFileTotals(&s)
         s.logicalBytes = s.residentBytes + counters.compressionSavedBytes.load(ordering: .relaxed)
         return s
     }

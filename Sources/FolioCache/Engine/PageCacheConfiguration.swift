@@ -28,6 +28,14 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// behind a user). `nil`: off, dirty pages are written by flush, sync,
     /// close and reclaim only.
     public var writebackInterval: Duration?
+    /// Read hits of the per-page strategies (per-page bit, hybrid fair, fair,
+    /// barging) copy a cached folio without its lock and validate the copy
+    /// against the folio's version, so that readers of one page do not
+    /// exclude each other (docs/locking.md, "Optimistic reads"). `false`:
+    /// every read hit copies under the folio's lock, taken exclusively (the
+    /// design before; kept to measure against). Per-inode and per-range
+    /// readers share their lock either way.
+    public var optimisticReads: Bool
 
     public static let minPageSize = 512
     public static let maxPageSize = 64 * 1024
@@ -47,7 +55,8 @@ public struct PageCacheConfiguration: Sendable, Equatable {
 
     public init(
         pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .s3fifo, faultAroundPages: Int = 0,
-        maxFolioOrder: Int = 4, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil
+        maxFolioOrder: Int = 4, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil,
+        optimisticReads: Bool = true
     ) {
         self.pageSize = pageSize
         self.capacity = capacity
@@ -56,6 +65,7 @@ public struct PageCacheConfiguration: Sendable, Equatable {
         self.maxFolioOrder = maxFolioOrder
         self.compression = compression
         self.writebackInterval = writebackInterval
+        self.optimisticReads = optimisticReads
     }
 
     public func validate() throws(FolioError) {

@@ -29,7 +29,7 @@ extension PageTable {
 
         /// The shard's lock (word 0).
         @inlinable @inline(__always) var mutex: RawWordMutex {
-            RawWordMutex(word: UnsafeMutableRawPointer(words).assumingMemoryBound(to: UInt32.self))
+            RawWordMutex(word: UnsafeMutableRawPointer(words).assumingMemoryBound(to: UInt32.self), lockClass: .pageTableShard)
         }
 
         /// The current slot array's address, for lock-free readers (acquire:

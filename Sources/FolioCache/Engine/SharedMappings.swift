@@ -20,30 +20,38 @@ final class SharedMappings<Strategy: LockStrategy>: Sendable {
         var handles: Int
         /// The last handle is closing the mapping.
         var closing: Bool
+        /// The mapping's backend can write (it was made by a read-write
+        /// open): only then may a read-write open join it.
+        var writable: Bool
     }
 
-    private let entries = Guarded<[FileIdentity: Entry]>([:])
+    private let entries = Guarded<[FileIdentity: Entry]>([:], lockClass: .openFiles)
 
     enum JoinResult {
         /// A new handle of this open mapping (the caller's backend is not needed).
         case joined(Mapping<Strategy>)
         /// `make()`'s mapping, now registered with one handle.
         case created(Mapping<Strategy>)
+        /// Nothing changed: a read-write open found the file mapped through
+        /// a read-only descriptor, which cannot write its pages back.
+        case readOnlyMapping
     }
 
     /// The open mapping of `identity` with one more handle, or a new one
     /// made by `make` (called with the registry locked: keep it cheap).
-    func join(_ identity: FileIdentity, orMake make: () -> Mapping<Strategy>) -> JoinResult {
+    /// `writable`: the caller's handle and backend are read-write.
+    func join(_ identity: FileIdentity, writable: Bool, orMake make: () -> Mapping<Strategy>) -> JoinResult {
         while true {
             let result: JoinResult? = entries.withLock { table in
                 if let entry = table[identity], let mapping = entry.mapping, !mapping.isClosed.load(ordering: .acquiring) {
                     if entry.closing { return nil }  // wait for that close
+                    if writable && !entry.writable { return .readOnlyMapping }
                     // (0 handles: an abandoned mapping, rejoined.)
                     table[identity]?.handles += 1
                     return .joined(mapping)
                 }
                 let mapping = make()
-                table[identity] = Entry(mapping: mapping, handles: 1, closing: false)
+                table[identity] = Entry(mapping: mapping, handles: 1, closing: false, writable: writable)
                 return .created(mapping)
             }
             if let result { return result }

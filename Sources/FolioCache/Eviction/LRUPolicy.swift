@@ -31,7 +31,7 @@ import Synchronization
 
     public var kind: EvictionPolicyKind { .lru }
 
-    let lock = ShortLock()
+    let lock = ShortLock(.policy)
     /// Head: most recently used; tail: least recently used.
     var list = FolioList()
     let trackedCount = Atomic<Int>(0)

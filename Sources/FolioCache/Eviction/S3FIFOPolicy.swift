@@ -51,7 +51,7 @@ import Synchronization
         case none = 0, small = 1, main = 2, chosenFromSmall = 3, chosenFromMain = 4
     }
 
-    let lock = ShortLock()
+    let lock = ShortLock(.policy)
     var small = FolioList()
     var main = FolioList()
     var chosen = FolioList()

@@ -49,7 +49,7 @@ import Synchronization
 
     public var kind: EvictionPolicyKind { .sieve }
 
-    let lock = ShortLock()
+    let lock = ShortLock(.policy)
     /// Head: newest; tail: oldest.
     var list = FolioList()
     /// The next folio the eviction walk examines; nil means "the tail".

@@ -1,4 +1,5 @@
 import FolioLocks
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,7 +56,7 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     func injectedFailure(_ fault: inout (count: Int, errno: Int32), _ operation: String, _ offset: Int64?) -> FolioError? {
         guard fault.count > 0 else { return nil }
         fault.count -= 1
-        return .io(operation: operation, path: path, offset: offset, errno: fault.errno)
+        return .io(operation: operation, path: path, offset: offset, errno: Errno(rawValue: fault.errno))
     }
 
     func checkOffset(_ operation: String, _ offset: Int64) throws(FolioError) {

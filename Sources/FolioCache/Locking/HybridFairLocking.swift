@@ -3,7 +3,8 @@ import FolioLocks
 /// **Hybrid fair**: the per-page bit lock plus bounded optimistic spinning and
 /// bounded unfairness (`HybridLockPolicy`): a woken waiter that has lost
 /// `unfairness` races (default 5) or waited `maxWait` (default 1 ms) gets the
-/// lock handed to it by the next unlocker.
+/// lock handed to it by the next unlocker (by default woken ahead first, so
+/// that it is running when it does).
 ///
 /// - Guarantees: as `PerPageBitLocking`.
 /// - Fairness: no acquisition follows more than `unfairness` lost races;
@@ -17,7 +18,8 @@ public struct HybridFairLocking: LockStrategy {
     public let statistics: LockStatistics
     public let kind: LockStrategyKind
 
-    /// The hybrid with `policy` (default: spin 40, unfairness 5, max wait 1 ms).
+    /// The hybrid with `policy` (default `HybridLockPolicy.hybrid`: no spin,
+    /// unfairness 5, max wait 1 ms, a due waiter woken ahead of its handoff).
     public init(policy: HybridLockPolicy = .hybrid, lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) {
         self.init(policy: policy, kind: .hybridFair, lot: lot, statistics: statistics)
     }
@@ -40,40 +42,60 @@ public struct HybridFairLocking: LockStrategy {
         HybridFairLocking(policy: .barging, kind: .barging, lot: lot, statistics: statistics)
     }
 
+    /// The kernel-faithful hybrid (`HybridLockPolicy.kernel`: at most 5 lost
+    /// races, spin 40, no time bound): the Linux 5.9+ page lock.
+    public static func kernel(lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) -> HybridFairLocking {
+        HybridFairLocking(policy: .kernel, kind: .hybridKernel, lot: lot, statistics: statistics)
+    }
+
     public static var locksFolios: Bool { true }
 
     public func makeMappingLock() -> ReaderWriterLock {
-        ReaderWriterLock(lot: lot, policy: .hybrid)
+        ReaderWriterLock(lot: lot, policy: .hybrid, lockClass: .invalidate)
     }
 
-    @inlinable public func lockFolio(_ folio: Folio) {
+    // (`FolioLockCheck` tells the `DebugLocks` checker; empty without it.)
+
+    @inlinable public func lockFolio(_ folio: Folio, at site: LockSite) {
+        FolioLockCheck.willLock(folio, site)
         HybridLock.lock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
+        FolioLockCheck.locked(folio, site, isTry: false)
     }
-    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool {
-        HybridLock.lock(folio.state, key: folio.lockKey, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
+    /// (A timed wait gives up instead of deadlocking: the checker records
+    /// it like a trylock, held but unordered.)
+    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration, at site: LockSite) -> Bool {
+        let locked = HybridLock.lock(folio.state, key: folio.lockKey, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
     }
-    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool {
-        HybridLock.tryLock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
+    @inlinable public func tryLockFolio(_ folio: Folio, at site: LockSite) -> Bool {
+        let locked = HybridLock.tryLock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
     }
-    @inlinable public func unlockFolio(_ folio: Folio) {
+    @inlinable public func unlockFolio(_ folio: Folio, at site: LockSite) {
+        guard FolioLockCheck.willUnlock(folio, site) else { return }
         HybridLock.unlock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics)
     }
 
     /// One compare-and-swap: pin + lock bit, only while the folio is live and
     /// the lock is free with nobody parked (the uncontended acquire).
-    @inlinable public func tryPinAndLockFolio(_ folio: Folio) -> Bool {
-        BitLock.tryLock(folio.state, adding: Folio.onePin, ifMasked: Folio.liveMask, equals: Folio.publishedBit)
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio, at site: LockSite) -> Bool {
+        let locked = BitLock.tryLock(folio.state, adding: Folio.onePin, ifMasked: Folio.liveMask, equals: Folio.publishedBit)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
     }
     /// One `lock xadd` drops the lock bit and the pin together.
-    @inlinable public func unlockAndUnpinFolio(_ folio: Folio) {
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio, at site: LockSite) {
+        guard FolioLockCheck.willUnlock(folio, site) else { return }
         folio.unpinned(previousState: HybridLock.unlock(folio.state, key: folio.lockKey, lot: lot, policy: policy, statistics: statistics, subtracting: Folio.onePin))
     }
 
-    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard { NoPagesGuard() }
-    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard? { NoPagesGuard() }
-    @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock) {}
+    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> NoPagesGuard { NoPagesGuard() }
+    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> NoPagesGuard? { NoPagesGuard() }
+    @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock, at site: LockSite) {}
 
-    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.lock(mode) }
-    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) -> Bool { mapping.tryLock(mode) }
-    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(mode) }
+    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) { mapping.lock(mode, at: site) }
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> Bool { mapping.tryLock(mode, at: site) }
+    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) { mapping.unlock(mode, at: site) }
 }

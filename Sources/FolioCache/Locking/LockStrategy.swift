@@ -14,8 +14,9 @@ import FolioLocks
 /// | `lockInvalidate` (truncate vs. insert) | the file's invalidate rw lock | nothing (covered by `lockPages`) | nothing (covered) |
 ///
 /// The engine calls all three levels in the same order on every path (lock
-/// order: invalidate → pages → folio in ascending index → page table → parking
-/// lot bucket), so one engine serves every strategy. Where `lockFolio` is the
+/// order, docs/locking.md: invalidate → pages → folio in ascending index →
+/// the short locks — page-table shards, pool, policy, … — which are leaves),
+/// so one engine serves every strategy; the `DebugLocks` trait checks it. Where `lockFolio` is the
 /// real lock (`Self.locksFolios`), the folio may have been truncated, evicted,
 /// split or moved while the thread slept on it, so the engine must recheck
 /// after locking; where `lockPages` is the real lock, it was taken before the
@@ -39,31 +40,36 @@ public protocol LockStrategy: Sendable {
     /// Creates the per-file state for a newly opened file.
     func makeMappingLock() -> MappingLock
 
+    // Every lock operation takes its caller's `LockSite`: an empty value
+    // without the `DebugLocks` trait; with it, the `#fileID`/`#line` that the
+    // convenience forms below capture, for the lock checker's reports. The
+    // engine calls the convenience forms (`lockFolio(folio)`).
+
     // Folio level (after the lookup).
-    func lockFolio(_ folio: Folio)
-    func lockFolio(_ folio: Folio, timeout: Duration) -> Bool
-    func tryLockFolio(_ folio: Folio) -> Bool
-    func unlockFolio(_ folio: Folio)
+    func lockFolio(_ folio: Folio, at site: LockSite)
+    func lockFolio(_ folio: Folio, timeout: Duration, at site: LockSite) -> Bool
+    func tryLockFolio(_ folio: Folio, at site: LockSite) -> Bool
+    func unlockFolio(_ folio: Folio, at site: LockSite)
     /// The hit path's fast form: pins `folio` and takes its lock in one
     /// atomic, only if it is live, unlocked and nobody waits for it. Never
     /// blocks; false changes nothing (the caller takes the ordinary path:
     /// pin, then `lockFolio`). Strategies whose folio lock is not real
     /// return false (the default).
-    func tryPinAndLockFolio(_ folio: Folio) -> Bool
+    func tryPinAndLockFolio(_ folio: Folio, at site: LockSite) -> Bool
     /// Undoes `tryPinAndLockFolio` (or a pin followed by `lockFolio`): unlocks
     /// and unpins, in one atomic where the strategy can.
-    func unlockAndUnpinFolio(_ folio: Folio)
+    func unlockAndUnpinFolio(_ folio: Folio, at site: LockSite)
 
     // Index level (before the lookup).
-    func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) -> PagesGuard
-    func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) -> PagesGuard?
-    func unlockPages(_ guard: PagesGuard, in mapping: MappingLock)
+    func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock, at site: LockSite) -> PagesGuard
+    func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock, at site: LockSite) -> PagesGuard?
+    func unlockPages(_ guard: PagesGuard, in mapping: MappingLock, at site: LockSite)
 
     // The invalidate lock: shared to insert pages, exclusive to truncate.
-    func lockInvalidate(_ mode: LockMode, in mapping: MappingLock)
+    func lockInvalidate(_ mode: LockMode, in mapping: MappingLock, at site: LockSite)
     /// Collapse's form (it never waits).
-    func tryLockInvalidate(_ mode: LockMode, in mapping: MappingLock) -> Bool
-    func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock)
+    func tryLockInvalidate(_ mode: LockMode, in mapping: MappingLock, at site: LockSite) -> Bool
+    func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock, at site: LockSite)
 }
 
 /// The guard of a strategy whose `lockPages` takes nothing.
@@ -72,9 +78,87 @@ public struct NoPagesGuard: Sendable {
 }
 
 extension LockStrategy {
-    @inlinable public func tryPinAndLockFolio(_ folio: Folio) -> Bool { false }
-    @inlinable public func unlockAndUnpinFolio(_ folio: Folio) {
-        unlockFolio(folio)
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio, at site: LockSite) -> Bool { false }
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio, at site: LockSite) {
+        unlockFolio(folio, at: site)
         folio.unpin()
     }
+
+    /// Locks a folio nobody else can see yet — just taken from the pool, not
+    /// in any page table (a fill's, a split's pieces, a collapse's result) —
+    /// the kernel's `__folio_set_locked`. It never waits, so to the lock
+    /// checker it is a trylock: no order against the locks held (a
+    /// collapse holds the old folios, whose first has the same index).
+    @inlinable public func lockUnpublishedFolio(_ folio: Folio, at site: LockSite) {
+        let locked = tryLockFolio(folio, at: site)
+        precondition(locked, "lockUnpublishedFolio: the folio is locked by someone else — it was published")
+    }
 }
+
+#if DebugLocks
+/// The engine's forms: the call site is captured for the lock checker.
+extension LockStrategy {
+    @inlinable public func lockFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) {
+        lockFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration, file: StaticString = #fileID, line: UInt = #line) -> Bool {
+        lockFolio(folio, timeout: timeout, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func tryLockFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) -> Bool {
+        tryLockFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func unlockFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) {
+        unlockFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) -> Bool {
+        tryPinAndLockFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) {
+        unlockAndUnpinFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func lockUnpublishedFolio(_ folio: Folio, file: StaticString = #fileID, line: UInt = #line) {
+        lockUnpublishedFolio(folio, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) -> PagesGuard {
+        lockPages(pages, mode, in: mapping, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) -> PagesGuard? {
+        tryLockPages(pages, mode, in: mapping, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func unlockPages(_ guard: PagesGuard, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) {
+        unlockPages(`guard`, in: mapping, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) {
+        lockInvalidate(mode, in: mapping, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) -> Bool {
+        tryLockInvalidate(mode, in: mapping, at: LockSite(file: file, line: line))
+    }
+    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock, file: StaticString = #fileID, line: UInt = #line) {
+        unlockInvalidate(mode, in: mapping, at: LockSite(file: file, line: line))
+    }
+}
+#else
+/// The engine's forms (an empty site: nothing is captured or passed).
+extension LockStrategy {
+    @inlinable @inline(__always) public func lockFolio(_ folio: Folio) { lockFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool { lockFolio(folio, timeout: timeout, at: LockSite()) }
+    @inlinable @inline(__always) public func tryLockFolio(_ folio: Folio) -> Bool { tryLockFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func unlockFolio(_ folio: Folio) { unlockFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func tryPinAndLockFolio(_ folio: Folio) -> Bool { tryPinAndLockFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func unlockAndUnpinFolio(_ folio: Folio) { unlockAndUnpinFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func lockUnpublishedFolio(_ folio: Folio) { lockUnpublishedFolio(folio, at: LockSite()) }
+    @inlinable @inline(__always) public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) -> PagesGuard {
+        lockPages(pages, mode, in: mapping, at: LockSite())
+    }
+    @inlinable @inline(__always) public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) -> PagesGuard? {
+        tryLockPages(pages, mode, in: mapping, at: LockSite())
+    }
+    @inlinable @inline(__always) public func unlockPages(_ guard: PagesGuard, in mapping: MappingLock) { unlockPages(`guard`, in: mapping, at: LockSite()) }
+    @inlinable @inline(__always) public func lockInvalidate(_ mode: LockMode, in mapping: MappingLock) { lockInvalidate(mode, in: mapping, at: LockSite()) }
+    @inlinable @inline(__always) public func tryLockInvalidate(_ mode: LockMode, in mapping: MappingLock) -> Bool {
+        tryLockInvalidate(mode, in: mapping, at: LockSite())
+    }
+    @inlinable @inline(__always) public func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock) { unlockInvalidate(mode, in: mapping, at: LockSite()) }
+}
+#endif

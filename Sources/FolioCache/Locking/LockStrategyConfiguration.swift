@@ -32,7 +32,25 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
         case .hybridFair, .perInode: hybridPolicy
         case .fair: .fair
         case .barging: .barging
+        case .hybridKernel: .kernel
         case .perPageBit, .perRange: nil
+        }
+    }
+
+    /// Largest parking-lot bucket count a configuration may ask for.
+    public static let maxWaitTableBuckets = 1 << 20
+
+    /// Throws `FolioError.invalidArgument` naming a bad value: a bucket
+    /// count that is not a power of two from 1 to `maxWaitTableBuckets`, a
+    /// negative spin limit. (`AnyPageCache` and configuration files check it.)
+    public func validate() throws(FolioError) {
+        if let buckets = waitTableBuckets {
+            guard buckets >= 1, buckets <= Self.maxWaitTableBuckets, buckets & (buckets - 1) == 0 else {
+                throw .invalidArgument("waitTableBuckets \(buckets) is not a power of two from 1 to \(Self.maxWaitTableBuckets)")
+            }
+        }
+        guard hybridPolicy.spinLimit >= 0 else {
+            throw .invalidArgument("spinLimit \(hybridPolicy.spinLimit) is negative")
         }
     }
 
@@ -47,6 +65,7 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
         case .hybridFair: return visitor.visit(HybridFairLocking(policy: hybridPolicy, lot: lot))
         case .fair: return visitor.visit(HybridFairLocking.fair(lot: lot))
         case .barging: return visitor.visit(HybridFairLocking.barging(lot: lot))
+        case .hybridKernel: return visitor.visit(HybridFairLocking.kernel(lot: lot))
         case .perInode: return visitor.visit(PerInodeLocking(policy: hybridPolicy, lot: lot))
         case .perRange: return visitor.visit(PerRangeLocking(lot: lot))
         }
@@ -59,6 +78,7 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
         case .hybridFair: return HybridFairLocking(policy: hybridPolicy, lot: lot)
         case .fair: return HybridFairLocking.fair(lot: lot)
         case .barging: return HybridFairLocking.barging(lot: lot)
+        case .hybridKernel: return HybridFairLocking.kernel(lot: lot)
         case .perInode: return PerInodeLocking(policy: hybridPolicy, lot: lot)
         case .perRange: return PerRangeLocking(lot: lot)
         }

@@ -11,6 +11,9 @@ public enum LockStrategyKind: String, Sendable, CaseIterable, CustomStringConver
     case fair
     /// Preset of the hybrid: no fairness bound at all.
     case barging
+    /// Preset of the hybrid: the kernel-faithful one (Linux 5.9+: at most 5
+    /// lost races, spin 40, no time bound), `HybridLockPolicy.kernel`.
+    case hybridKernel = "hybrid-kernel"
     /// One reader-writer lock per file.
     case perInode = "per-inode"
     /// A range lock per file over page indices.

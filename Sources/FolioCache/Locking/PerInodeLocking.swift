@@ -28,24 +28,24 @@ public struct PerInodeLocking: LockStrategy {
     public static var locksFolios: Bool { false }
 
     public func makeMappingLock() -> ReaderWriterLock {
-        ReaderWriterLock(lot: lot, policy: policy, statistics: statistics)
+        ReaderWriterLock(lot: lot, policy: policy, statistics: statistics, lockClass: .inode)
     }
 
-    @inlinable public func lockFolio(_ folio: Folio) {}
-    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool { true }
-    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool { true }
-    @inlinable public func unlockFolio(_ folio: Folio) {}
+    @inlinable public func lockFolio(_ folio: Folio, at site: LockSite) {}
+    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration, at site: LockSite) -> Bool { true }
+    @inlinable public func tryLockFolio(_ folio: Folio, at site: LockSite) -> Bool { true }
+    @inlinable public func unlockFolio(_ folio: Folio, at site: LockSite) {}
 
-    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> LockMode {
-        mapping.lock(mode)
+    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> LockMode {
+        mapping.lock(mode, at: site)
         return mode
     }
-    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> LockMode? {
-        mapping.tryLock(mode) ? mode : nil
+    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> LockMode? {
+        mapping.tryLock(mode, at: site) ? mode : nil
     }
-    @inlinable public func unlockPages(_ guard: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(`guard`) }
+    @inlinable public func unlockPages(_ guard: LockMode, in mapping: ReaderWriterLock, at site: LockSite) { mapping.unlock(`guard`, at: site) }
 
-    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
-    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) -> Bool { true }
-    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) {}
+    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) {}
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> Bool { true }
+    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) {}
 }

@@ -26,35 +26,51 @@ public struct PerPageBitLocking: LockStrategy {
 
     /// The file's invalidate lock (shared: insert pages; exclusive: truncate).
     public func makeMappingLock() -> ReaderWriterLock {
-        ReaderWriterLock(lot: lot, policy: .hybrid)
+        ReaderWriterLock(lot: lot, policy: .hybrid, lockClass: .invalidate)
     }
 
-    @inlinable public func lockFolio(_ folio: Folio) {
+    // (`FolioLockCheck` tells the `DebugLocks` checker; empty without it.)
+
+    @inlinable public func lockFolio(_ folio: Folio, at site: LockSite) {
+        FolioLockCheck.willLock(folio, site)
         BitLock.lock(folio.state, key: folio.lockKey, lot: lot, statistics: statistics)
+        FolioLockCheck.locked(folio, site, isTry: false)
     }
-    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration) -> Bool {
-        BitLock.lock(folio.state, key: folio.lockKey, lot: lot, timeout: timeout, statistics: statistics)
+    /// (A timed wait gives up instead of deadlocking: the checker records
+    /// it like a trylock, held but unordered.)
+    @inlinable public func lockFolio(_ folio: Folio, timeout: Duration, at site: LockSite) -> Bool {
+        let locked = BitLock.lock(folio.state, key: folio.lockKey, lot: lot, timeout: timeout, statistics: statistics)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
     }
-    @inlinable public func tryLockFolio(_ folio: Folio) -> Bool { BitLock.tryLock(folio.state) }
-    @inlinable public func unlockFolio(_ folio: Folio) {
+    @inlinable public func tryLockFolio(_ folio: Folio, at site: LockSite) -> Bool {
+        let locked = BitLock.tryLock(folio.state)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
+    }
+    @inlinable public func unlockFolio(_ folio: Folio, at site: LockSite) {
+        guard FolioLockCheck.willUnlock(folio, site) else { return }
         BitLock.unlock(folio.state, key: folio.lockKey, lot: lot)
     }
 
     /// One compare-and-swap: pin + lock bit, only while the folio is live and
     /// the lock is free with nobody parked (the uncontended acquire).
-    @inlinable public func tryPinAndLockFolio(_ folio: Folio) -> Bool {
-        BitLock.tryLock(folio.state, adding: Folio.onePin, ifMasked: Folio.liveMask, equals: Folio.publishedBit)
+    @inlinable public func tryPinAndLockFolio(_ folio: Folio, at site: LockSite) -> Bool {
+        let locked = BitLock.tryLock(folio.state, adding: Folio.onePin, ifMasked: Folio.liveMask, equals: Folio.publishedBit)
+        if locked { FolioLockCheck.locked(folio, site, isTry: true) }
+        return locked
     }
     /// One `lock xadd` drops the lock bit and the pin together.
-    @inlinable public func unlockAndUnpinFolio(_ folio: Folio) {
+    @inlinable public func unlockAndUnpinFolio(_ folio: Folio, at site: LockSite) {
+        guard FolioLockCheck.willUnlock(folio, site) else { return }
         folio.unpinned(previousState: BitLock.unlock(folio.state, key: folio.lockKey, lot: lot, subtracting: Folio.onePin))
     }
 
-    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard { NoPagesGuard() }
-    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock) -> NoPagesGuard? { NoPagesGuard() }
-    @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock) {}
+    @inlinable public func lockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> NoPagesGuard { NoPagesGuard() }
+    @inlinable public func tryLockPages(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> NoPagesGuard? { NoPagesGuard() }
+    @inlinable public func unlockPages(_ guard: NoPagesGuard, in mapping: ReaderWriterLock, at site: LockSite) {}
 
-    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.lock(mode) }
-    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) -> Bool { mapping.tryLock(mode) }
-    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock) { mapping.unlock(mode) }
+    @inlinable public func lockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) { mapping.lock(mode, at: site) }
+    @inlinable public func tryLockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) -> Bool { mapping.tryLock(mode, at: site) }
+    @inlinable public func unlockInvalidate(_ mode: LockMode, in mapping: ReaderWriterLock, at site: LockSite) { mapping.unlock(mode, at: site) }
 }

@@ -10,8 +10,8 @@ extension CachedFile {
     /// start before 0 or overflow. `faultAround` overrides the cache's
     /// `faultAroundPages`.
     public func map(_ range: Range<Int64>, mode: ViewMode = .readOnly, faultAround: Int? = nil) throws(FolioError) -> FileView<Strategy> {
-        let count = range.upperBound - range.lowerBound
-        guard count <= Int64(Int.max) else {
+        let (count, overflow) = range.upperBound.subtractingReportingOverflow(range.lowerBound)
+        guard !overflow, count <= Int64(Int.max) else {
             throw .invalidArgument("map of '\(path)': range \(range) is too large")
         }
         _ = try checkRange("map", offset: range.lowerBound, count: Int(count))
@@ -20,6 +20,7 @@ extension CachedFile {
             throw .invalidArgument("map of '\(path)': faultAround \(around) is not from 0 to \(PageCacheConfiguration.maxFaultAroundPages)")
         }
         try checkOpen()
+        if mode == .readWrite { try checkWritable("map read-write") }
         return FileView(file: self, range: range, mode: mode, faultAround: around)
     }
 

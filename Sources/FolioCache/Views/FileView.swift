@@ -105,117 +105,20 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         for i in 0...entryMask { RawAtomic64.storeRelaxed(entries + i, 0) }
     }
 
-    // MARK: Reads
-
-    /// Runs `body` on `count` bytes at `offset`: in place, with the folio
-    /// pinned, when they lie inside one folio; otherwise on a copy.
-    @inlinable
-    public func withUnsafeBytes<R>(at offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(FolioError) -> R {
-        let start = try checkAccess("read", offset: offset, count: count, write: false)
-        defer { file.cache.reclaimIfNeeded() }  // a fault may have filled a page; after the unpin below
-        guard count > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        let index = file.pageIndex(of: start)
-        let last = file.pageIndex(of: start + Int64(count - 1))
-        if index == last || file.mapping.maxFolioOrder > 0 {
-            let folio = try pin(index)
-            defer { folio._withUnsafeGuaranteedRef { $0.unpinMapped() } }
-            // In place when the bytes lie inside the folio: one page, or any
-            // part of a large folio (up to 64 KiB and more without a copy).
-            if folio._withUnsafeGuaranteedRef({ $0.contains(last) }) {
-                try checkEOF(start, count)
-                let inPage = Int(start & Int64(file.pageSize - 1))
-                return folio._withUnsafeGuaranteedRef { f in
-                    body(UnsafeRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
-                }
-            }
-        }
-        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
-        defer { copy.deallocate() }
-        try copyPages(from: start, into: copy)
-        return body(UnsafeRawBufferPointer(copy))
-    }
-
-    /// Copies `buffer.count` bytes at `offset` into `buffer`.
-    @inlinable
-    public func copyBytes(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError) {
-        let start = try checkAccess("read", offset: offset, count: buffer.count, write: false)
-        defer { file.cache.reclaimIfNeeded() }
-        try copyPages(from: start, into: buffer)
-    }
-
-    /// `count` bytes at `offset`.
-    public func copyBytes(at offset: Int, count: Int) throws(FolioError) -> [UInt8] {
-        let start = try checkAccess("read", offset: offset, count: count, write: false)
-        defer { file.cache.reclaimIfNeeded() }
-        var out = [UInt8](repeating: 0, count: count)
-        let result: Result<Void, FolioError> = out.withUnsafeMutableBytes { buf in
-            Result { () throws(FolioError) in try copyPages(from: start, into: buf) }
-        }
-        try result.get()
-        return out
-    }
-
-    /// A value of a trivial type at `offset` (any alignment).
-    @inlinable
-    public func load<T: BitwiseCopyable>(at offset: Int, as type: T.Type) throws(FolioError) -> T {
-        try withUnsafeBytes(at: offset, count: MemoryLayout<T>.size) { $0.loadUnaligned(as: T.self) }
-    }
-
-    // MARK: Writes
-
-    /// Runs `body` on `count` bytes at `offset` to change them: in place, with
-    /// the folio pinned, when they lie inside one folio, otherwise on a copy
-    /// that is stored back page by page. The pages become dirty.
-    @inlinable
-    public func withUnsafeMutableBytes<R>(at offset: Int, count: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(FolioError) -> R {
-        let start = try checkAccess("write", offset: offset, count: count, write: true)
-        defer { file.cache.reclaimIfNeeded() }
-        guard count > 0 else { return body(UnsafeMutableRawBufferPointer(start: nil, count: 0)) }
-        try checkEOF(start, count)  // all or nothing (barring a racing truncate)
-        let index = file.pageIndex(of: start)
-        if index == file.pageIndex(of: start + Int64(count - 1)) {
-            let inPage = Int(start & Int64(file.pageSize - 1))
-            return try withPageLockedForWrite(index, start, count) { f in
-                body(UnsafeMutableRawBufferPointer(start: f.bytes(of: index).map { $0 + inPage }, count: count))
-            }
-        }
-        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
-        defer { copy.deallocate() }
-        try copyPages(from: start, into: copy)
-        let r = body(copy)
-        try storePages(UnsafeRawBufferPointer(copy), at: start)
-        return r
-    }
-
-    /// Stores `bytes` at `offset`.
-    @inlinable
-    public func store(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FolioError) {
-        let start = try checkAccess("write", offset: offset, count: bytes.count, write: true)
-        try checkEOF(start, bytes.count)  // all or nothing (barring a racing truncate)
-        defer { file.cache.reclaimIfNeeded() }
-        try storePages(bytes, at: start)
-    }
-
-    /// Stores `bytes` at `offset`.
-    public func store(_ bytes: [UInt8], at offset: Int) throws(FolioError) {
-        let result: Result<Void, FolioError> = bytes.withUnsafeBytes { buf in
-            Result { () throws(FolioError) in try store(buf, at: offset) }
-        }
-        try result.get()
-    }
-
     // MARK: The machinery
 
-    /// Validates an access; returns its file offset.
+    /// Validates an access (`count` bytes at view offset `offset`, both
+    /// non-negative and inside the view); returns its file offset.
     @inlinable
-    func checkAccess(_ operation: String, offset: Int, count: Int, write: Bool) throws(FolioError) -> Int64 {
+    func checkAccess(_ operation: String, offset: Int64, count: Int, write: Bool) throws(FolioError) -> Int64 {
         if isUnmapped.load(ordering: .acquiring) { throw .unmapped(path: file.path) }
         if write && mode == .readOnly { throw .readOnlyView(path: file.path) }
-        guard offset >= 0, count >= 0, offset <= self.count, count <= self.count - offset else {
+        let length = Int64(self.count)
+        guard offset >= 0, count >= 0, offset <= length, Int64(count) <= length - offset else {
             throw .invalidArgument("\(operation) through a view of '\(file.path)': \(count) bytes at offset \(offset) do not lie inside the view (\(self.count) bytes)")
         }
         try file.checkOpen()
-        return range.lowerBound + Int64(offset)
+        return range.lowerBound + offset
     }
 
     /// Throws unless `[start, start + count)` lies below EOF.
@@ -354,8 +257,10 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
         guard let base = bytes.baseAddress else { return }
         try forEachPagePiece(from: start, count: bytes.count) { (pos, inPage, done, n) throws(FolioError) in
             let index = file.pageIndex(of: pos)
-            try withPageLockedForWrite(index, pos, n) { f in
-                if let dst = f.bytes(of: index) { (dst + inPage).copyMemory(from: base + done, byteCount: n) }
+            try ViewAccessFailure<Never>.flatten { () throws(ViewAccessFailure<Never>) in
+                try withPageLockedForWrite(index, pos, n) { f in
+                    if let dst = f.bytes(of: index) { (dst + inPage).copyMemory(from: base + done, byteCount: n) }
+                }
             }
         }
     }
@@ -379,20 +284,20 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     /// `.closed` after close); bytes past EOF → `beyondEndOfFile`, nothing
     /// written.
     @inlinable
-    func withPageLockedForWrite<R>(_ index: PageIndex, _ start: Int64, _ count: Int, _ change: (Folio) -> R) throws(FolioError) -> R {
-        let (folio, filled, pages) = try file.writeFault(index, start: start, count: count)
+    func withPageLockedForWrite<R, E: Error>(_ index: PageIndex, _ start: Int64, _ count: Int, _ change: (Folio) throws(E) -> R) throws(ViewAccessFailure<E>) -> R {
+        let (folio, filled, pages) = try ViewAccessFailure<E>.folio { () throws(FolioError) in try file.writeFault(index, start: start, count: count) }
         faults.wrappingAdd(1, ordering: .relaxed)
         if filled { fills.wrappingAdd(1, ordering: .relaxed) }
         let slot = entries + (Int(truncatingIfNeeded: index.rawValue &- firstPage) & entryMask)
         RawAtomic64.storeRelaxed(slot, UInt64(UInt(bitPattern: folio.toOpaque())))
-        let r = folio._withUnsafeGuaranteedRef { f in
+        defer { file.finishWriteFault(folio, pages) }
+        let result = folio._withUnsafeGuaranteedRef { f -> Result<R, E> in
             // The bytes change: a kept compressed copy goes.
             if f.flags.contains(.compressedCopy) { file.cache.dropCompressedCopy(f, of: file.mapping) }
-            let r = change(f)
-            f.markDirty(index)
-            return r
+            // Dirty even if `change` throws: it may have changed bytes first.
+            defer { f.markDirty(index) }
+            return f.changingBytes(versioned: Strategy.locksFolios) { Result { () throws(E) -> R in try change(f) } }
         }
-        file.finishWriteFault(folio, pages)
-        return r
+        do { return try result.get() } catch { throw .body(error) }
     }
 }

@@ -55,4 +55,20 @@ enum BitFlavour: Sendable, CustomStringConvertible {
     }
 
     static let all: [BitFlavour] = [.plain, .hybrid(.hybrid), .hybrid(.fair), .hybrid(.barging)]
+        + HybridLockPolicy.testVariants.map { .hybrid($0) }
+}
+
+extension HybridLockPolicy {
+    /// Every variant of the hybrid measured in docs/fairness.md beside the
+    /// presets: the kernel-faithful one, one woken waiter at a time (with and
+    /// without spinning), the unlocker yielding on a handoff.
+    static let testVariants: [HybridLockPolicy] = [
+        .kernel,
+        HybridLockPolicy(spinLimit: 40, handoffSpin: 0),  // the default before the sweep
+        HybridLockPolicy(spinLimit: 0, singleWaker: true, handoffSpin: 0),
+        HybridLockPolicy(spinLimit: 40, maxSpinners: 1, singleWaker: true, handoffSpin: 0),
+        HybridLockPolicy(spinLimit: 0, singleWaker: true, yieldOnHandoff: true, handoffSpin: 0),
+        HybridLockPolicy(spinLimit: 0, yieldOnHandoff: true, handoffSpin: 0),
+        HybridLockPolicy(spinLimit: 0, singleWaker: true, handoffSpin: 2_000),
+    ]
 }

@@ -1,0 +1,138 @@
+import FolioLocks
+import Synchronization
+
+/// The engine's non-blocking and suspending paths for the async API
+/// (AsyncCachedFile.swift): the same page table, folios, locks and copies as
+/// the synchronous paths — only the waiting differs.
+extension CachedFile {
+    /// A read hit served without waiting, in the caller's task: the
+    /// optimistic copy, else the one-atomic pin-and-lock hit (per-page
+    /// strategies); the trylocked page range (per-inode, per-range). The
+    /// bytes copied, or nil if serving it would wait (a miss, a locked
+    /// folio or range, a slot that moved).
+    @inlinable
+    func readPageWithoutWaiting(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int? {
+        if Strategy.locksFolios {
+            if cache.optimisticReads, let n = readOptimistically(index, from: inPage, count: count, into: dst) {
+                return n
+            }
+            guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({
+                $0.lookupLockFree(index, acquire: { strategy.tryPinAndLockFolio($0) }, release: { strategy.unlockAndUnpinFolio($0) })
+            }) else { return nil }
+            return found._withUnsafeGuaranteedRef { folio -> Int? in
+                let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+                strategy.unlockAndUnpinFolio(folio)
+                return n
+            }
+        }
+        guard let pagesGuard = strategy.tryLockPages(onePage(index), .shared, in: mapping.pageLock) else { return nil }
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
+            return nil
+        }
+        return found._withUnsafeGuaranteedRef { folio -> Int? in
+            guard strategy.tryLockFolio(folio) else {
+                folio.unpin()
+                return nil
+            }
+            let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+            strategy.unlockAndUnpinFolio(folio)
+            return n
+        }
+    }
+
+    /// A read of a cached page whose folio is locked (per-page strategies):
+    /// pins it and waits for its lock *suspended* (`AsyncFolioLocking`),
+    /// then copies as the locked hit does. `.miss` if the page is not cached
+    /// (or the strategy cannot wait suspended): the caller hops.
+    func readPageSuspending(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) async throws -> SuspendedRead {
+        guard let asyncLocks = strategy as? any AsyncFolioLocking else { return .miss }
+        guard let folio = mapping.table.lookupAndPin(index) else { return .miss }
+        guard await asyncLocks.lockFolioAsync(folio) else {
+            folio.unpin()
+            throw CancellationError()
+        }
+        let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+        strategy.unlockAndUnpinFolio(folio)
+        return n.map { .copied($0) } ?? .retry
+    }
+
+    /// What `readPageSuspending` did.
+    enum SuspendedRead {
+        case copied(Int)
+        /// The folio was no longer the page after the wait: look it up again.
+        case retry
+        /// Not cached (or no suspending lock): fill it off the pool.
+        case miss
+    }
+
+    /// A write to a cached page without waiting, in the caller's task: the
+    /// invalidate lock, the page range and the folio lock all trylocked (the
+    /// synchronous write's order). Whether it wrote; false changes nothing.
+    func writePageWithoutWaiting(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) -> Bool {
+        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        guard strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else {
+            folio.unpin()
+            return false
+        }
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        guard let pagesGuard = strategy.tryLockPages(onePage(index), .exclusive, in: mapping.pageLock) else {
+            folio.unpin()
+            return false
+        }
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        guard strategy.tryLockFolio(folio) else {
+            folio.unpin()
+            return false
+        }
+        return writeLockedHit(folio, index, at: inPage, from: src, count: count)
+    }
+
+    /// A write to a cached page whose folio is locked (per-page strategies):
+    /// waits for the folio lock suspended, then trylocks the invalidate lock
+    /// (out of order, so only a trylock: a truncate waiting for it makes this
+    /// give up). Whether it wrote; false: the caller hops.
+    func writePageSuspending(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) async throws -> Bool {
+        guard let asyncLocks = strategy as? any AsyncFolioLocking else { return false }
+        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        guard await asyncLocks.lockFolioAsync(folio) else {
+            folio.unpin()
+            throw CancellationError()
+        }
+        guard strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else {
+            strategy.unlockAndUnpinFolio(folio)
+            return false
+        }
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        return writeLockedHit(folio, index, at: inPage, from: src, count: count)
+    }
+
+    /// The hit branch of `writePageLocked`, for a folio pinned and locked by
+    /// the caller with the invalidate lock (and page range) held: rechecks,
+    /// changes the bytes, marks the page dirty, grows the size. Unlocks and
+    /// unpins the folio either way; false if it was no longer a live,
+    /// uptodate page (nothing written).
+    func writeLockedHit(_ folio: Folio, _ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) -> Bool {
+        let flags = folio.flags
+        guard !flags.contains(.detached), flags.contains(.uptodate), checkOpenQuietly() else {
+            strategy.unlockAndUnpinFolio(folio)
+            return false
+        }
+        if flags.contains(.compressedCopy) { cache.dropCompressedCopy(folio, of: mapping) }
+        if let dst = folio.bytes(of: index) {
+            folio.changingBytes(versioned: Strategy.locksFolios) {
+                (dst + inPage).copyMemory(from: src, byteCount: count)
+            }
+        }
+        folio.markDirty(index)
+        let end = mapping.offset(of: index) + Int64(inPage + count)
+        if mapping.size.load(ordering: .relaxed) < end { mapping.size.max(end, ordering: .acquiringAndReleasing) }
+        cache.recordAccess(folio)
+        strategy.unlockAndUnpinFolio(folio)
+        return true
+    }
+
+    func checkOpenQuietly() -> Bool {
+        !(handleClosed.load(ordering: .acquiring) || mapping.isClosed.load(ordering: .acquiring))
+    }
+}

@@ -1,0 +1,235 @@
+@testable import FolioCache
+import FolioLocks
+import FolioTestSupport
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A test body generic over the strategy, run by `withStrategy`.
+protocol StrategyBody: Sendable {
+    func run<S: LockStrategy>(_ strategy: S) async throws
+}
+
+struct StrategyVisitor<B: StrategyBody>: LockStrategyVisitor {
+    let body: B
+    func visit<S: LockStrategy>(_ strategy: S) -> @Sendable () async throws -> Void {
+        { try await body.run(strategy) }
+    }
+}
+
+func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil, _ body: B) async throws {
+    try await LockStrategyConfiguration(kind: kind, waitTableBuckets: buckets).visit(StrategyVisitor(body: body))()
+}
+
+/// `waitUntil` for async tests: polls with `Task.sleep`, so that the tasks it
+/// waits for get the cooperative pool's threads.
+func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return condition()
+}
+
+/// The async API (`CachedFile.async`) through the public path, for every
+/// strategy: the same bytes as the synchronous API, cancellation of a lock
+/// wait, and async waits racing handoffs.
+@Suite struct AsyncAPITests {
+    static let pageSize = 4096
+
+    /// A seeded sequence of reads, writes, truncates, flushes and syncs,
+    /// done with the async API on one file and the synchronous API on
+    /// another, through a cache small enough to evict: every read returns
+    /// the same bytes on both, and so do the backends after close.
+    @Test(arguments: testedStrategies)
+    func theAsyncAPIReturnsTheSameBytesAsTheSynchronousOne(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            let seed: UInt64
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: AsyncAPITests.pageSize, capacity: 24 * AsyncAPITests.pageSize))
+                let backendA = MemoryBackend(path: "async"), backendB = MemoryBackend(path: "sync")
+                let a = try cache.open(backend: backendA), b = try cache.open(backend: backendB)
+                var rng = SplitMix64(seed: seed)
+                let span = 64 * AsyncAPITests.pageSize
+                for step in 0..<400 {
+                    let op = rng.next() % 16
+                    let offset = Int64(rng.next() % UInt64(span))
+                    let count = Int(rng.next() % UInt64(3 * AsyncAPITests.pageSize)) + 1
+                    switch op {
+                    case 0..<6:
+                        let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                        try await a.async.write(bytes, at: offset)
+                        try b.write(bytes, at: offset)
+                    case 6..<13:
+                        let x = try await a.async.read(count: count, at: offset)
+                        let y = try b.read(count: count, at: offset)
+                        #expect(x == y, "\(strategy.kind) seed \(seed) step \(step): read \(count) at \(offset) differs")
+                        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
+                        defer { raw.deallocate() }
+                        let n = try await a.async.read(into: SendableRaw(raw).buffer, at: offset)
+                        #expect(n == y.count && Array(raw.prefix(n)) == y)
+                    case 13:
+                        let size = Int64(rng.next() % UInt64(span))
+                        try await a.async.truncate(to: size)
+                        try b.truncate(to: size)
+                    case 14:
+                        try await a.async.flush()
+                        try b.flush()
+                    default:
+                        try await a.async.sync()
+                        try b.sync()
+                    }
+                    #expect(try a.async.size() == b.size())
+                }
+                try await a.async.close()
+                try b.close()
+                #expect(backendA.contents == backendB.contents, "\(strategy.kind) seed \(seed): the files differ after close")
+                #expect(a.isClosed)
+            }
+        }
+        try await withStrategy(kind, Body(seed: testSeed()))
+    }
+
+    /// A view's async faults: `prefault` maps the pages off the pool (the
+    /// synchronous accesses after it find them mapped, no fault), `copyBytes`
+    /// and `store` see and make the same bytes as the view's synchronous
+    /// calls, and EOF and read-only views throw as they do.
+    @Test(arguments: testedStrategies)
+    func aViewsAsyncFaultsMapThePagesAndAgreeWithTheView(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let ps = AsyncAPITests.pageSize
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: ps, maxFolioOrder: 0))
+                let contents = (0..<(8 * ps)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+                let file = try cache.open(backend: MemoryBackend(contents: contents))
+                let view = try file.map(0..<Int64(16 * ps), mode: .readWrite)
+                try await view.async.prefault(at: Int64(ps / 2), count: 4 * ps)
+                let faults = view.statistics.faults
+                #expect(faults == 5, "\(strategy.kind): \(faults) faults for 5 pages")
+                for p in 0..<5 { _ = try view.load(at: Int64(ps / 2 + p * ps), as: UInt8.self) }
+                #expect(view.statistics.faults == faults, "\(strategy.kind): a prefaulted page faulted again")
+                #expect(try await view.async.copyBytes(at: 100, count: 3 * ps) == Array(contents[100..<(100 + 3 * ps)]))
+                try await view.async.store([1, 2, 3], at: Int64(2 * ps - 1))
+                #expect(try view.copyBytes(at: Int64(2 * ps - 1), count: 3) == [1, 2, 3])
+                await #expect(throws: FolioError.self) { _ = try await view.async.copyBytes(at: Int64(8 * ps - 1), count: 2) }
+                let readOnly = try file.map(0..<Int64(ps))
+                await #expect(throws: FolioError.self) { try await readOnly.async.store([1], at: 0) }
+                try file.close()
+            }
+        }
+        try await withStrategy(kind, Body())
+    }
+
+    /// A task waiting for a locked page is cancelled: the read throws
+    /// `CancellationError` and leaves nothing parked; once the page is
+    /// unlocked, reads and writes of it work. (Per-page strategies: their
+    /// waits suspend. The others' waits run on the I/O executor and a hop
+    /// completes.)
+    @Test(arguments: testedStrategies.filter { [.perPageBit, .hybridFair, .fair, .barging, .hybridKernel].contains($0) })
+    func cancellingALockWaitThrowsAndLeavesNoTrace(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: AsyncAPITests.pageSize, optimisticReads: false))
+                let file = try cache.open(backend: MemoryBackend())
+                let page = [UInt8](repeating: 9, count: AsyncAPITests.pageSize)
+                try file.write(page, at: 0)
+                let folio = try #require(file.mapping.table.lookupAndPin(PageIndex(0)))
+                strategy.lockFolio(folio)
+                let parked = { cache.strategy.statistics.snapshot.parks }
+                let before = parked()
+                let reader = Task { try await file.async.read(count: AsyncAPITests.pageSize, at: 0) }
+                let writer = Task { try await file.async.write([1, 2, 3], at: 10) }
+                #expect(await eventually { parked() >= before + 2 }, "\(strategy.kind): the tasks did not park")
+                reader.cancel()
+                writer.cancel()
+                await #expect(throws: CancellationError.self) { _ = try await reader.value }
+                await #expect(throws: CancellationError.self) { try await writer.value }
+                #expect(folio.state.load(ordering: .relaxed) & BitLockBits.parked == 0, "\(strategy.kind): parked bit left set")
+                strategy.unlockFolio(folio)
+                folio.unpin()
+                #expect(try await file.async.read(count: AsyncAPITests.pageSize, at: 0) == page)
+                try await file.async.write([1, 2, 3], at: 10)
+                #expect(try file.read(count: 3, at: 10) == [1, 2, 3])
+                try file.close()
+            }
+        }
+        try await withStrategy(kind, buckets: 1, Body())
+    }
+
+    /// Tasks (async API) and threads (synchronous API) write whole pages of
+    /// one stamp to the same 2 pages and read them, many waiting on the
+    /// folio locks at once (per-page strategies: the tasks park and are
+    /// handed the lock): every read sees a whole page of one stamp, and
+    /// every write lands.
+    @Test(arguments: testedStrategies)
+    func asyncWaitsRaceHandoffsAndThreads(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            let seed: UInt64
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let ps = AsyncAPITests.pageSize
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: ps, maxFolioOrder: 0, optimisticReads: false))
+                let file = try cache.open(backend: MemoryBackend(contents: [UInt8](repeating: 0, count: 2 * ps)))
+                let counts = RaceCounts()
+                let iterations = stressIterations(300)
+                
+                for t in 0..<2 {
+                    spawnThread {
+                        for i in 0..<iterations {
+                            let page = Int64((i + t) % 2)
+                            if i % 2 == 0 {
+                                try? file.write([UInt8](repeating: UInt8(truncatingIfNeeded: 100 + t), count: ps), at: page * Int64(ps))
+                                counts.written.add(1, ordering: .relaxed)
+                            } else if let bytes = try? file.read(count: ps, at: page * Int64(ps)), Set(bytes).count != 1 {
+                                counts.torn.add(1, ordering: .relaxed)
+                            }
+                        }
+                        counts.threadsDone.add(1, ordering: .relaxed)
+                    }
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for t in 0..<6 {
+                        group.addTask {
+                            var rng = SplitMix64(seed: seed &+ UInt64(t))
+                            for _ in 0..<iterations {
+                                let page = Int64(rng.next() % 2)
+                                if rng.next() % 2 == 0 {
+                                    try await file.async.write([UInt8](repeating: UInt8(t + 1), count: ps), at: page * Int64(ps))
+                                    counts.written.add(1, ordering: .relaxed)
+                                } else if Set(try await file.async.read(count: ps, at: page * Int64(ps))).count != 1 {
+                                    counts.torn.add(1, ordering: .relaxed)
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(await eventually { counts.threadsDone.load(ordering: .relaxed) == 2 })
+                #expect(counts.torn.load(ordering: .relaxed) == 0, "\(strategy.kind) seed \(seed): a read saw a torn page")
+                #expect(try file.size() == Int64(2 * ps))
+                let s = strategy.statistics.snapshot
+                print("AsyncAPITests race \(strategy.kind) seed \(seed): \(counts.written.load(ordering: .relaxed)) writes, parks \(s.parks), handoffs \(s.handoffs), max lost races \(s.maxLostRaces)")
+                if let policy = LockStrategyConfiguration(kind: strategy.kind).effectivePolicy, policy.unfairness > 0 {
+                    #expect(s.maxLostRaces <= policy.unfairness, "\(strategy.kind) seed \(seed): \(s.maxLostRaces) lost races")
+                }
+                try file.close()
+            }
+        }
+        try await withStrategy(kind, Body(seed: testSeed()))
+    }
+}
+
+/// A raw buffer carried into an async call the test awaits.
+struct SendableRaw: @unchecked Sendable {
+    // @unchecked Sendable: the test awaits the one call that uses it.
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ b: UnsafeMutableRawBufferPointer) { buffer = b }
+}
+
+final class RaceCounts: Sendable {
+    let torn = Atomic<Int>(0)
+    let written = Atomic<Int>(0)
+    let threadsDone = Atomic<Int>(0)
+}
