@@ -15,8 +15,8 @@ import Glibc
 /// close. Writes stamp their bytes with the operation number so a bad byte
 /// names the operation that wrote it.
 ///
-/// 100 000 operations per strategy by default; `FOLIO_FSX_OPS=N` sets the
-/// count, `FOLIO_SOAK=1` runs 1 000 000. Replay a failure with
+/// 30 000 operations per configuration by default; `FOLIO_FSX_OPS=N` sets
+/// the count, `FOLIO_SOAK=1` runs 1 000 000. Replay a failure with
 /// `FOLIO_SEED=<seed> swift test --filter FsxModelTests`.
 struct FsxRunner {
     let kind: LockStrategyKind
@@ -323,10 +323,18 @@ func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
     static var operations: Int {
         let env = ProcessInfo.processInfo.environment
         if let n = env["FOLIO_FSX_OPS"].flatMap(Int.init), n > 0 { return n }
-        return env["FOLIO_SOAK"] == "1" ? 1_000_000 : 100_000
+        return env["FOLIO_SOAK"] == "1" ? 1_000_000 : 30_000
     }
 
-    @Test(arguments: testedStrategies)
+    /// One strategy per lock implementation. The run is single-threaded, so
+    /// the presets `fair`, `barging` and `hybrid-kernel` (HybridFairLocking
+    /// with another policy) take exactly hybrid-fair's code path here; with
+    /// them the suite took 221 s of a 370 s test run (100 000 operations
+    /// each, debug build, measured 2026-12-02) and found nothing the four
+    /// did not.
+    static let strategies = testedStrategies.filter(distinctStrategies.contains)
+
+    @Test(arguments: strategies)
     func randomOperationsMatchTheModel(_ kind: LockStrategyKind) {
         let seed = testSeed()
         print("FsxModelTests \(kind.rawValue): seed=\(seed) operations=\(Self.operations)")
@@ -340,7 +348,7 @@ func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
     /// file (reads, writes, fsyncs, truncates, opens, closes): the model
     /// tracks which operations were acknowledged, and nothing acknowledged
     /// may be lost.
-    @Test(arguments: [LockStrategyKind.perPageBit, .hybridFair, .perInode, .perRange], [0, 3])
+    @Test(arguments: distinctStrategies, [0, 3])
     func randomOperationsWithFaultsLoseNothingAcknowledged(_ kind: LockStrategyKind, maxFolioOrder: Int) {
         let seed = testSeed()
         let operations = max(1, Self.operations / 4)
@@ -358,7 +366,7 @@ func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
     /// readahead, collapse (compact), the splits truncate makes, and
     /// reclaim's compression and the decompressions that follow,
     /// interleaved with every other operation.
-    @Test(arguments: testedStrategies, [false, true])
+    @Test(arguments: strategies, [false, true])
     func randomOperationsMatchTheModelWithLargeFolios(_ kind: LockStrategyKind, compression: Bool) {
         let seed = testSeed()
         print("FsxModelTests large folios \(kind.rawValue) compression=\(compression): seed=\(seed) operations=\(Self.operations)")

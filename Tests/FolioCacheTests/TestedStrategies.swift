@@ -17,7 +17,7 @@ let testedStrategies: [LockStrategyKind] = {
     guard let raw = getenv("FOLIO_TEST_STRATEGIES").map({ String(cString: $0) }), !raw.isEmpty else {
         return LockStrategyKind.allCases
     }
-    if raw == "distinct" { return [.perPageBit, .hybridFair, .perInode, .perRange] }
+    if raw == "distinct" { return distinctStrategies }
     return raw.split(separator: ",").map { name in
         guard let kind = LockStrategyKind(rawValue: String(name)) else {
             fatalError("FOLIO_TEST_STRATEGIES: '\(name)' is not a strategy (\(LockStrategyKind.allCases.map(\.rawValue).joined(separator: ", ")), or 'distinct')")
@@ -25,3 +25,6 @@ let testedStrategies: [LockStrategyKind] = {
         return kind
     }
 }()
+
+/// One strategy per lock implementation: what `distinct` selects.
+let distinctStrategies: [LockStrategyKind] = [.perPageBit, .hybridFair, .perInode, .perRange]
