@@ -1,4 +1,5 @@
 @testable import FolioCache
+import Dispatch
 import FolioLocks
 import FolioTestSupport
 import Synchronization
@@ -137,7 +138,10 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
                 let page = [UInt8](repeating: 9, count: AsyncAPITests.pageSize)
                 try file.write(page, at: 0)
                 let folio = try #require(file.mapping.table.lookupAndPin(PageIndex(0)))
-                strategy.lockFolio(folio)
+                // Another thread holds the page's lock (not this task: a lock
+                // held across a suspension may be released on another thread,
+                // which the DebugLocks checker reports as a non-owner's unlock).
+                let holder = LockHolderThread(lock: { strategy.lockFolio(folio) }, unlock: { strategy.unlockFolio(folio) })
                 let parked = { cache.strategy.statistics.snapshot.parks }
                 let before = parked()
                 let reader = Task { try await file.async.read(count: AsyncAPITests.pageSize, at: 0) }
@@ -148,7 +152,7 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
                 await #expect(throws: CancellationError.self) { _ = try await reader.value }
                 await #expect(throws: CancellationError.self) { try await writer.value }
                 #expect(folio.state.load(ordering: .relaxed) & BitLockBits.parked == 0, "\(strategy.kind): parked bit left set")
-                strategy.unlockFolio(folio)
+                holder.unlock()
                 folio.unpin()
                 #expect(try await file.async.read(count: AsyncAPITests.pageSize, at: 0) == page)
                 try await file.async.write([1, 2, 3], at: 10)
@@ -218,6 +222,31 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
             }
         }
         try await withStrategy(kind, Body(seed: testSeed()))
+    }
+}
+
+/// Takes a lock on a thread of its own and holds it until `unlock()`, which
+/// releases it on that same thread and returns once it is released.
+final class LockHolderThread: Sendable {
+    private let release = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+
+    init(lock: @escaping @Sendable () -> Void, unlock: @escaping @Sendable () -> Void) {
+        let locked = DispatchSemaphore(value: 0)
+        let release = self.release, released = self.released
+        spawnThread {
+            lock()
+            locked.signal()
+            release.wait()
+            unlock()
+            released.signal()
+        }
+        locked.wait()
+    }
+
+    func unlock() {
+        release.signal()
+        released.wait()
     }
 }
 
