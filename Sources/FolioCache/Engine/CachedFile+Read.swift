@@ -36,6 +36,7 @@ extension CachedFile {
     /// past it. It is sized by the file, not by `count`, so a huge `count`
     /// costs nothing (clamped to EOF first; EOF may still move while the
     /// read runs, and the result is then shorter).
+    @inlinable
     public func read(count: Int, at offset: Int64) throws(FolioError) -> [UInt8] {
         _ = try checkRange("read", offset: offset, count: count)
         try checkOpen()
