@@ -6,6 +6,7 @@
 /// `description` is one line in the compiler's diagnostic format
 /// (`file:line: error: …`), which is what the build plugin prints.
 public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// What kind of problem the error is.
     public enum Kind: Sendable, Equatable {
         /// The file could not be read.
         case unreadable
@@ -19,6 +20,7 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
         case invalidValue
     }
 
+    /// What kind of problem this is.
     public var kind: Kind
     /// The file path, or `environment variable FOLIO_…`.
     public var source: String
@@ -33,6 +35,7 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// What went wrong and what is allowed.
     public var message: String
 
+    /// An error with the given fields (see each property).
     public init(kind: Kind, source: String, line: Int? = nil, column: Int? = nil, key: String? = nil, value: String? = nil, message: String) {
         self.kind = kind
         self.source = source
@@ -53,6 +56,8 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
         return s
     }
 
+    /// One line in the compiler's diagnostic format:
+    /// `location: error: key = value: message` (key and value where known).
     public var description: String {
         var s = "\(location): error: "
         if let key {

@@ -6,7 +6,9 @@
 /// guessed. Durations take `ns`, `us` (or `µs`), `ms`, `s`, `min`, `h`. The
 /// number is a non-negative integer (`_` separators allowed, as in TOML).
 public enum Units {
+    /// The size units and their factors in bytes, smallest first.
     public static let sizeUnits: [(String, Int)] = [("B", 1), ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)]
+    /// The duration units and their factors in nanoseconds, smallest first.
     public static let durationUnits: [(String, Int64)] = [
         ("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
         ("min", 60_000_000_000), ("h", 3_600_000_000_000),

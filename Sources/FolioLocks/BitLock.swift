@@ -19,7 +19,9 @@ import Synchronization
 /// leaves. An unlocker that sees `parked` after clearing `locked` always calls
 /// into the parking lot.
 public enum BitLockBits {
+    /// Bit 0: the lock is held.
     public static let locked: UInt64 = 1 << 0
+    /// Bit 1: threads may be parked on the word's key.
     public static let parked: UInt64 = 1 << 1
     /// Both lock bits.
     public static let mask: UInt64 = locked | parked

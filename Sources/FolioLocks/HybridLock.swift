@@ -50,18 +50,34 @@ public enum HybridLock {
         return true
     }
 
+    /// Takes the lock, spinning and parking (on `key` in `lot`) as `policy`
+    /// allows, until it is this thread's — by its own race or a handoff.
+    ///
+    /// - Parameters:
+    ///   - word: The owner's state word; only its two lock bits are changed.
+    ///   - key: The parking-lot key of this lock (usually the word's address).
+    ///   - lot: The parking lot waiters sleep in.
+    ///   - policy: Spinning, unfairness and wait bounds.
+    ///   - statistics: Slow-path counters to update, if any.
     @inlinable @inline(__always)
     public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
         if tryLock(word, key: key, lot: lot, policy: policy, statistics: statistics) { return }
         _ = lockSlow(word, key: key, lot: lot, policy: policy, timeout: nil, statistics: statistics)
     }
 
+    /// Takes the lock like `lock(_:key:lot:policy:statistics:)`, but gives up
+    /// after `timeout`.
+    ///
+    /// - Returns: Whether the lock was taken.
     @inlinable
     public static func lock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration, statistics: LockStatistics? = nil) -> Bool {
         if tryLock(word, key: key, lot: lot, policy: policy, statistics: statistics) { return true }
         return lockSlow(word, key: key, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
     }
 
+    /// Releases the lock with one `lock xadd`; if threads are parked on
+    /// `key`, hands the lock to a waiter that is due a handoff, or wakes one
+    /// to race for it, as `policy` says.
     @inlinable @inline(__always)
     public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil) {
         // Drop the bit in one `lock xadd` (release pairs with the next

@@ -97,6 +97,7 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// Every tunable on one line (`spinLimit=… unfairness=… maxWait=… …`).
     public var description: String {
         let u = unfairness == Self.unbounded ? "unbounded" : String(unfairness)
         let w = maxWait.map { "\($0)" } ?? "unbounded"

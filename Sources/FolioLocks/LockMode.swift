@@ -10,5 +10,6 @@ public enum LockMode: Sendable, Hashable, CustomStringConvertible {
         self == .exclusive || other == .exclusive
     }
 
+    /// `shared` or `exclusive`.
     public var description: String { self == .shared ? "shared" : "exclusive" }
 }

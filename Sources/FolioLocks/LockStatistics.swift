@@ -50,6 +50,7 @@ public final class LockStatistics: Sendable {
     /// the lock to it asleep (`HybridLockPolicy.handoffSpin`).
     public let aheadWakes = Atomic<UInt64>(0)
 
+    /// Counters all zero.
     public init() {}
 
     /// A plain-value copy of the counters.
@@ -71,20 +72,46 @@ public final class LockStatistics: Sendable {
             aheadWakes: aheadWakes.load(ordering: .relaxed))
     }
 
+    /// A plain-value copy of the counters (`LockStatistics.snapshot`): each
+    /// field is the counter of the same name, loaded with relaxed ordering.
     public struct Snapshot: Sendable, Equatable {
+        /// Acquisitions that did not succeed on the first atomic operation.
         public var slowAcquisitions: UInt64
+        /// Slow acquisitions that succeeded while spinning, before any park.
         public var spinAcquisitions: UInt64
+        /// Times a thread went to sleep in the parking lot.
         public var parks: UInt64
+        /// Times an unlocker handed the lock directly to a parked thread.
         public var handoffs: UInt64
+        /// Times a woken thread lost the race for the lock to a barger.
         public var lostRaces: UInt64
+        /// Acquire attempts that gave up at their timeout.
         public var timeouts: UInt64
+        /// The most lost races any single acquisition suffered.
         public var maxLostRaces: UInt64
+        /// The longest slow-path wait, in nanoseconds, from entering the slow path
+        /// to owning the lock.
         public var maxWaitNanoseconds: UInt64
+        /// Sum of slow-path waits in nanoseconds (mean = total / slowAcquisitions).
         public var totalWaitNanoseconds: UInt64
+        /// Unlocks that found the first waiter due a handoff but could not give
+        /// it the lock, because a barger took the bit in the instant after the
+        /// unlock dropped it (that barger's unlock tries again).
         public var deferredHandoffs: UInt64 = 0
+        /// The most such unlocks that passed over one waiter before it was
+        /// handed the lock (0: every due waiter got it from the first unlock
+        /// that looked at it).
         public var maxHandoffDeferrals: UInt64 = 0
+        /// The longest a waiter had been parked when an unlock woke it to race
+        /// for the lock instead of handing it over. Below the policy's `maxWait`
+        /// whenever the time bound holds: a waiter past it is never woken to
+        /// race.
         public var maxRetryWakeWaitNanoseconds: UInt64 = 0
+        /// Unlocks that woke nobody because a woken waiter of the same lock was
+        /// still up (`HybridLockPolicy.singleWaker`).
         public var skippedWakes: UInt64 = 0
+        /// Unlocks that woke a due waiter ahead of its handoff instead of handing
+        /// the lock to it asleep (`HybridLockPolicy.handoffSpin`).
         public var aheadWakes: UInt64 = 0
     }
 

@@ -3,6 +3,7 @@ import CFolioShims
 /// Monotonic nanoseconds, read without Foundation or allocation. Used for the
 /// hybrid lock's wait bound and for wait statistics; never on a fast path.
 public enum MonotonicClock {
+    /// Nanoseconds of `CLOCK_MONOTONIC` (since an unspecified start, usually boot).
     @inlinable public static func nanoseconds() -> UInt64 { folio_monotonic_ns() }
 }
 

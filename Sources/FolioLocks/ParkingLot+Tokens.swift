@@ -9,6 +9,7 @@ public struct ParkToken: Sendable, Equatable {
     /// waiter's first park.
     public var timestamp: UInt64
 
+    /// A token of the given bits and timestamp (both zero by default).
     @inlinable public init(bits: UInt64 = 0, timestamp: UInt64 = 0) {
         self.bits = bits
         self.timestamp = timestamp
@@ -18,7 +19,9 @@ public struct ParkToken: Sendable, Equatable {
 /// What an unparker hands to the thread it wakes, chosen under the bucket lock.
 /// Locks use it to say "the lock is yours" (a direct handoff) versus "retry".
 public struct UnparkToken: Sendable, Equatable, RawRepresentable {
+    /// The token's value: 0 `retry`, 1 `handoff`; a lock may define others.
     public var rawValue: UInt64
+    /// The token of value `rawValue`.
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// The woken thread must compete for the lock again (barging).
@@ -47,6 +50,7 @@ public struct UnparkResult: Sendable, Equatable {
     /// The park token of the first thread unparked, if any.
     public var firstToken: ParkToken?
 
+    /// A result with the given fields.
     @inlinable public init(unparkedThreads: Int, haveMoreThreads: Bool, firstToken: ParkToken?) {
         self.unparkedThreads = unparkedThreads
         self.haveMoreThreads = haveMoreThreads

@@ -82,6 +82,7 @@ public final class RangeLock: @unchecked Sendable {
         @usableFromInline let slot: UnsafeMutablePointer<UInt64>?
         /// The range this token holds.
         public let range: Range<UInt64>
+        /// The mode the range is held in.
         public let mode: LockMode
 
         init(node: UnsafeMutablePointer<Node>) {
@@ -228,15 +229,21 @@ public final class RangeLock: @unchecked Sendable {
     // MARK: Public API
 
     #if DebugLocks
+    /// Acquires `range` in `mode` (``lock(_:_:at:)`` with the caller's site).
     public func lock(_ range: Range<UInt64>, _ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Token {
         lock(range, mode, at: LockSite(file: file, line: line))
     }
+    /// Acquires `range` or gives up after `timeout` (``lock(_:_:timeout:at:)``
+    /// with the caller's site).
     public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, file: StaticString = #fileID, line: UInt = #line) -> Token? {
         lock(range, mode, timeout: timeout, at: LockSite(file: file, line: line))
     }
+    /// Acquires `range` only if nothing earlier conflicts (``tryLock(_:_:at:)``
+    /// with the caller's site).
     public func tryLock(_ range: Range<UInt64>, _ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Token? {
         tryLock(range, mode, at: LockSite(file: file, line: line))
     }
+    /// Releases a range (``unlock(_:at:)`` with the caller's site).
     public func unlock(_ token: Token, file: StaticString = #fileID, line: UInt = #line) {
         unlock(token, at: LockSite(file: file, line: line))
     }
@@ -276,11 +283,15 @@ public final class RangeLock: @unchecked Sendable {
     /// Releases a range acquired by `lock` or `tryLock`.
     public func unlock(_ token: Token) { unlockBody(token, LockSite()) }
 
+    /// `lock(_:_:)`; the (empty) site is ignored.
     @inlinable @inline(__always) public func lock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token { lock(range, mode) }
+    /// `lock(_:_:timeout:)`; the (empty) site is ignored.
     @inlinable @inline(__always) public func lock(_ range: Range<UInt64>, _ mode: LockMode, timeout: Duration, at site: LockSite) -> Token? {
         lock(range, mode, timeout: timeout)
     }
+    /// `tryLock(_:_:)`; the (empty) site is ignored.
     @inlinable @inline(__always) public func tryLock(_ range: Range<UInt64>, _ mode: LockMode, at site: LockSite) -> Token? { tryLock(range, mode) }
+    /// `unlock(_:)`; the (empty) site is ignored.
     @inlinable @inline(__always) public func unlock(_ token: Token, at site: LockSite) { unlock(token) }
     #endif
 

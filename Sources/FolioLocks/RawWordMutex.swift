@@ -18,8 +18,10 @@ import CFolioShims
 public struct RawWordMutex: @unchecked Sendable {
     // @unchecked Sendable: a handle to a word that is only touched atomically
     // (and, with DebugLocks, an immutable class id).
+    /// The futex word (0 unlocked, 1 locked, 2 locked and maybe contended).
     public let word: UnsafeMutablePointer<UInt32>
     #if DebugLocks
+    /// The lock's class for the `DebugLocks` checker.
     public let lockClass: LockClass
 
     /// Wraps a word that the caller has initialized to 0 and keeps alive.
@@ -34,8 +36,11 @@ public struct RawWordMutex: @unchecked Sendable {
         self.init(word: word, lockClass: LockClass(createdAt: file, line: line, kind: "RawWordMutex"))
     }
 
+    /// Locks, waiting as long as it takes (``lock(at:)`` with the caller's site).
     @inlinable public func lock(file: StaticString = #fileID, line: UInt = #line) { lock(at: LockSite(file: file, line: line)) }
+    /// Locks only if the lock is free (``tryLock(at:)`` with the caller's site).
     @inlinable public func tryLock(file: StaticString = #fileID, line: UInt = #line) -> Bool { tryLock(at: LockSite(file: file, line: line)) }
+    /// Unlocks (``unlock(at:)`` with the caller's site).
     @inlinable public func unlock(file: StaticString = #fileID, line: UInt = #line) { unlock(at: LockSite(file: file, line: line)) }
     #else
     /// Wraps a word that the caller has initialized to 0 and keeps alive.
@@ -43,12 +48,16 @@ public struct RawWordMutex: @unchecked Sendable {
     /// The same, with a lock class (kept only with the `DebugLocks` trait).
     @inlinable @inline(__always) public init(word: UnsafeMutablePointer<UInt32>, lockClass: LockClass) { self.word = word }
 
+    /// Locks, waiting as long as it takes.
     @inlinable @inline(__always) public func lock() { rawLock() }
+    /// Locks only if the lock is free; returns whether it did.
     @inlinable @inline(__always) public func tryLock() -> Bool { rawTryLock() }
+    /// Unlocks, waking one waiter if the word says it may be contended.
     @inlinable @inline(__always) public func unlock() { rawUnlock() }
     #endif
 
-    /// The lock operations with the caller's site (checked with `DebugLocks`).
+    /// Locks, waiting as long as it takes: the lock operations with the
+    /// caller's site (checked with `DebugLocks`).
     @inlinable @inline(__always) public func lock(at site: LockSite) {
         #if DebugLocks
         LockDep.willAcquire(lockClass, instance: UInt(bitPattern: word), mode: .exclusive, site: site)
@@ -59,6 +68,7 @@ public struct RawWordMutex: @unchecked Sendable {
         #endif
     }
 
+    /// Locks only if the lock is free, never waiting; returns whether it did.
     @inlinable @inline(__always) public func tryLock(at site: LockSite) -> Bool {
         let ok = rawTryLock()
         #if DebugLocks
@@ -67,6 +77,7 @@ public struct RawWordMutex: @unchecked Sendable {
         return ok
     }
 
+    /// Unlocks, waking one waiter if the word says it may be contended.
     @inlinable @inline(__always) public func unlock(at site: LockSite) {
         #if DebugLocks
         // A bad unlock that a test's observer consumed changes nothing.
@@ -77,12 +88,15 @@ public struct RawWordMutex: @unchecked Sendable {
 
     // MARK: The futex mutex itself (never checked: LockDep's own locks use these)
 
+    /// Locks without telling the checker: a CAS from 0, else a short spin,
+    /// then the futex.
     @inlinable public func rawLock() {
         var expected: UInt32 = 0
         if folio_atomic_cas_acqrel(word, &expected, 1) { return }
         lockSlow()
     }
 
+    /// One CAS from 0 to 1, without telling the checker; returns whether it locked.
     @inlinable public func rawTryLock() -> Bool {
         var expected: UInt32 = 0
         return folio_atomic_cas_acqrel(word, &expected, 1)
@@ -105,6 +119,8 @@ public struct RawWordMutex: @unchecked Sendable {
         }
     }
 
+    /// Unlocks without telling the checker, waking one futex waiter if the
+    /// word was 2 (contended).
     @inlinable public func rawUnlock() {
         // Release pairs with the acquire of the next locker's CAS/exchange.
         if folio_atomic_exchange_acqrel(word, 0) == 2 {

@@ -80,12 +80,21 @@ public final class ReaderWriterLock: @unchecked Sendable {
     // MARK: Public API
 
     #if DebugLocks
+    /// Takes the lock in `mode` only if that needs no wait (``tryLock(_:at:)``
+    /// with the caller's site); returns whether it did.
     @inlinable public func tryLock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) -> Bool { tryLock(mode, at: LockSite(file: file, line: line)) }
+    /// Takes the lock in `mode`, parking as long as it takes (``lock(_:at:)``
+    /// with the caller's site).
     @inlinable public func lock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) { lock(mode, at: LockSite(file: file, line: line)) }
+    /// Releases a hold taken in `mode` (``unlock(_:at:)`` with the caller's site).
     @inlinable public func unlock(_ mode: LockMode, file: StaticString = #fileID, line: UInt = #line) { unlock(mode, at: LockSite(file: file, line: line)) }
     #else
+    /// Takes the lock in `mode` only if that needs no wait; returns whether it did.
     @inlinable @inline(__always) public func tryLock(_ mode: LockMode) -> Bool { rawTryLock(mode) }
+    /// Takes the lock in `mode`, parking as long as it takes.
     @inlinable @inline(__always) public func lock(_ mode: LockMode) { rawLock(mode) }
+    /// Releases a hold taken in `mode`, handing the lock over or waking
+    /// waiters as the policy says.
     @inlinable @inline(__always) public func unlock(_ mode: LockMode) { rawUnlock(mode) }
     #endif
 
@@ -99,6 +108,8 @@ public final class ReaderWriterLock: @unchecked Sendable {
         return ok
     }
 
+    /// Takes the lock in `mode`, parking as long as it takes (shared: beside
+    /// other readers; exclusive: alone).
     @inlinable @inline(__always) public func lock(_ mode: LockMode, at site: LockSite) {
         #if DebugLocks
         LockDep.willAcquire(lockClass, instance: key, mode: mode, site: site)
@@ -109,6 +120,8 @@ public final class ReaderWriterLock: @unchecked Sendable {
         #endif
     }
 
+    /// Releases a hold taken in `mode`, handing the lock over or waking
+    /// waiters as the policy says.
     @inlinable @inline(__always) public func unlock(_ mode: LockMode, at site: LockSite) {
         #if DebugLocks
         // A bad unlock that a test's observer consumed changes nothing.

@@ -32,6 +32,7 @@ public final class ShortLock: @unchecked Sendable {
         self.init(LockClass(createdAt: file, line: line, kind: "ShortLock"))
     }
     #else
+    /// A lock (of no class: the `DebugLocks` trait is off).
     public convenience init() { self.init(LockClass()) }
     #endif
 
@@ -40,8 +41,11 @@ public final class ShortLock: @unchecked Sendable {
     #if DebugLocks
     @inlinable var mutex: RawWordMutex { RawWordMutex(word: word, lockClass: lockClass) }
 
+    /// Locks, waiting as long as it takes (checked, with the caller's site).
     @inlinable public func lock(file: StaticString = #fileID, line: UInt = #line) { mutex.lock(at: LockSite(file: file, line: line)) }
+    /// Locks only if the lock is free, never waiting; returns whether it did.
     @inlinable public func tryLock(file: StaticString = #fileID, line: UInt = #line) -> Bool { mutex.tryLock(at: LockSite(file: file, line: line)) }
+    /// Unlocks, waking one waiter if there may be one.
     @inlinable public func unlock(file: StaticString = #fileID, line: UInt = #line) { mutex.unlock(at: LockSite(file: file, line: line)) }
 
     /// Runs `body` with the lock held.
@@ -54,8 +58,11 @@ public final class ShortLock: @unchecked Sendable {
     #else
     @inlinable var mutex: RawWordMutex { RawWordMutex(word: word) }
 
+    /// Locks, waiting as long as it takes.
     @inlinable public func lock() { mutex.rawLock() }
+    /// Locks only if the lock is free, never waiting; returns whether it did.
     @inlinable public func tryLock() -> Bool { mutex.rawTryLock() }
+    /// Unlocks, waking one waiter if there may be one.
     @inlinable public func unlock() { mutex.rawUnlock() }
 
     /// Runs `body` with the lock held.

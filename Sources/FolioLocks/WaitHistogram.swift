@@ -17,6 +17,7 @@ public final class WaitHistogram: @unchecked Sendable {
 
     let counts: UnsafeMutablePointer<UInt64>
 
+    /// An empty histogram (its buckets allocated once, here).
     public init() {
         counts = .allocate(capacity: WaitHistogram.bucketCount)
         counts.initialize(repeating: 0, count: WaitHistogram.bucketCount)
@@ -58,9 +59,12 @@ public final class WaitHistogram: @unchecked Sendable {
         Snapshot(counts: (0..<WaitHistogram.bucketCount).map { RawAtomic64.loadRelaxed(counts + $0) })
     }
 
+    /// A plain-value copy of the histogram's counts (`WaitHistogram.snapshot`).
     public struct Snapshot: Sendable, Equatable {
+        /// The count of each bucket, `WaitHistogram.bucketCount` of them, lowest first.
         public var counts: [UInt64]
 
+        /// The number of waits recorded (the sum of the counts, wrapping).
         public var total: UInt64 { counts.reduce(0, &+) }
 
         /// The value at `percentile` (0–100): the upper bound of the bucket

@@ -27,6 +27,7 @@ import ServiceLifecycle
 /// on I/O). If `shutdown()` fails, `run()` throws its
 /// `PageCacheShutdownError` (and the group reports it).
 public struct PageCacheService<Strategy: LockStrategy>: Service, Sendable {
+    /// The cache the service runs and, at the end, shuts down.
     public let cache: PageCache<Strategy>
     /// Background writeback's interval; nil leaves writeback as the cache
     /// has it (`configuration.writebackInterval`).
@@ -38,6 +39,8 @@ public struct PageCacheService<Strategy: LockStrategy>: Service, Sendable {
     /// nil: only at shutdown.
     public var metricsInterval: Duration?
 
+    /// A service for `cache`: by default background writeback every second,
+    /// collapse as the cache has it and metrics every 10 seconds.
     public init(
         cache: PageCache<Strategy>, writebackInterval: Duration? = .seconds(1), collapseInterval: Duration? = nil,
         metricsInterval: Duration? = .seconds(10)
@@ -48,6 +51,14 @@ public struct PageCacheService<Strategy: LockStrategy>: Service, Sendable {
         self.metricsInterval = metricsInterval
     }
 
+    /// Starts background writeback and collapse (for the intervals that are
+    /// set), exports the metrics every `metricsInterval` until graceful
+    /// shutdown or cancellation, then shuts the cache down on a Dispatch
+    /// thread and returns.
+    ///
+    /// - Throws: `FolioError` if background work cannot start (an interval out
+    ///   of range, a cache already shut down), or the `PageCacheShutdownError`
+    ///   of `cache.shutdown()`.
     public func run() async throws {
         if let writebackInterval { try cache.startBackgroundWriteback(interval: writebackInterval) }
         if let collapseInterval { try cache.startBackgroundCollapse(interval: collapseInterval) }

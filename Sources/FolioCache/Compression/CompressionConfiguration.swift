@@ -24,9 +24,14 @@ public struct CompressionConfiguration: Sendable, Equatable {
     /// base pages to merge into large folios.
     public var collapseInterval: Duration
 
+    /// The shortest collapse interval (1 ms).
     public static let minimumInterval: Duration = .milliseconds(1)
+    /// The longest collapse interval (one day).
     public static let maximumInterval: Duration = .seconds(86_400)
 
+    /// A configuration with the given fields; by default compression is off,
+    /// a folio must shrink by a quarter, compressed folios may take 80 % of
+    /// the budget, compressed copies are kept and collapse runs every 10 s.
     public init(enabled: Bool = false, minimumSaving: Double = 0.25, maximumShare: Double = 0.8,
                 keepCompressedCopy: Bool = true, collapseInterval: Duration = .seconds(10)) {
         self.enabled = enabled
@@ -36,6 +41,11 @@ public struct CompressionConfiguration: Sendable, Equatable {
         self.collapseInterval = collapseInterval
     }
 
+    /// Checks `minimumSaving` (0 up to, not including, 1), `maximumShare`
+    /// (above 0 up to 1) and `collapseInterval` (`minimumInterval` to
+    /// `maximumInterval`).
+    ///
+    /// - Throws: `FolioError.invalidArgument` naming the first bad field.
     public func validate() throws(FolioError) {
         guard minimumSaving >= 0, minimumSaving < 1 else {
             throw .invalidArgument("compression.minimumSaving \(minimumSaving) is not a fraction from 0 up to (not including) 1")

@@ -10,6 +10,7 @@ public enum LZ4Error: Error, Equatable, CustomStringConvertible {
     /// The destination buffer is smaller than the result.
     case destinationTooSmall(needed: Int, available: Int)
 
+    /// A one-line message with the sizes involved.
     public var description: String {
         switch self {
         case .inputTooLarge(let n): "LZ4: input of \(n) bytes exceeds the block limit of \(LZ4Block.maxInputSize) bytes"

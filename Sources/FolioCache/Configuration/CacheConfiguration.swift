@@ -12,6 +12,8 @@ public struct CacheConfiguration: Sendable, Equatable {
     /// compression.
     public var cache: PageCacheConfiguration
 
+    /// A configuration of `lock` (hybrid-fair by default) and `cache` (the
+    /// engine's defaults).
     public init(lock: LockStrategyConfiguration = LockStrategyConfiguration(kind: .hybridFair),
                 cache: PageCacheConfiguration = PageCacheConfiguration()) {
         self.lock = lock
@@ -21,6 +23,10 @@ public struct CacheConfiguration: Sendable, Equatable {
     /// Largest parking-lot bucket count a configuration may ask for.
     public static var maxWaitTableBuckets: Int { LockStrategyConfiguration.maxWaitTableBuckets }
 
+    /// Validates the cache part, then the lock part.
+    ///
+    /// - Throws: `FolioError.invalidArgument` naming the first bad value
+    ///   (`PageCacheConfiguration.validate()`, `LockStrategyConfiguration.validate()`).
     public func validate() throws(FolioError) {
         try cache.validate()
         try lock.validate()

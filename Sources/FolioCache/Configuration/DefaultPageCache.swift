@@ -22,19 +22,29 @@ public typealias DefaultLockStrategy = PerPageBitLocking
 /// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.perPageBit
 #elseif PerInodeLock
+/// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = PerInodeLocking
+/// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.perInode
 #elseif PerRangeLock
+/// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = PerRangeLocking
+/// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.perRange
 #elseif FairLock
+/// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = HybridFairLocking
+/// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.fair
 #elseif BargingLock
+/// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = HybridFairLocking
+/// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.barging
 #else
+/// The strategy type chosen at build time by a package trait.
 public typealias DefaultLockStrategy = HybridFairLocking
+/// The strategy chosen at build time, as a configuration kind.
 public let defaultLockStrategyKind = LockStrategyKind.hybridFair
 #endif
 

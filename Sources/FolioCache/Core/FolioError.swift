@@ -52,6 +52,8 @@ public enum FolioError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A one-line message naming what failed: the file, offset and the
+    /// system's message and errno where there is one.
     public var description: String {
         switch self {
         case .invalidArgument(let what):

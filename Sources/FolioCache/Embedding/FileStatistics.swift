@@ -31,6 +31,7 @@ public struct FileStatistics: Sendable, Equatable {
     /// reported to every handle's next flush, sync or close).
     public var writebackErrors: UInt64
 
+    /// A snapshot with the given counts (all zero by default).
     public init(hits: UInt64 = 0, misses: UInt64 = 0, writebacks: UInt64 = 0, writebackErrors: UInt64 = 0) {
         self.hits = hits
         self.misses = misses

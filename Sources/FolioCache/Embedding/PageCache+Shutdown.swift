@@ -9,7 +9,9 @@ public struct PageCacheShutdownError: Error, Sendable, Equatable, CustomStringCo
     public struct Failure: Sendable, Equatable {
         /// The file's name (its path, or the backend's label).
         public var path: String
+        /// What failed: the writeback, fsync or close(2) error.
         public var error: FolioError
+        /// A failure of the file `path` with `error`.
         public init(path: String, error: FolioError) {
             self.path = path
             self.error = error
@@ -29,11 +31,14 @@ public struct PageCacheShutdownError: Error, Sendable, Equatable, CustomStringCo
     /// now.)
     public var droppedHandleErrors: [FolioError]
 
+    /// An error listing `failures` and `droppedHandleErrors`.
     public init(failures: [Failure], droppedHandleErrors: [FolioError] = []) {
         self.failures = failures
         self.droppedHandleErrors = droppedHandleErrors
     }
 
+    /// A summary line with the counts, then one indented line per failure
+    /// and per dropped-handle error.
     public var description: String {
         var lines = ["page cache shutdown: \(failures.count) file(s) failed, \(droppedHandleErrors.count) dropped-handle error(s)"]
         lines += failures.map { "  \($0.path): \($0.error)" }

@@ -10,6 +10,7 @@ public struct PageCacheMetricsOptions: Sendable {
     /// (for example `[("cache", "blobs")]` to tell two caches apart).
     public var dimensions: [(String, String)]
 
+    /// Options with `factory` (nil: the bootstrapped one) and extra `dimensions`.
     public init(factory: (any MetricsFactory)? = nil, dimensions: [(String, String)] = []) {
         self.factory = factory
         self.dimensions = dimensions

@@ -91,6 +91,7 @@ public enum CollapseAbort: Int, Sendable, CaseIterable, CustomStringConvertible,
     /// The run reaches past the end of the file.
     case pastEOF
 
+    /// The case's name (`busy`, `pinned`, `notUptodate`, …).
     public var description: String {
         switch self {
         case .busy: "busy"
@@ -187,6 +188,7 @@ public struct CacheStatistics: Sendable, Equatable {
         logicalBytes == 0 ? 0 : Double(metadataBytes) / Double(logicalBytes)
     }
 
+    /// A snapshot with the given values; the other counters are zero.
     public init(
         residentBytes: Int, residentFolios: Int, evictionOverheadBytes: Int, misses: UInt64, evictions: UInt64,
         writebacks: UInt64, reclaimSkips: UInt64

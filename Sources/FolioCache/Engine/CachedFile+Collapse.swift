@@ -7,6 +7,7 @@ public struct CompactionReport: Sendable, Equatable {
     public var collapses = 0
     /// Runs given up, by reason.
     public var aborts: [CollapseAbort: Int] = [:]
+    /// An empty report: no collapses, no aborts.
     public init() {}
 
     mutating func add(_ other: CompactionReport) {

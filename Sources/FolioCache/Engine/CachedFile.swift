@@ -21,6 +21,7 @@ public final class CachedFile<Strategy: LockStrategy>: @unchecked Sendable {
     // @unchecked Sendable: immutable references; all shared state lives in the
     // mapping (atomics, locks) and the cache.
 
+    /// The cache the file is open in (kept alive by the handle).
     public let cache: PageCache<Strategy>
     @usableFromInline let mapping: Mapping<Strategy>
     /// The cache's strategy, copied once: a stored `let` is borrowed in place

@@ -24,7 +24,9 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     // @unchecked Sendable: the strategy, configuration and policy are
     // immutable (and themselves Sendable); the counters are atomic.
 
+    /// The lock strategy every page-state change goes through.
     public let strategy: Strategy
+    /// What the cache was built with (validated by the init).
     public let configuration: PageCacheConfiguration
     let policy: any EvictionPolicy
     /// What the access hook does for this policy (inline for SIEVE and

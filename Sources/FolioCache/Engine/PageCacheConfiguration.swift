@@ -37,14 +37,19 @@ public struct PageCacheConfiguration: Sendable, Equatable {
     /// readers share their lock either way.
     public var optimisticReads: Bool
 
+    /// The smallest page size, in bytes.
     public static let minPageSize = 512
+    /// The largest page size, in bytes (64 KiB).
     public static let maxPageSize = 64 * 1024
+    /// The most pages `faultAroundPages` may name.
     public static let maxFaultAroundPages = 64
     /// The largest folio, whatever the page size (a PMD-sized huge page).
     public static let maxFolioBytes = 2 << 20
     /// No budget above this is taken to be meant (1 TiB).
     public static let maxCapacity = 1 << 40
+    /// The shortest background writeback interval (1 ms).
     public static let minWritebackInterval: Duration = .milliseconds(1)
+    /// The longest background writeback interval (one day).
     public static let maxWritebackInterval: Duration = .seconds(86_400)
 
     /// The largest `maxFolioOrder` allowed with pages of `pageSize` bytes.
@@ -53,6 +58,10 @@ public struct PageCacheConfiguration: Sendable, Equatable {
         return (maxFolioBytes / pageSize).trailingZeroBitCount
     }
 
+    /// A configuration with the given fields; the defaults are 4 KiB pages, a
+    /// 64 MiB budget, S3-FIFO, no fault-around, folios up to order 4,
+    /// compression off, no background writeback and optimistic reads on.
+    /// Nothing is checked here: `validate()` does (the cache's init calls it).
     public init(
         pageSize: Int = 4096, capacity: Int = 64 << 20, evictionPolicy: EvictionPolicyKind = .s3fifo, faultAroundPages: Int = 0,
         maxFolioOrder: Int = 4, compression: CompressionConfiguration = CompressionConfiguration(), writebackInterval: Duration? = nil,
@@ -68,6 +77,13 @@ public struct PageCacheConfiguration: Sendable, Equatable {
         self.optimisticReads = optimisticReads
     }
 
+    /// Checks every field against the engine's limits: the page size, the
+    /// budget (at least one page, at most `maxCapacity`), fault-around,
+    /// `maxFolioOrder` (at most `maxFolioOrder(pageSize:)`), compression and
+    /// the writeback interval.
+    ///
+    /// - Throws: `FolioError.invalidArgument` naming the first bad field, its
+    ///   value and what is allowed.
     public func validate() throws(FolioError) {
         guard pageSize >= Self.minPageSize, pageSize <= Self.maxPageSize, pageSize & (pageSize - 1) == 0 else {
             throw .invalidArgument("pageSize \(pageSize) is not a power of two from \(Self.minPageSize) to \(Self.maxPageSize)")

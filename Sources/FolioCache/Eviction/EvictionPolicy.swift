@@ -118,5 +118,6 @@ public enum EvictionPolicyKind: String, Sendable, CaseIterable, CustomStringConv
     /// lowest mean miss ratio over the real traces checked (docs/eviction.md).
     case s3fifo = "s3-fifo"
 
+    /// The configuration spelling (the raw value).
     public var description: String { rawValue }
 }

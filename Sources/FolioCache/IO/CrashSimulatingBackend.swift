@@ -14,9 +14,11 @@ import FolioLocks
 public final class CrashSimulatingBackend: IOBackend, @unchecked Sendable {
     // @unchecked Sendable: every mutable field is accessed only under `lock`.
 
+    /// The file's name for messages.
     public let path: String
     /// The granularity of a torn write.
     public let sectorSize: Int
+    /// The identity given at init (nil: never shared between opens).
     public let identity: FileIdentity?
     let lock = ShortLock()
     var current: [UInt8]
@@ -32,6 +34,8 @@ public final class CrashSimulatingBackend: IOBackend, @unchecked Sendable {
         case truncate(Int)
     }
 
+    /// A file named `path` whose durable contents are `contents`, torn in
+    /// sectors of `sectorSize` bytes (at least 1).
     public init(path: String = "crash", contents: [UInt8] = [], sectorSize: Int = 512, identity: FileIdentity? = nil) {
         self.path = path
         self.current = contents

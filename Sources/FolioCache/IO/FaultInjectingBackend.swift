@@ -17,15 +17,20 @@ public final class FaultInjectingBackend: IOBackend, @unchecked Sendable {
     // @unchecked Sendable: both stored properties are immutable and
     // Sendable (the wrapped backend is, by its protocol).
 
+    /// The wrapped backend, which the calls that get no fault reach.
     public let base: any IOBackend
+    /// Decides which calls fail, and how.
     public let injector: FaultInjector
 
+    /// Wraps `base`, failing the calls `injector` picks.
     public init(wrapping base: any IOBackend, injector: FaultInjector) {
         self.base = base
         self.injector = injector
     }
 
+    /// The wrapped backend's path.
     public var path: String { base.path }
+    /// The wrapped backend's identity.
     public var identity: FileIdentity? { base.identity }
 
     func failure(_ operation: String, _ e: Int32, _ offset: Int64?) -> FolioError {

@@ -21,6 +21,9 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// A kind of I/O call.
     public enum Operation: String, CaseIterable, Sendable {
+        /// The call of that name: `open` is open(2) (below a `POSIXBackend`
+        /// only), `size` is fstat, `sync` is fsync; the others are the
+        /// backend's calls or pread, pwrite, ftruncate and close(2).
         case open, read, write, size, truncate, sync, close
     }
 
@@ -36,6 +39,7 @@ public final class FaultInjector: @unchecked Sendable {
         /// picks reads and writes only.
         case shortTransfer
 
+        /// `errno N (message)` or `short transfer`.
         public var description: String {
             switch self {
             case .error(let e): return "errno \(e) (\(FolioError.message(e)))"
@@ -56,12 +60,19 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// One fault-injection rule.
     public struct Rule: Sendable, Equatable {
+        /// The calls the rule counts and may fail (a `.shortTransfer` rule
+        /// counts only the reads and writes among them).
         public var operations: Set<Operation>
+        /// When the rule fires.
         public var trigger: Trigger
+        /// What a call the rule fires on gets.
         public var fault: Fault
         /// Once fired, keep failing every call of `operations`.
         public var persistent: Bool
 
+        /// A rule over `operations` (by default every operation) that fails
+        /// with `fault` (by default `EIO`) when `trigger` fires; transient
+        /// unless `persistent`.
         public init(_ operations: Set<Operation> = Set(Operation.allCases), trigger: Trigger, fault: Fault = .error(EIO), persistent: Bool = false) {
             self.operations = operations
             self.trigger = trigger
@@ -72,13 +83,16 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// A fault that was injected.
     public struct Injection: Sendable, Equatable, CustomStringConvertible {
+        /// The kind of call that got the fault.
         public var operation: Operation
         /// The call's number among all the calls the injector saw (1-based).
         public var call: Int
         /// The file offset of a read or write, the size of a truncate.
         public var offset: Int64?
+        /// The fault the call got.
         public var fault: Fault
 
+        /// What was injected into which call (number and offset).
         public var description: String {
             "\(fault) injected into \(operation) (I/O call \(call)\(offset.map { ", offset \($0)" } ?? ""))"
         }

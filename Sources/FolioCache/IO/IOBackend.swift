@@ -27,17 +27,23 @@ public protocol IOBackend: AnyObject, Sendable {
 }
 
 extension IOBackend {
+    /// Nil: by default a backend cannot tell which file it is, so its opens
+    /// are never shared.
     public var identity: FileIdentity? { nil }
 }
 
 /// A file's identity on its machine: the device and inode `fstat` reports,
 /// whatever path reached it.
 public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
+    /// The device number (`st_dev`).
     public var device: UInt64
+    /// The inode number (`st_ino`).
     public var inode: UInt64
+    /// The identity of inode `inode` on device `device`.
     public init(device: UInt64, inode: UInt64) {
         self.device = device
         self.inode = inode
     }
+    /// `device D inode I`.
     public var description: String { "device \(device) inode \(inode)" }
 }

@@ -11,6 +11,7 @@ public enum FileAccessMode: Sendable, Hashable, CustomStringConvertible {
     /// Reads and writes (`O_RDWR`).
     case readWrite
 
+    /// `read-only` or `read-write`.
     public var description: String { self == .readOnly ? "read-only" : "read-write" }
 }
 
@@ -36,7 +37,10 @@ public enum FileAccessMode: Sendable, Hashable, CustomStringConvertible {
 /// one descriptor cannot write); a `.readOnly` open of a file open
 /// read-write joins it as a read-only handle.
 public struct OpenOptions: OptionSet, Sendable, Hashable {
+    /// The option bits (Folio's own: 1 create, 2 truncate, 4 exclusive; not
+    /// the `O_` flag values).
     public var rawValue: Int
+    /// The options of the bits `rawValue` (unknown bits are rejected by `open`).
     public init(rawValue: Int) { self.rawValue = rawValue }
     /// Create the file if it does not exist (`O_CREAT`), with the open's
     /// permissions.

@@ -26,6 +26,7 @@ public struct SystemCalls: Sendable {
     /// `close(fd)`: 0, or `-errno`.
     public var close: @Sendable (_ fd: Int32) -> Int32
 
+    /// A layer of the given calls, each following the `-errno` convention above.
     public init(
         open: @escaping @Sendable (String, Int32, mode_t) -> Int32,
         pread: @escaping @Sendable (Int32, UnsafeMutableRawPointer, Int, Int64) -> Int,

@@ -13,9 +13,13 @@ import FolioLocks
 ///   unlock = one `lock xadd`; one `ReaderWriterLock` per file (invalidate).
 /// - Recheck: required after `lockFolio`, as for the plain bit lock.
 public struct HybridFairLocking: LockStrategy {
+    /// The parking lot folio-lock waiters and the per-file locks park in.
     public let lot: ParkingLot
+    /// Spinning, unfairness and wait bounds of the folio locks.
     public let policy: HybridLockPolicy
+    /// Slow-path counters of the folio locks (the invalidate locks keep none).
     public let statistics: LockStatistics
+    /// `.hybridFair`, or the preset this was made as (`.fair`, `.barging`, `.hybridKernel`).
     public let kind: LockStrategyKind
 
     /// The hybrid with `policy` (default `HybridLockPolicy.hybrid`: no spin,

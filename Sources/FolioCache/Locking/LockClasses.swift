@@ -33,18 +33,31 @@ extension LockClass {
     /// The test hook run before a replace (`PageCache.runReplaceHook`).
     public static let replaceHook = LockClass("replace hook")
     #else
+    /// A file's invalidate lock (per-page strategies: a `ReaderWriterLock`).
     @inlinable public static var invalidate: LockClass { LockClass() }
+    /// A file's lock of the per-inode strategy (`ReaderWriterLock`).
     @inlinable public static var inode: LockClass { LockClass() }
+    /// A file's range lock of the per-range strategy (`RangeLock`).
     @inlinable public static var range: LockClass { LockClass() }
+    /// A folio's lock (per-page strategies: the bit in its state word).
     @inlinable public static var folio: LockClass { LockClass() }
+    /// A page-table shard's word lock.
     @inlinable public static var pageTableShard: LockClass { LockClass() }
+    /// The folio pool's lock.
     @inlinable public static var pool: LockClass { LockClass() }
+    /// An eviction policy's list lock (LRU, SIEVE, S3-FIFO).
     @inlinable public static var policy: LockClass { LockClass() }
+    /// The compressed tier's FIFO lock.
     @inlinable public static var compressedTier: LockClass { LockClass() }
+    /// A mapping's writeback-error lock.
     @inlinable public static var writebackError: LockClass { LockClass() }
+    /// A mapping's compressed-block index.
     @inlinable public static var compressedBlocks: LockClass { LockClass() }
+    /// The registry of open files (`SharedMappings`).
     @inlinable public static var openFiles: LockClass { LockClass() }
+    /// The cache's list of errors of handles dropped without close.
     @inlinable public static var droppedHandleErrors: LockClass { LockClass() }
+    /// The test hook run before a replace (`PageCache.runReplaceHook`).
     @inlinable public static var replaceHook: LockClass { LockClass() }
     #endif
 }

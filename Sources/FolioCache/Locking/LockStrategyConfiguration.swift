@@ -13,6 +13,7 @@ import FolioLocks
 ///   then an indirect witness call (measured: +1–3 ns per lock/unlock pair,
 ///   docs/performance.md). Fine for set-up and tests, not for hot loops.
 public struct LockStrategyConfiguration: Sendable, Equatable {
+    /// The strategy or preset to build.
     public var kind: LockStrategyKind
     /// Tunables of `hybrid-fair` (and of the per-inode rw lock's fairness).
     /// Ignored by the presets, which are fixed.
@@ -20,6 +21,8 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
     /// Buckets of the parking lot; nil uses the process-wide 256-bucket lot.
     public var waitTableBuckets: Int?
 
+    /// A configuration of `kind`; `hybridPolicy` and `waitTableBuckets`
+    /// default to the hybrid policy and the shared parking lot.
     public init(kind: LockStrategyKind, hybridPolicy: HybridLockPolicy = .hybrid, waitTableBuckets: Int? = nil) {
         self.kind = kind
         self.hybridPolicy = hybridPolicy
@@ -71,6 +74,8 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Builds the configured strategy as an existential (every lock operation
+    /// through it is an unspecialized witness call; see the type's discussion).
     public func makeStrategy() -> any LockStrategy {
         let lot = waitTableBuckets.map { ParkingLot(bucketCount: $0) } ?? .shared
         switch kind {
@@ -88,6 +93,8 @@ public struct LockStrategyConfiguration: Sendable, Equatable {
 /// Generic code to run with a strategy chosen at run time; see
 /// `LockStrategyConfiguration.visit(_:)`.
 public protocol LockStrategyVisitor {
+    /// What the visit returns.
     associatedtype Result
+    /// Runs with the configured strategy, specialized for its concrete type `S`.
     func visit<S: LockStrategy>(_ strategy: S) -> Result
 }

@@ -19,5 +19,6 @@ public enum LockStrategyKind: String, Sendable, CaseIterable, CustomStringConver
     /// A range lock per file over page indices.
     case perRange = "per-range"
 
+    /// The configuration spelling (the raw value).
     public var description: String { rawValue }
 }

@@ -14,10 +14,15 @@ import FolioLocks
 ///   serialize — what the load tool's `range-writers` workload measures.
 /// - Reclaim: `tryLockPages` try-locks the file's lock exclusively.
 public struct PerInodeLocking: LockStrategy {
+    /// The parking lot the per-file reader-writer locks park in.
     public let lot: ParkingLot
+    /// Spinning, unfairness and wait bounds of the per-file reader-writer locks.
     public let policy: HybridLockPolicy
+    /// The per-file locks' slow-path counters (parks, handoffs, lost races, waits).
     public let statistics: LockStatistics
 
+    /// The per-inode strategy: per-file reader-writer locks with `policy`,
+    /// parking in `lot` and counting in `statistics`.
     public init(policy: HybridLockPolicy = .hybrid, lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) {
         self.lot = lot
         self.policy = policy
@@ -27,6 +32,7 @@ public struct PerInodeLocking: LockStrategy {
     public var kind: LockStrategyKind { .perInode }
     public static var locksFolios: Bool { false }
 
+    /// The file's reader-writer lock (lock class `inode`), with this strategy's policy.
     public func makeMappingLock() -> ReaderWriterLock {
         ReaderWriterLock(lot: lot, policy: policy, statistics: statistics, lockClass: .inode)
     }

@@ -13,9 +13,12 @@ import FolioLocks
 /// - Recheck: required after `lockFolio` (the folio may have changed identity
 ///   while the thread slept).
 public struct PerPageBitLocking: LockStrategy {
+    /// The parking lot folio-lock waiters and the per-file locks park in.
     public let lot: ParkingLot
+    /// Slow-path counters of the folio locks (the invalidate locks keep none).
     public let statistics: LockStatistics
 
+    /// The per-page bit strategy, parking in `lot` and counting in `statistics`.
     public init(lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) {
         self.lot = lot
         self.statistics = statistics

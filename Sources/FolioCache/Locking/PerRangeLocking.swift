@@ -17,9 +17,12 @@ import FolioLocks
 ///   the outstanding requests of that file.
 /// - Reclaim: `tryLockPages` over the folio's pages, exclusive.
 public struct PerRangeLocking: LockStrategy {
+    /// The parking lot the per-file range locks park in.
     public let lot: ParkingLot
+    /// The range locks' slow-path counters.
     public let statistics: LockStatistics
 
+    /// The per-range strategy, parking in `lot` and counting in `statistics`.
     public init(lot: ParkingLot = .shared, statistics: LockStatistics = LockStatistics()) {
         self.lot = lot
         self.statistics = statistics
@@ -28,6 +31,7 @@ public struct PerRangeLocking: LockStrategy {
     public var kind: LockStrategyKind { .perRange }
     public static var locksFolios: Bool { false }
 
+    /// The file's range lock over page indices (lock class `range`).
     public func makeMappingLock() -> RangeLock { RangeLock(lot: lot, statistics: statistics, lockClass: .range) }
 
     @inlinable public func lockFolio(_ folio: Folio, at site: LockSite) {}

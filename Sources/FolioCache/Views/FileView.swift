@@ -48,9 +48,11 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     // atomic loads and stores; the counters and `isUnmapped` are atomics;
     // everything else is immutable.
 
+    /// The file the view maps (kept alive by the view).
     public let file: CachedFile<Strategy>
     /// The bytes of the file this view covers.
     public let range: Range<Int64>
+    /// Whether the view may change the file (`map`'s mode).
     public let mode: ViewMode
     /// Pages mapped around a fault (already cached ones only, trylocked).
     public let faultAround: Int
@@ -88,6 +90,7 @@ public final class FileView<Strategy: LockStrategy>: @unchecked Sendable {
     /// Bytes in the view.
     public var count: Int { Int(range.upperBound - range.lowerBound) }
 
+    /// The view's fault, fill and mapped-hit counters (a snapshot of relaxed loads).
     public var statistics: ViewStatistics {
         var s = ViewStatistics()
         s.faults = faults.load(ordering: .relaxed)

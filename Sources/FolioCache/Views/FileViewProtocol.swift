@@ -3,19 +3,38 @@
 /// conformer; calls through this protocol run the same engine code.
 /// Offsets are `Int64` bytes from the start of the view.
 public protocol FileViewProtocol: AnyObject, Sendable {
+    /// The bytes of the file this view covers.
     var range: Range<Int64> { get }
+    /// Whether the view may change the file (read-only or read-write).
     var mode: ViewMode { get }
+    /// Bytes in the view.
     var count: Int { get }
+    /// The view's fault, fill and mapped-hit counters (a snapshot).
     var statistics: ViewStatistics { get }
+    /// Drops every mapping of the view; later accesses throw `FolioError.unmapped`.
     func unmap()
+    /// Runs `body` on `count` bytes at `offset`: in place, with the folio
+    /// pinned, when they lie inside one folio; otherwise on a copy
+    /// (`FileView.withUnsafeBytes(at:count:_:)`).
     func withUnsafeBytes<R>(at offset: Int64, count: Int, _ body: (UnsafeRawBufferPointer) throws(FolioError) -> R) throws(FolioError) -> R
+    /// The same with a closure that may throw any error; its error is rethrown as it is.
     func withUnsafeBytes<R>(at offset: Int64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// Copies `buffer.count` bytes at `offset` into `buffer`.
     func copyBytes(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(FolioError)
+    /// Returns `count` bytes at `offset`.
     func copyBytes(at offset: Int64, count: Int) throws(FolioError) -> [UInt8]
+    /// Returns a value of a trivial type at `offset` (any alignment).
     func load<T: BitwiseCopyable>(at offset: Int64, as type: T.Type) throws(FolioError) -> T
+    /// Runs `body` on `count` bytes at `offset` to change them, in place with
+    /// the page locked or on a copy stored back; the pages become dirty
+    /// (`FileView.withUnsafeMutableBytes(at:count:_:)`: `body` must not use
+    /// the cache).
     func withUnsafeMutableBytes<R>(at offset: Int64, count: Int, _ body: (UnsafeMutableRawBufferPointer) throws(FolioError) -> R) throws(FolioError) -> R
+    /// The same with a closure that may throw any error; its error is rethrown as it is.
     func withUnsafeMutableBytes<R>(at offset: Int64, count: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R
+    /// Stores `bytes` at `offset`; the pages become dirty.
     func store(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError)
+    /// Stores `bytes` at `offset`; the pages become dirty.
     func store(_ bytes: [UInt8], at offset: Int64) throws(FolioError)
 }
 

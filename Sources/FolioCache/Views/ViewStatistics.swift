@@ -11,5 +11,6 @@ public struct ViewStatistics: Sendable, Equatable {
     /// Pages mapped by fault-around (already cached neighbours, trylocked).
     public var faultAroundMapped: UInt64 = 0
 
+    /// All counters zero.
     public init() {}
 }
