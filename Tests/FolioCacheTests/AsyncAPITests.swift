@@ -223,7 +223,60 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
         }
         try await withStrategy(kind, Body(seed: testSeed()))
     }
+    /// Tasks whose reads nearly all miss (a budget of 16 pages, 2 tasks
+    /// reading the same 512 pages of a real file in step, so each miss hops
+    /// and evicts while the other task waits, suspended, for the page being
+    /// filled) all finish, with the file's bytes.
+    @Test(arguments: testedStrategies)
+    func missHeavyTaskReadsFinish(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let ps = AsyncAPITests.pageSize, pages = 512
+                let path = temporaryDirectory() + "/misses"
+                defer { unlink(path) }
+                var contents = [UInt8](repeating: 0, count: pages * ps)
+                for p in 0..<pages { contents[p * ps] = UInt8(truncatingIfNeeded: p); contents[p * ps + ps - 1] = UInt8(truncatingIfNeeded: p &* 7) }
+                let setup = try PageCache(strategy: strategy, configuration: .init(pageSize: ps))
+                let writer = try setup.open(path: path)
+                try writer.write(contents, at: 0)
+                try writer.close()
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: ps, capacity: 16 * ps))
+                let file = try cache.open(path: path, .readOnly, options: [])
+                let counts = RaceCounts()
+                let readers = Task {
+                    await withTaskGroup(of: Void.self) { group in
+                        for _ in 0..<2 {
+                            group.addTask {
+                                for round in 0..<3 {
+                                    for i in 0..<pages {
+                                        let p = (i * 37 + round * 13) % pages  // both tasks the same pages, in step: they meet on pages being filled
+                                        guard let bytes = try? await file.async.read(count: ps, at: Int64(p * ps)),
+                                              bytes.count == ps, bytes[0] == UInt8(truncatingIfNeeded: p),
+                                              bytes[ps - 1] == UInt8(truncatingIfNeeded: p &* 7) else {
+                                            counts.torn.add(1, ordering: .relaxed)
+                                            continue
+                                        }
+                                    }
+                                }
+                                counts.threadsDone.add(1, ordering: .releasing)
+                            }
+                        }
+                    }
+                }
+                // (`threadsDone` counts the tasks here; `torn`, wrong bytes.)
+                let finished = await eventually(seconds: 120) { counts.threadsDone.load(ordering: .acquiring) == 2 }
+                #expect(finished, "\(strategy.kind): \(counts.threadsDone.load(ordering: .relaxed)) of 2 tasks finished their miss-heavy reads in 120 s")
+                #expect(counts.torn.load(ordering: .relaxed) == 0, "\(strategy.kind): \(counts.torn.load(ordering: .relaxed)) reads returned wrong bytes")
+                if finished {
+                    await readers.value
+                    try file.close()
+                }
+            }
+        }
+        try await withStrategy(kind, Body())
+    }
 }
+
 
 /// Takes a lock on a thread of its own and holds it until `unlock()`, which
 /// releases it on that same thread and returns once it is released.
