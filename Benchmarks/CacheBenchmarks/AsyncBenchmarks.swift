@@ -88,7 +88,7 @@ func registerAsyncBenchmarks() {
 /// The throughput benchmarks' iteration is a whole round (2 × 10 000 reads):
 /// not scaled by the suite's default `.kilo`, which made one sample of the
 /// miss round 20 million hopped misses (minutes; it looked like a hang).
-let roundConfiguration = Benchmark.Configuration(scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 200)
+var roundConfiguration: Benchmark.Configuration { .init(scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 200) }
 
 /// A buffer a benchmark's task owns, carried across its awaits.
 struct BenchBuffer: @unchecked Sendable {
