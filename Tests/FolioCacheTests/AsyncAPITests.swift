@@ -55,7 +55,7 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
                 let a = try cache.open(backend: backendA), b = try cache.open(backend: backendB)
                 var rng = SplitMix64(seed: seed)
                 let span = 64 * AsyncAPITests.pageSize
-                for step in 0..<400 {
+                for step in 0..<stressIterations(400) {
                     let op = rng.next() % 16
                     let offset = Int64(rng.next() % UInt64(span))
                     let count = Int(rng.next() % UInt64(3 * AsyncAPITests.pageSize)) + 1
