@@ -16,10 +16,7 @@ extension BitLock {
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.locked,
-                    successOrdering: .acquiring, failureOrdering: .relaxed)
-                if ok {
+                if takeFreeBit(word, s) {
                     statistics?.recordAcquired(lostRaces: lost, since: start)
                     return true
                 }
@@ -30,16 +27,11 @@ extension BitLock {
                 woken = false
                 statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
             }
-            if s & BitLockBits.parked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.parked,
-                    successOrdering: .relaxed, failureOrdering: .relaxed)
-                if !ok { continue }
-            }
+            if !markParked(word, s) { continue }
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             let result = await lot.parkAsync(
                 key: key,
-                validate: { word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask })
+                validate: { heldWithWaiters(word) })
             switch result {
             case .unparked(let token) where token == .handoff:
                 statistics?.recordAcquired(lostRaces: lost, since: start)

@@ -111,6 +111,34 @@ public enum BitLock {
         word.load(ordering: .relaxed) & BitLockBits.locked != 0
     }
 
+    // MARK: Steps of the slow paths (BitLock's and HybridLock's, thread and task forms)
+
+    /// Takes the lock bit if `s`, a fresh load of `word`, has it clear.
+    /// True if taken; false if `s` was stale or the bit is set (reload).
+    @inline(__always)
+    static func takeFreeBit(_ word: borrowing Atomic<UInt64>, _ s: UInt64) -> Bool {
+        word.weakCompareExchange(
+            expected: s, desired: s | BitLockBits.locked,
+            successOrdering: .acquiring, failureOrdering: .relaxed).exchanged
+    }
+
+    /// Sets the parked bit before a park, unless `s` (a fresh load of a
+    /// locked `word`) has it already. False if `word` changed meanwhile
+    /// (reload and start over).
+    @inline(__always)
+    static func markParked(_ word: borrowing Atomic<UInt64>, _ s: UInt64) -> Bool {
+        s & BitLockBits.parked != 0 || word.weakCompareExchange(
+            expected: s, desired: s | BitLockBits.parked,
+            successOrdering: .relaxed, failureOrdering: .relaxed).exchanged
+    }
+
+    /// A park's validation, under the bucket lock: still held and `parked`
+    /// still set, so the unlocker will find the waiter in the queue.
+    @inline(__always)
+    static func heldWithWaiters(_ word: borrowing Atomic<UInt64>) -> Bool {
+        word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask
+    }
+
     @usableFromInline
     static func lockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, timeout: Duration?, statistics: LockStatistics?) -> Bool {
         let start = MonotonicClock.nanoseconds()
@@ -120,10 +148,7 @@ public enum BitLock {
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.locked,
-                    successOrdering: .acquiring, failureOrdering: .relaxed)
-                if ok {
+                if takeFreeBit(word, s) {
                     statistics?.recordAcquired(lostRaces: lost, since: start)
                     return true
                 }
@@ -135,12 +160,7 @@ public enum BitLock {
                 woken = false
                 statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
             }
-            if s & BitLockBits.parked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.parked,
-                    successOrdering: .relaxed, failureOrdering: .relaxed)
-                if !ok { continue }
-            }
+            if !markParked(word, s) { continue }
             var remaining: Duration? = nil
             if let deadline {
                 let now = MonotonicClock.nanoseconds()
@@ -153,9 +173,7 @@ public enum BitLock {
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             let result = lot.park(
                 key: key, timeout: remaining,
-                // Under the bucket lock: still held and `parked` still set, so
-                // the unlocker will find us in the queue.
-                validate: { word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask },
+                validate: { heldWithWaiters(word) },
                 timedOut: { wasLast in
                     if wasLast { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
                 })

@@ -30,10 +30,7 @@ extension HybridLock {
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.locked,
-                    successOrdering: .acquiring, failureOrdering: .relaxed)
-                if ok {
+                if BitLock.takeFreeBit(word, s) {
                     if awake {
                         lot.clearAwakeMark(key)
                         awake = false
@@ -62,12 +59,7 @@ extension HybridLock {
                 folio_cpu_relax()
                 continue
             }
-            if s & BitLockBits.parked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.parked,
-                    successOrdering: .relaxed, failureOrdering: .relaxed)
-                if !ok { continue }
-            }
+            if !BitLock.markParked(word, s) { continue }
             if firstPark == 0 { firstPark = MonotonicClock.nanoseconds() }
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             let result = await lot.parkAsync(
@@ -79,7 +71,7 @@ extension HybridLock {
                         lot.clearAwakeMarkLocked(key)
                         awake = false
                     }
-                    return word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask
+                    return BitLock.heldWithWaiters(word)
                 })
             switch result {
             case .unparked(let token) where token == .handoff:

@@ -149,10 +149,7 @@ public enum HybridLock {
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.locked,
-                    successOrdering: .acquiring, failureOrdering: .relaxed)
-                if ok {
+                if BitLock.takeFreeBit(word, s) {
                     if awake {
                         // We own the lock: its next unlock (ours) sees
                         // `parked` and wakes the next waiter.
@@ -196,12 +193,7 @@ public enum HybridLock {
                 spinners.wrappingSubtract(1, ordering: .relaxed)
                 spinSlot = false
             }
-            if s & BitLockBits.parked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | BitLockBits.parked,
-                    successOrdering: .relaxed, failureOrdering: .relaxed)
-                if !ok { continue }
-            }
+            if !BitLock.markParked(word, s) { continue }
             var remaining: Duration? = nil
             if let deadline {
                 let now = MonotonicClock.nanoseconds()
@@ -243,7 +235,7 @@ public enum HybridLock {
                         lot.clearAwakeMarkLocked(key)
                         awake = false
                     }
-                    return word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.mask
+                    return BitLock.heldWithWaiters(word)
                 },
                 timedOut: { wasLast in
                     if wasLast { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
