@@ -24,17 +24,6 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
     try await LockStrategyConfiguration(kind: kind, waitTableBuckets: buckets).visit(StrategyVisitor(body: body))()
 }
 
-/// `waitUntil` for async tests: polls with `Task.sleep`, so that the tasks it
-/// waits for get the cooperative pool's threads.
-func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return condition()
-}
-
 /// The async API (`CachedFile.async`) through the public path, for every
 /// strategy: the same bytes as the synchronous API, cancellation of a lock
 /// wait, and async waits racing handoffs.

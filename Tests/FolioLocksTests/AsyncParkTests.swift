@@ -15,17 +15,6 @@ extension BitFlavour {
     }
 }
 
-/// `waitUntil` for async tests: polls with `Task.sleep`, so that the tasks
-/// it waits for get the cooperative pool's threads (a blocking poll holds one).
-func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return condition()
-}
-
 /// Tasks parked in the parking lot (`parkAsync`, `lockAsync`): the same
 /// queues and rules as threads, and cancellation.
 @Suite struct AsyncParkTests {

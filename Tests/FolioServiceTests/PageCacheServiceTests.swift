@@ -73,13 +73,3 @@ import Testing
         #expect(cache.isShutDown && !file.isClosed)
     }
 }
-
-/// Polls `condition` for up to `seconds`.
-func eventually(seconds: Double = 10, _ condition: @Sendable () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return condition()
-}

@@ -16,12 +16,7 @@ extension PageCache {
                 "background writeback interval \(every) is not from \(PageCacheConfiguration.minWritebackInterval) to \(PageCacheConfiguration.maxWritebackInterval)")
         }
         let worker = BackgroundWorker(interval: every, label: "folio.background-writeback")
-        let previous = writebackWorker.withLock { current -> BackgroundWorker? in
-            let old = current
-            current = worker
-            return old
-        }
-        previous?.stop()
+        writebackWorker.replace(with: worker)
         worker.start { [weak self] in
             guard let self else { return }
             let start = ContinuousClock.now
@@ -34,13 +29,7 @@ extension PageCache {
     /// Stops background writeback; returns once a pass that is running has
     /// ended. Does nothing if it is not running.
     public func stopBackgroundWriteback() {
-        let worker = writebackWorker.withLock { current -> BackgroundWorker? in
-            let old = current
-            current = nil
-            return old
-        }
-        if let worker {
-            worker.stop()
+        if writebackWorker.replace(with: nil) {
             logger.debug("background writeback stopped")
         }
     }

@@ -53,6 +53,21 @@ package final class BackgroundWorker: @unchecked Sendable {
     }
 }
 
+extension Mutex where Value == BackgroundWorker? {
+    /// Puts `worker` (or nothing) in this slot and stops the worker it
+    /// replaces, waiting for a pass that is running. Whether there was one.
+    @discardableResult
+    func replace(with worker: BackgroundWorker?) -> Bool {
+        let old = withLock { current -> BackgroundWorker? in
+            let old = current
+            current = worker
+            return old
+        }
+        old?.stop()
+        return old != nil
+    }
+}
+
 /// The open files of a cache, for its background work (held weakly).
 final class OpenFiles<Strategy: LockStrategy>: @unchecked Sendable {
     // @unchecked Sendable: `files` is read and written only under `lock`.

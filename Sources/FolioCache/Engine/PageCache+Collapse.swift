@@ -32,12 +32,7 @@ extension PageCache {
             throw .invalidArgument("background collapse interval \(every) is not from \(CompressionConfiguration.minimumInterval) to \(CompressionConfiguration.maximumInterval)")
         }
         let worker = BackgroundWorker(interval: every, label: "folio.background-collapse")
-        let previous = collapser.withLock { current -> BackgroundWorker? in
-            let old = current
-            current = worker
-            return old
-        }
-        previous?.stop()
+        collapser.replace(with: worker)
         worker.start { [weak self] in
             guard let self else { return }
             let start = ContinuousClock.now
@@ -51,12 +46,7 @@ extension PageCache {
     /// Stops the background collapser; returns once a pass that is running
     /// has ended. Does nothing if it is not running.
     public func stopBackgroundCollapse() {
-        let worker = collapser.withLock { current -> BackgroundWorker? in
-            let old = current
-            current = nil
-            return old
-        }
-        worker?.stop()
+        collapser.replace(with: nil)
     }
 
     /// Whether the background collapser is running.

@@ -65,6 +65,17 @@ public func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     return true
 }
 
+/// `waitUntil` for async tests: polls with `Task.sleep`, so that the tasks
+/// it waits for get the cooperative pool's threads (a blocking poll holds one).
+public func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return condition()
+}
+
 /// A deliberately unsynchronized counter: only the lock under test protects
 /// it. A broken lock loses increments (and ThreadSanitizer reports the race).
 public final class UnprotectedCounter: @unchecked Sendable {
