@@ -53,7 +53,8 @@ import Testing
         var resident = Set<UInt64>()
         var victims: [UInt64] = []
         let page = [UInt8](repeating: 0xEE, count: pageSize)
-        for step in 0..<3_000 {
+        let steps = stressIterations(3_000)
+        for step in 0..<steps {
             // Skewed: half the accesses go to an eighth of the pages.
             let hot = Bool.random(using: &rng)
             let p = UInt64.random(in: 0..<UInt64(hot ? universe / 8 : universe), using: &rng)
@@ -78,7 +79,7 @@ import Testing
             if victims != model.evicted || modelHit != wasResident { return }
             #expect(resident.count <= residentLimit, "step \(step): \(resident.count) pages resident, budget \(residentLimit)")
         }
-        #expect(victims.count > 1_000, "the trace must evict a lot to mean anything (\(victims.count))")
+        #expect(victims.count > steps / 3, "the trace must evict a lot to mean anything (\(victims.count) in \(steps) steps)")
         view.unmap()
         try file.close()
     }
