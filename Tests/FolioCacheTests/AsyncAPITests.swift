@@ -33,14 +33,18 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
     /// A seeded sequence of reads, writes, truncates, flushes and syncs,
     /// done with the async API on one file and the synchronous API on
     /// another, through a cache small enough to evict: every read returns
-    /// the same bytes on both, and so do the backends after close.
-    @Test(arguments: testedStrategies)
-    func theAsyncAPIReturnsTheSameBytesAsTheSynchronousOne(_ kind: LockStrategyKind) async throws {
+    /// the same bytes on both, and so do the backends after close. Both
+    /// ways of an async miss: hopping to the I/O executor, and served in the
+    /// task (`withoutHop`: the async file's backend reads without blocking).
+    @Test(arguments: testedStrategies, [false, true])
+    func theAsyncAPIReturnsTheSameBytesAsTheSynchronousOne(_ kind: LockStrategyKind, withoutHop: Bool) async throws {
         struct Body: StrategyBody {
             let seed: UInt64
+            let withoutHop: Bool
             func run<S: LockStrategy>(_ strategy: S) async throws {
                 let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: AsyncAPITests.pageSize, capacity: 24 * AsyncAPITests.pageSize))
                 let backendA = MemoryBackend(path: "async"), backendB = MemoryBackend(path: "sync")
+                backendA.setReadsWithoutBlocking(withoutHop)
                 let a = try cache.open(backend: backendA), b = try cache.open(backend: backendB)
                 var rng = SplitMix64(seed: seed)
                 let span = 64 * AsyncAPITests.pageSize
@@ -78,9 +82,11 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
                 try b.close()
                 #expect(backendA.contents == backendB.contents, "\(strategy.kind) seed \(seed): the files differ after close")
                 #expect(a.isClosed)
+                let s = cache.statistics
+                #expect(withoutHop ? s.asyncMissesWithoutHop > 0 : s.asyncMissesWithoutHop == 0, "\(strategy.kind): \(s.asyncMissesWithoutHop) misses without a hop")
             }
         }
-        try await withStrategy(kind, Body(seed: testSeed()))
+        try await withStrategy(kind, Body(seed: testSeed(), withoutHop: withoutHop))
     }
 
     /// A view's async faults: `prefault` maps the pages off the pool (the

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <sys/uio.h>
 
 /// Sleeps while *addr == expected. timeout_ns < 0 waits forever.
 /// Returns 0 when woken (possibly spuriously), else EAGAIN (value differed),
@@ -107,6 +108,18 @@ static inline void folio_racy_copy(void *dst, const void *src, size_t n) {
 
 /// Gives up the processor (a transient state another thread must resolve).
 static inline void folio_thread_yield(void) { sched_yield(); }
+
+/// preadv2(fd, {buffer, count}, offset, RWF_NOWAIT): reads only what is in
+/// the OS page cache, never waiting for the device. Bytes read (fewer when
+/// only a prefix is cached), or -errno: -EAGAIN when the first byte would
+/// need device I/O, -EOPNOTSUPP / -ENOSYS / -EINVAL where the kernel or file
+/// system cannot (Linux < 4.14). Through syscall(): glibc declares preadv2
+/// only with _GNU_SOURCE. (On 64-bit the offset goes whole in the low word.)
+static inline long folio_pread_nowait(int fd, void *buffer, size_t count, int64_t offset) {
+    struct iovec iov = { buffer, count };
+    long n = syscall(SYS_preadv2, fd, &iov, 1, (long)offset, 0L, 0x00000008 /* RWF_NOWAIT */);
+    return n >= 0 ? n : -(long)errno;
+}
 
 /// The calling thread's kernel id (for diagnostics).
 static inline int32_t folio_gettid(void) { return (int32_t)syscall(SYS_gettid); }

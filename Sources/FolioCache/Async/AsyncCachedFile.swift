@@ -41,7 +41,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
         // The hit, inlined into the caller (specialized for its strategy).
         let (n, finished) = readWithoutWaiting(base, count: buffer.count, at: offset)
         if finished {
-            file.cache.reclaimIfNeeded()
+            file.cache.reclaimIfNeeded(cleanOnly: true)
             return n
         }
         return try await readRest(SendableBuffer(base, buffer.count), done: n, at: offset)
@@ -53,32 +53,45 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
     func readRest(_ buffer: SendableBuffer, done already: Int, at offset: Int64) async throws -> Int {
         let base = buffer.base
         var done = already
+        // Misses served here that lost their race to another filler: after
+        // a few, hop (a page that keeps being taken is someone else's to fill).
+        var lostRaces = 0
         while true {
             let pos = offset + Int64(done)
             let (want, inPage) = pieceOf(count: buffer.count - done, at: pos)
-            switch try await file.readPageSuspending(file.pageIndex(of: pos), from: inPage, count: want, into: base + done) {
+            let index = file.pageIndex(of: pos)
+            var copied: Int
+            switch try await file.readPageSuspending(index, from: inPage, count: want, into: base + done) {
             case .copied(let n):
-                if n == 0 { return done }
-                done += n
-                let (m, finished) = readWithoutWaiting(base + done, count: buffer.count - done, at: offset + Int64(done))
-                done += m
-                if finished {
-                    file.cache.reclaimIfNeeded()
-                    return done
-                }
-                continue
+                copied = n
             case .retry:
                 continue
             case .miss:
-                break
+                // A miss whose bytes the backend has in memory is served
+                // here; one that would wait hops, with the rest of the read.
+                switch lostRaces < 4 ? file.readMissWithoutWaiting(index, from: inPage, count: want, into: base + done) : .hop(nil) {
+                case .copied(let n):
+                    copied = n
+                case .retry:
+                    lostRaces += 1
+                    continue
+                case .hop(let hint):
+                    let rest = SendableBuffer(base + done, buffer.count - done)
+                    let file = self.file
+                    done += try await offPool(file.cache) { () throws(FolioError) -> Int in
+                        try file.readMissed(index, hint: hint, from: inPage, count: want, into: rest.mutable, at: pos)
+                    }
+                    return done
+                }
             }
-            // A miss: the rest of the read in one hop.
-            let rest = SendableBuffer(base + done, buffer.count - done)
-            let file = self.file
-            done += try await offPool(file.cache.ioExecutor) { () throws(FolioError) -> Int in
-                try file.read(into: rest.mutable, at: pos)
+            if copied == 0 { return done }
+            done += copied
+            let (m, finished) = readWithoutWaiting(base + done, count: buffer.count - done, at: offset + Int64(done))
+            done += m
+            if finished {
+                file.cache.reclaimIfNeeded(cleanOnly: true)
+                return done
             }
-            return done
         }
     }
 
@@ -95,7 +108,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
             return readWithoutWaiting(base, count: buf.count, at: offset)
         }
         if finished {
-            file.cache.reclaimIfNeeded()
+            file.cache.reclaimIfNeeded(cleanOnly: true)
             out.removeSubrange(n...)
             return out
         }
@@ -174,12 +187,12 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
             // Not cached, or a wait that cannot suspend: the rest in one hop.
             let rest = SendableBuffer(UnsafeMutableRawPointer(mutating: base + done), bytes.count - done)
             let file = self.file
-            try await offPool(file.cache.ioExecutor) { () throws(FolioError) in
+            try await offPool(file.cache) { () throws(FolioError) in
                 try file.write(UnsafeRawBufferPointer(rest.mutable), at: pos)
             }
             return
         }
-        file.cache.reclaimIfNeeded()
+        file.cache.reclaimIfNeeded(cleanOnly: true)
     }
 
     /// Writes `bytes` at `offset`.
@@ -193,25 +206,25 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
     /// `CachedFile.flush()` on the I/O executor.
     public func flush() async throws {
         let file = self.file
-        try await offPool(file.cache.ioExecutor) { () throws(FolioError) in try file.flush() }
+        try await offPool(file.cache) { () throws(FolioError) in try file.flush() }
     }
 
     /// `CachedFile.sync()` on the I/O executor.
     public func sync() async throws {
         let file = self.file
-        try await offPool(file.cache.ioExecutor) { () throws(FolioError) in try file.sync() }
+        try await offPool(file.cache) { () throws(FolioError) in try file.sync() }
     }
 
     /// `CachedFile.truncate(to:)` on the I/O executor.
     public func truncate(to newSize: Int64) async throws {
         let file = self.file
-        try await offPool(file.cache.ioExecutor) { () throws(FolioError) in try file.truncate(to: newSize) }
+        try await offPool(file.cache) { () throws(FolioError) in try file.truncate(to: newSize) }
     }
 
     /// `CachedFile.close()` on the I/O executor.
     public func close() async throws {
         let file = self.file
-        try await offPool(file.cache.ioExecutor) { () throws(FolioError) in try file.close() }
+        try await offPool(file.cache) { () throws(FolioError) in try file.close() }
     }
 }
 
@@ -224,9 +237,11 @@ extension CachedFile {
 }
 
 /// Runs `work` — a synchronous, possibly blocking engine call — on
-/// `executor`, off the cooperative pool: one hop there and one back.
-func offPool<T: Sendable>(_ executor: any TaskExecutor, _ work: @escaping @Sendable () throws(FolioError) -> T) async throws(FolioError) -> T {
-    try await withTaskExecutorPreference(executor) { () async throws(FolioError) -> T in
+/// `cache`'s I/O executor, off the cooperative pool: one hop there and one
+/// back (counted: `CacheStatistics.asyncHops`).
+func offPool<S: LockStrategy, T: Sendable>(_ cache: PageCache<S>, _ work: @escaping @Sendable () throws(FolioError) -> T) async throws(FolioError) -> T {
+    cache.counters.asyncHops.wrappingAdd(1, ordering: .relaxed)
+    return try await withTaskExecutorPreference(cache.ioExecutor) { () async throws(FolioError) -> T in
         // Nonisolated: runs on the preferred executor even when the caller
         // is isolated to an actor (whose isolation the closure inherits).
         try await runOnPreferredExecutor(work)

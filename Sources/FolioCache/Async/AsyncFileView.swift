@@ -25,7 +25,7 @@ public struct AsyncFileView<Strategy: LockStrategy>: Sendable {
         guard count > 0 else { return }
         let view = self.view
         let pageSize = view.file.pageSize
-        try await offPool(view.file.cache.ioExecutor) { () throws(FolioError) in
+        try await offPool(view.file.cache) { () throws(FolioError) in
             var pos = offset - (start & Int64(pageSize - 1))
             while pos < offset + Int64(count) {
                 // One byte of each page: the fault path maps the page.

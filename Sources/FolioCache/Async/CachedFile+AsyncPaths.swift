@@ -57,6 +57,70 @@ extension CachedFile {
         return n.map { .copied($0) } ?? .retry
     }
 
+    /// A read miss served in the caller's task (async API), when nothing
+    /// of it waits: the backend has the bytes in memory
+    /// (`IOBackend.readWithoutBlocking`), the room is made from clean
+    /// victims, the locks are free (`fillWithoutWaiting`). Copies as the
+    /// synchronous miss does.
+    func readMissWithoutWaiting(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> MissWithoutWaiting {
+        guard mapping.backend.readsWithoutBlocking else { return .hop(nil) }
+        // Per-inode and per-range cannot wait suspended, so a page they
+        // found busy comes here too: cached, it is no miss (the policy is
+        // not asked); its wait is the hop's.
+        if !Strategy.locksFolios, let cached = mapping.table.lookupAndPin(index) {
+            cached.unpin()
+            return .hop(nil)
+        }
+        switch fillWithoutWaiting(index) {
+        case .filled(let folio, let pages):
+            let n = folio._withUnsafeGuaranteedRef { copyFilled($0, index, from: inPage, count: count, into: dst) }
+            finishFill(folio, pages: pages)
+            cache.counters.missesWithoutHop.wrappingAdd(1, ordering: .relaxed)
+            return .copied(n)
+        case .pastEOF:
+            return .copied(0)
+        case .lostRace:
+            return .retry
+        case .wouldBlock(let hint):
+            return .hop(hint)
+        }
+    }
+
+    /// What `readMissWithoutWaiting` did.
+    enum MissWithoutWaiting {
+        case copied(Int)
+        /// Another thread filled the page first: look it up again.
+        case retry
+        /// It would wait: fill it off the pool (`readMissed`), with the
+        /// policy's hint if the policy was asked.
+        case hop(InsertionHint?)
+    }
+
+    /// The hop of an async read whose page `index` missed in its task
+    /// (`readMissWithoutWaiting` → `.hop`): fills the page — with the
+    /// policy's `hint` from the task, so the policy is asked once per miss —
+    /// copies its piece (`count` bytes from `inPage`), then reads the rest of
+    /// `buffer` as `read(into:at:)` does. Blocks: runs on the I/O executor.
+    func readMissed(_ index: PageIndex, hint: InsertionHint?, from inPage: Int, count: Int,
+                    into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int {
+        guard let hint, let base = buffer.baseAddress else { return try read(into: buffer, at: offset) }
+        let first: Int
+        switch try fill(index, hint: hint) {
+        case .filled(let folio, let pages):
+            first = folio._withUnsafeGuaranteedRef { copyFilled($0, index, from: inPage, count: count, into: base) }
+            finishFill(folio, pages: pages)
+        case .pastEOF:
+            first = 0
+        case .lostRace:
+            first = try readPage(index, from: inPage, count: count, into: base)
+        }
+        if first == 0 || first == buffer.count {
+            cache.reclaimIfNeeded()
+            return first
+        }
+        return first + (try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[first...]), at: offset + Int64(first)))
+    }
+
     /// What `readPageSuspending` did.
     enum SuspendedRead {
         case copied(Int)

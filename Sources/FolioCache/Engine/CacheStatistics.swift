@@ -24,6 +24,10 @@ final class CacheCounters: Sendable {
     let compressions = Atomic<UInt64>(0)
     let decompressions = Atomic<UInt64>(0)
     let copiesReused = Atomic<UInt64>(0)
+    /// Async API: operations that hopped to the I/O executor, and read
+    /// misses served in the caller's task instead.
+    let asyncHops = Atomic<UInt64>(0)
+    let missesWithoutHop = Atomic<UInt64>(0)
     /// The most resident bytes seen after an insertion or decompression.
     @usableFromInline let peakResidentBytes = Atomic<Int>(0)
     /// Logical bytes less resident bytes (of compressed folios, less the
@@ -68,6 +72,8 @@ final class CacheCounters: Sendable {
         s.compressions = compressions.load(ordering: .relaxed)
         s.decompressions = decompressions.load(ordering: .relaxed)
         s.copiesReused = copiesReused.load(ordering: .relaxed)
+        s.asyncHops = asyncHops.load(ordering: .relaxed)
+        s.asyncMissesWithoutHop = missesWithoutHop.load(ordering: .relaxed)
         s.peakResidentBytes = peakResidentBytes.load(ordering: .relaxed)
         s.checksumFailures = checksumFailures.load(ordering: .relaxed)
     }
@@ -162,6 +168,14 @@ public struct CacheStatistics: Sendable, Equatable {
     /// an eviction, a collapse or a split overlapped: their copy was thrown
     /// away and the read took the folio's lock instead.
     public var optimisticReadRetries: UInt64 = 0
+
+    /// Async API calls that hopped to the I/O executor (`PageCache.ioExecutor`):
+    /// misses, waits that cannot suspend, flush, sync, truncate, close.
+    public var asyncHops: UInt64 = 0
+    /// Async read misses served in the caller's task without a hop: the
+    /// backend had the bytes in memory (a POSIX file's pages in the OS page
+    /// cache) and nothing else waited (docs/async.md). Also counted in `misses`.
+    public var asyncMissesWithoutHop: UInt64 = 0
 
     /// The most `residentBytes` reached since the cache was made (sampled
     /// after every insertion and decompression): how far concurrent misses

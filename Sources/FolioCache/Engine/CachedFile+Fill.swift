@@ -15,6 +15,19 @@ enum FillOutcome<PagesGuard> {
     case lostRace
 }
 
+/// What `fillWithoutWaiting` did.
+enum FillWithoutWaitingOutcome<PagesGuard> {
+    /// As `FillOutcome.filled`: the folio pinned and locked, `pages` held.
+    case filled(Unmanaged<Folio>, pages: PagesGuard)
+    /// As `FillOutcome.pastEOF`.
+    case pastEOF
+    /// Another thread inserted the page first: look it up again.
+    case lostRace
+    /// A step would have waited: nothing held or cached; fill it off the
+    /// pool with this hint (`fill(_:hint:)`).
+    case wouldBlock(InsertionHint)
+}
+
 /// A miss on a page a compressed folio holds: the folio (pinned), and what
 /// the policy said at the miss if it was asked about the folio's own key.
 struct CompressedHit {
@@ -42,11 +55,18 @@ extension CachedFile {
     /// backend in one read, marks it uptodate and gives it to the eviction
     /// policy (an insertion, not an access). The folio comes back still
     /// pinned and locked (`FillOutcome.filled`), so the caller uses it
-    /// without a second lookup or lock round.
+    /// without a second lookup or lock round. `hint`: what the policy said
+    /// at this miss when it was asked already (an async miss that began in
+    /// its task, `fillWithoutWaiting`): it is asked once per miss.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+        try fill(index, hint: nil)
+    }
+
+    /// `fill`, with the policy's `hint` if it was asked already.
+    func fill(_ index: PageIndex, hint: InsertionHint?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         var compressed: CompressedHit? = nil
-        let outcome = try fillOnce(index, compressed: &compressed)
+        let outcome = try fillOnce(index, compressed: &compressed, hint: hint)
         guard let compressed else { return outcome }
         // With the fill's locks released: decompress under the locks of the
         // compressed folio's whole range; the caller looks the page up again.
@@ -57,11 +77,11 @@ extension CachedFile {
 
     /// `fill` up to finding the page in a compressed folio (`compressed`,
     /// pinned; the outcome is then `lostRace`).
-    func fillOnce(_ index: PageIndex, compressed: inout CompressedHit?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    func fillOnce(_ index: PageIndex, compressed: inout CompressedHit?, hint given: InsertionHint? = nil) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         let order = readaheadOrder(index)
         // The policy sees the miss before room is made for it (S3-FIFO's
         // ghost is consulted at lookup, as in the reference).
-        let hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: order)
+        let hint = given ?? cache.policy.prepareInsert(file: mapping.id, index: index, order: order)
         cache.makeRoom(for: pageSize << Int(order))
         strategy.lockInvalidate(.shared, in: mapping.pageLock)
         defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
@@ -75,6 +95,47 @@ extension CachedFile {
         }
         if case .filled = outcome {} else { strategy.unlockPages(pages, in: mapping.pageLock) }
         return outcome
+    }
+
+    /// `fill` for the async API's task, which must not block (docs/async.md):
+    /// the same steps with room made from clean victims only
+    /// (`makeRoomWithoutWaiting`), the insert locks trylocked, and the bytes
+    /// read only if the backend has them in memory (`readWithoutBlocking`:
+    /// the OS page cache). `.wouldBlock` when any step would wait: nothing
+    /// is held or cached, and the hint the policy gave is handed back for
+    /// the hop's `fill(_:hint:)`. A page held by a compressed folio hops
+    /// too (its decompression takes blocking locks).
+    func fillWithoutWaiting(_ index: PageIndex) -> FillWithoutWaitingOutcome<Strategy.PagesGuard> {
+        let order = readaheadOrder(index)
+        let hint = cache.policy.prepareInsert(file: mapping.id, index: index, order: order)
+        guard cache.makeRoomWithoutWaiting(for: pageSize << Int(order)),
+              strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else { return .wouldBlock(hint) }
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        guard let pages = strategy.tryLockPages(index..<index.advanced(by: 1 << Int64(order)), .exclusive, in: mapping.pageLock) else {
+            return .wouldBlock(hint)
+        }
+        var compressed: CompressedHit? = nil
+        var blocked = false
+        let outcome = withUnsafeMutablePointer(to: &blocked) { blocked in
+            Result { () throws(FolioError) in
+                try fillLocked(index, order: order, pages: pages, hint: hint, compressed: &compressed, wouldBlock: blocked)
+            }
+        }
+        switch outcome {
+        case .success(.filled(let folio, let pages)):
+            return .filled(folio, pages: pages)
+        case .success(.pastEOF):
+            strategy.unlockPages(pages, in: mapping.pageLock)
+            return .pastEOF
+        case .success(.lostRace):
+            strategy.unlockPages(pages, in: mapping.pageLock)
+            compressed?.folio.unpin()
+            return blocked || compressed != nil ? .wouldBlock(hint) : .lostRace
+        case .failure:
+            // (Closed meanwhile: the hop's read reports it.)
+            strategy.unlockPages(pages, in: mapping.pageLock)
+            return .wouldBlock(hint)
+        }
     }
 
     /// The order of the folio a miss on page `index` fills: readahead. A
@@ -105,7 +166,11 @@ extension CachedFile {
     /// at `index`). Falls back to one page when the large folio's range is
     /// partly cached. A page held by a compressed folio comes back in
     /// `compressed` (pinned), with `lostRace`.
-    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint, compressed: inout CompressedHit?) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
+    /// `wouldBlock` non-nil: read with `readWithoutBlocking` only; if the
+    /// backend would wait, the new folio is discarded, `wouldBlock` set and
+    /// the outcome is `lostRace` (nothing held, nothing cached).
+    func fillLocked(_ index: PageIndex, order: UInt8, pages: Strategy.PagesGuard, hint: InsertionHint, compressed: inout CompressedHit?,
+                    wouldBlock: UnsafeMutablePointer<Bool>? = nil) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
         try checkOpen()
         let size = mapping.size.load(ordering: .acquiring)
         guard mapping.offset(of: index) < size else { return .pastEOF }
@@ -122,7 +187,12 @@ extension CachedFile {
             return .lostRace
         }
         do throws(FolioError) {
-            try readIn(folio, size: size)
+            if !(try readIn(folio, size: size, withoutBlocking: wouldBlock != nil)) {
+                // The backend would wait: undone, for the caller to hop.
+                discardInserted(folio)
+                wouldBlock?.pointee = true
+                return .lostRace
+            }
         } catch {
             // A failed read caches nothing.
             discardInserted(folio)
@@ -146,9 +216,12 @@ extension CachedFile {
     /// Reads a newly inserted (locked) folio's bytes below EOF `size` from
     /// the backend and zeroes the rest: bytes past the backend's end (data
     /// never written back, a hole) and past EOF read as zeros. Counts a miss.
-    func readIn(_ folio: Folio, size: Int64) throws(FolioError) {
+    /// `withoutBlocking`: through `readWithoutBlocking`; false (the folio's
+    /// bytes unspecified) if the backend would wait. Otherwise true.
+    @discardableResult
+    func readIn(_ folio: Folio, size: Int64, withoutBlocking: Bool = false) throws(FolioError) -> Bool {
         assert(!Strategy.locksFolios || folio.isLockBitSet, "readIn: the folio must be locked")
-        guard let data = folio.data else { return }
+        guard let data = folio.data else { return true }
         let want = mapping.bytesBelow(size, in: folio)
         var got = 0
         if want > 0 {
@@ -157,7 +230,14 @@ extension CachedFile {
             // fault), and zeroing the rest would cache a torn page.
             let offset = mapping.offset(of: folio.index)
             while got < want {
-                let n = try mapping.backend.read(into: UnsafeMutableRawBufferPointer(start: data + got, count: want - got), at: offset + Int64(got))
+                let buffer = UnsafeMutableRawBufferPointer(start: data + got, count: want - got)
+                let n: Int
+                if withoutBlocking {
+                    guard let m = mapping.backend.readWithoutBlocking(into: buffer, at: offset + Int64(got)) else { return false }
+                    n = m
+                } else {
+                    n = try mapping.backend.read(into: buffer, at: offset + Int64(got))
+                }
                 if n <= 0 { break }
                 got += n
             }
@@ -167,6 +247,7 @@ extension CachedFile {
         if got < folio.byteCount {
             (data + got).initializeMemory(as: UInt8.self, repeating: 0, count: folio.byteCount - got)
         }
+        return true
     }
 
     /// With the insert locks held: a new folio of `order` at page `index`, locked,

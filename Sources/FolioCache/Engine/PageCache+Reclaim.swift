@@ -35,11 +35,23 @@ extension PageCache {
     /// Called at the end of an operation, with no page lock held: if the
     /// budget is exceeded (an insert that found nothing to evict, or
     /// concurrent inserts), evicts back to it.
+    /// `cleanOnly`: in a task of the async API, which must not block —
+    /// dirty victims are kept (their writeback would be I/O), clean ones
+    /// evicted or compressed.
     @inlinable
-    func reclaimIfNeeded() {
+    func reclaimIfNeeded(cleanOnly: Bool = false) {
         if residentBytes.load(ordering: .relaxed) > dataBudget {
-            reclaim(target: dataBudget)
+            reclaim(target: dataBudget, cleanOnly: cleanOnly)
         }
+    }
+
+    /// `makeRoom` for a miss served in an async task (`fillWithoutWaiting`):
+    /// one pass of trylocks over clean victims only — no writeback, no
+    /// yielding. Whether the room is there now.
+    func makeRoomWithoutWaiting(for bytes: Int) -> Bool {
+        if hasRoom(for: bytes) { return true }
+        reclaim(target: max(0, dataBudget - bytes), cleanOnly: true)
+        return hasRoom(for: bytes)
     }
 
     /// Evicts the policy's victims until at most `target` bytes are
@@ -49,8 +61,9 @@ extension PageCache {
     /// victim handed out is either evicted or given back (`keep`).
     /// `waiting` (`makeRoom`'s second pass): retry each victim's trylocks,
     /// yielding in between (`tryEvict`), instead of trying once.
+    /// `cleanOnly`: dirty victims count as busy (no writeback).
     @usableFromInline
-    func reclaim(target: Int, waiting: Bool = false) {
+    func reclaim(target: Int, waiting: Bool = false, cleanOnly: Bool = false) {
         var idleRounds = 0
         while idleRounds < 3 {
             let excess = residentBytes.load(ordering: .relaxed) - target
@@ -69,7 +82,7 @@ extension PageCache {
             var need = excess
             for folio in victims {
                 let before = residentBytes.load(ordering: .relaxed)
-                let outcome = tryEvict(folio, need: need, fromTier: fromTier, waiting: waiting)
+                let outcome = tryEvict(folio, need: need, fromTier: fromTier, waiting: waiting, cleanOnly: cleanOnly)
                 need -= before - residentBytes.load(ordering: .relaxed)
                 switch outcome {
                 case .evicted, .split, .compressed:
@@ -103,7 +116,7 @@ extension PageCache {
     /// strategy, skips it if someone else pins it, writes it back if dirty,
     /// removes it from its page table and the policy. It returns to the pool
     /// when the last pin — ours — drops, after its locks are released.
-    func tryEvict(_ folio: Folio, need: Int = .max, fromTier: Bool = false, waiting: Bool = false) -> EvictOutcome {
+    func tryEvict(_ folio: Folio, need: Int = .max, fromTier: Bool = false, waiting: Bool = false, cleanOnly: Bool = false) -> EvictOutcome {
         // (A compressed victim too: it is still resident, and evictable.)
         guard folio.tryPinResident() else { return .gone }
         guard let core = folio.mapping else {
@@ -136,7 +149,7 @@ extension PageCache {
             folio.unpin()
             return .busy
         }
-        let outcome = evictLocked(folio, of: mapping, need: need, fromTier: fromTier)
+        let outcome = evictLocked(folio, of: mapping, need: need, fromTier: fromTier, cleanOnly: cleanOnly)
         strategy.unlockFolio(folio)
         strategy.unlockPages(pagesGuard, in: mapping.pageLock)
         if outcome == .evicted { folio.markUnlisted() }
@@ -157,7 +170,7 @@ extension PageCache {
     /// The part of `tryEvict` done with the folio pinned (once, by us) and
     /// locked, with its whole range. `fromTier`: a victim of the compressed
     /// tier, which must still be compressed.
-    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>, need: Int = .max, fromTier: Bool = false) -> EvictOutcome {
+    func evictLocked(_ folio: Folio, of mapping: Mapping<Strategy>, need: Int = .max, fromTier: Bool = false, cleanOnly: Bool = false) -> EvictOutcome {
         assert(!Strategy.locksFolios || folio.isLockBitSet, "evictLocked: the folio must be locked")
         // Recheck under the lock: truncate, close or another reclaimer may
         // have removed it since the policy offered it (they hold this same
@@ -167,6 +180,7 @@ extension PageCache {
         if fromTier && !folio.flags.contains(.compressed) { return .gone }
         if folio.pinCount > 1 { return .busy }
         if folio.flags.contains(.dirty) {
+            if cleanOnly { return .busy }
             do {
                 try writeback(folio, of: mapping)
             } catch {

@@ -10,6 +10,16 @@ public protocol IOBackend: AnyObject, Sendable {
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were
     /// read, fewer only at end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int
+    /// Whether `readWithoutBlocking` can ever serve a read (false: the async
+    /// API takes every miss of this backend to its I/O threads).
+    var readsWithoutBlocking: Bool { get }
+    /// Reads as `read` does, but only if that needs no device I/O — the
+    /// bytes are in memory (a POSIX file's pages in the OS page cache:
+    /// `preadv2` with `RWF_NOWAIT`). Nil if it would have to wait, or on any
+    /// error (the blocking `read` that follows reports it). The async API
+    /// serves such a miss in the caller's task instead of hopping to its
+    /// I/O threads (docs/async.md).
+    func readWithoutBlocking(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int?
     /// Writes all of `bytes` at `offset` (extending the file if needed).
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError)
     /// The current size of the backing file.
@@ -27,6 +37,11 @@ public protocol IOBackend: AnyObject, Sendable {
 }
 
 extension IOBackend {
+    /// False: by default a backend cannot tell whether a read would wait.
+    public var readsWithoutBlocking: Bool { false }
+    /// Nil: by default every read may wait.
+    public func readWithoutBlocking(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? { nil }
+
     /// Nil: by default a backend cannot tell which file it is, so its opens
     /// are never shared.
     public var identity: FileIdentity? { nil }

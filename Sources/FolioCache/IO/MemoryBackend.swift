@@ -20,6 +20,7 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     var readDelayMicroseconds: UInt32 = 0
     var writeDelayMicroseconds: UInt32 = 0
     var reads = 0
+    var nonblockingReads = false
     var writes = 0
     var syncs = 0
 
@@ -46,6 +47,12 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
     /// Makes every write sleep this long (outside the lock) first: a slow
     /// disk, which widens the windows in which writeback holds page locks.
     package func setWriteDelay(microseconds: UInt32) { lock.withLock { writeDelayMicroseconds = microseconds } }
+    /// Lets `readWithoutBlocking` serve reads (memory never waits): the
+    /// async API then serves this backend's misses in the caller's task, as
+    /// it does a POSIX file's pages in the OS page cache. Off by default, so
+    /// that tests of the async API take its hops as with a disk. A read
+    /// with a delay or an injected failure pending still answers nil.
+    package func setReadsWithoutBlocking(_ on: Bool) { lock.withLock { nonblockingReads = on } }
     /// Makes the next `count` writes fail with `errno`.
     package func failNextWrites(_ count: Int, errno e: Int32 = EIO) { lock.withLock { failWrites = (count, e) } }
     /// Makes the next `count` syncs fail with `errno`.
@@ -72,6 +79,11 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let e = injectedFailure(&failReads, "pread", offset) { throw e }
+        return copyOut(into: buffer, at: offset)
+    }
+
+    /// A read's copy (lock held; `offset` checked): counts the read.
+    func copyOut(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
         reads += 1
         let start = Int(offset)
         guard start < bytes.count, let dst = buffer.baseAddress else { return 0 }
@@ -80,6 +92,15 @@ public final class MemoryBackend: IOBackend, @unchecked Sendable {
             if let base = src.baseAddress { dst.copyMemory(from: base + start, byteCount: n) }
         }
         return n
+    }
+
+    public var readsWithoutBlocking: Bool { lock.withLock { nonblockingReads } }
+
+    public func readWithoutBlocking(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard nonblockingReads, readDelayMicroseconds == 0, failReads.count == 0, offset >= 0, offset <= Int64(Int32.max) else { return nil }
+        return copyOut(into: buffer, at: offset)
     }
 
     public func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {

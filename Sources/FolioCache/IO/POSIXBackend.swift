@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import SystemPackage
 
 /// A real file through pread / pwrite / fstat / ftruncate / fsync, retrying
@@ -83,6 +84,32 @@ public final class POSIXBackend: IOBackend, @unchecked Sendable {
                 break  // end of file
             } else if n != -Int(EINTR) {
                 throw .io(operation: "pread", path: path, offset: offset + Int64(done), errno: Errno(rawValue: Int32(-n)))
+            }
+        }
+        return done
+    }
+
+    /// True until the kernel or file system turns `RWF_NOWAIT` down
+    /// (`EOPNOTSUPP`, `ENOSYS`, `EINVAL`: Linux before 4.14, some file systems).
+    public var readsWithoutBlocking: Bool { noWaitSupported.load(ordering: .relaxed) }
+    let noWaitSupported = Atomic<Bool>(true)
+
+    /// `preadv2` with `RWF_NOWAIT` until the bytes are read or end of file:
+    /// nil as soon as a call would wait for the device (`EAGAIN`) or fails.
+    public func readWithoutBlocking(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = calls.preadNoWait(fd, base + done, buffer.count - done, offset + Int64(done))
+            if n > 0 {
+                done += n
+            } else if n == 0 {
+                break  // end of file
+            } else if n != -Int(EINTR) {
+                if n == -Int(EOPNOTSUPP) || n == -Int(ENOSYS) || n == -Int(EINVAL) {
+                    noWaitSupported.store(false, ordering: .relaxed)
+                }
+                return nil
             }
         }
         return done

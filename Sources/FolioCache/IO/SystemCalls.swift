@@ -1,3 +1,4 @@
+import CFolioShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,11 @@ public struct SystemCalls: Sendable {
     public var open: @Sendable (_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
     /// `pread(fd, buffer, count, offset)`: bytes read, or `-errno`.
     public var pread: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int
+    /// `preadv2(fd, buffer, count, offset, RWF_NOWAIT)`: bytes read from the
+    /// OS page cache without waiting for the device, or `-errno` (`-EAGAIN`:
+    /// not cached). A layer that leaves it out answers `-EAGAIN` always,
+    /// and the async API then takes every miss to its I/O threads.
+    public var preadNoWait: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int
     /// `pwrite(fd, bytes, count, offset)`: bytes written, or `-errno`.
     public var pwrite: @Sendable (_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int
     /// `fstat(fd)`: the file's size, device and inode, or `-errno` as the size.
@@ -34,10 +40,12 @@ public struct SystemCalls: Sendable {
         fstat: @escaping @Sendable (Int32) -> (size: Int64, device: UInt64, inode: UInt64, isDirectory: Bool),
         ftruncate: @escaping @Sendable (Int32, Int64) -> Int32,
         fsync: @escaping @Sendable (Int32) -> Int32,
-        close: @escaping @Sendable (Int32) -> Int32
+        close: @escaping @Sendable (Int32) -> Int32,
+        preadNoWait: @escaping @Sendable (Int32, UnsafeMutableRawPointer, Int, Int64) -> Int = { _, _, _, _ in -Int(EAGAIN) }
     ) {
         self.open = open
         self.pread = pread
+        self.preadNoWait = preadNoWait
         self.pwrite = pwrite
         self.fstat = fstat
         self.ftruncate = ftruncate
@@ -66,6 +74,7 @@ public struct SystemCalls: Sendable {
         },
         ftruncate: { fd, size in Glibc.ftruncate(fd, off_t(size)) == 0 ? 0 : -errno },
         fsync: { fd in Glibc.fsync(fd) == 0 ? 0 : -errno },
-        close: { fd in Glibc.close(fd) == 0 ? 0 : -errno }
+        close: { fd in Glibc.close(fd) == 0 ? 0 : -errno },
+        preadNoWait: { fd, buffer, count, offset in folio_pread_nowait(fd, buffer, count, offset) }
     )
 }
