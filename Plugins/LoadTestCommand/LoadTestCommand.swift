@@ -4,13 +4,17 @@ import PackagePlugin
 /// `swift package load-test [arguments…]`: builds the load tool (`folio-load`)
 /// in release mode and runs it with the given arguments, e.g.
 /// `swift package load-test run --workload hammer --strategy all --threads 1:16:x2`.
+/// A first argument `--debug` builds it in debug mode instead: a quick check
+/// that the tool runs (CI), whose timings mean nothing.
 @main
 struct LoadTestCommand: CommandPlugin {
     static let product = "folio-load"
 
     func performCommand(context: PluginContext, arguments: [String]) async throws {
+        let debug = arguments.first == "--debug"
+        let arguments = debug ? Array(arguments.dropFirst()) : arguments
         let result = try packageManager.build(
-            .product(Self.product), parameters: .init(configuration: .release, logging: .concise))
+            .product(Self.product), parameters: .init(configuration: debug ? .debug : .release, logging: .concise))
         guard result.succeeded,
               let executable = result.builtArtifacts.first(where: { $0.kind == .executable })
         else {
