@@ -74,18 +74,8 @@ public final class POSIXBackend: IOBackend, @unchecked Sendable {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(FolioError) -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        var done = 0
-        while done < buffer.count {
-            let n = calls.pread(fd, base + done, buffer.count - done, offset + Int64(done))
-            if n > 0 {
-                done += n
-            } else if n == 0 {
-                break  // end of file
-            } else if n != -Int(EINTR) {
-                throw .io(operation: "pread", path: path, offset: offset + Int64(done), errno: Errno(rawValue: Int32(-n)))
-            }
-        }
+        let (done, error) = readLoop(into: buffer, at: offset, calls.pread)
+        if let error { throw .io(operation: "pread", path: path, offset: offset + Int64(done), errno: Errno(rawValue: error)) }
         return done
     }
 
@@ -97,22 +87,29 @@ public final class POSIXBackend: IOBackend, @unchecked Sendable {
     /// `preadv2` with `RWF_NOWAIT` until the bytes are read or end of file:
     /// nil as soon as a call would wait for the device (`EAGAIN`) or fails.
     public func readWithoutBlocking(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
-        guard let base = buffer.baseAddress else { return 0 }
+        let (done, error) = readLoop(into: buffer, at: offset, calls.preadNoWait)
+        guard let error else { return done }
+        if error == EOPNOTSUPP || error == ENOSYS || error == EINVAL { noWaitSupported.store(false, ordering: .relaxed) }
+        return nil
+    }
+
+    /// A pread-shaped `call` until `buffer` is full or end of file, retrying
+    /// `EINTR` and short reads: the bytes read, and the errno that stopped it.
+    func readLoop(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64,
+                  _ call: (Int32, UnsafeMutableRawPointer, Int, Int64) -> Int) -> (done: Int, errno: Int32?) {
+        guard let base = buffer.baseAddress else { return (0, nil) }
         var done = 0
         while done < buffer.count {
-            let n = calls.preadNoWait(fd, base + done, buffer.count - done, offset + Int64(done))
+            let n = call(fd, base + done, buffer.count - done, offset + Int64(done))
             if n > 0 {
                 done += n
             } else if n == 0 {
                 break  // end of file
             } else if n != -Int(EINTR) {
-                if n == -Int(EOPNOTSUPP) || n == -Int(ENOSYS) || n == -Int(EINVAL) {
-                    noWaitSupported.store(false, ordering: .relaxed)
-                }
-                return nil
+                return (done, Int32(-n))
             }
         }
-        return done
+        return (done, nil)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError) {
