@@ -74,5 +74,18 @@ let package = Package(
             dependencies: [.product(name: "FolioCache", package: "Folio")],
             path: "PolicySim/Sources"
         ),
+        // Async read throughput on the cooperative pool against the
+        // synchronous API on as many threads (docs/performance.md, "The async
+        // API"): started from the main thread, which package-benchmark's
+        // bodies are not (they run on a pool thread). Sources one level deeper
+        // for the same reason as PolicySim's.
+        .executableTarget(
+            name: "AsyncThroughput",
+            dependencies: [
+                .product(name: "FolioCache", package: "Folio"),
+                .product(name: "FolioLocks", package: "Folio"),
+            ],
+            path: "AsyncThroughput/Sources"
+        ),
     ]
 )

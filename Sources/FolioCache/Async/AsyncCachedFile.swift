@@ -48,7 +48,12 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
     }
 
     /// The rest of a read whose page at `done` would wait: suspend on its
-    /// lock, or hop.
+    /// lock, or hop. Specialized for the four strategy types (as
+    /// `CachedFile.fill`).
+    @_specialize(exported: true, where Strategy == PerRangeLocking)
+    @_specialize(exported: true, where Strategy == PerInodeLocking)
+    @_specialize(exported: true, where Strategy == PerPageBitLocking)
+    @_specialize(exported: true, where Strategy == HybridFairLocking)
     @usableFromInline
     func readRest(_ buffer: SendableBuffer, done already: Int, at offset: Int64) async throws -> Int {
         let base = buffer.base

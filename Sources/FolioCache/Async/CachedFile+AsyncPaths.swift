@@ -46,8 +46,12 @@ extension CachedFile {
     /// then copies as the locked hit does. `.miss` if the page is not cached
     /// (or the strategy cannot wait suspended): the caller hops.
     func readPageSuspending(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) async throws -> SuspendedRead {
-        guard let asyncLocks = strategy as? any AsyncFolioLocking else { return .miss }
-        guard let folio = mapping.table.lookupAndPin(index) else { return .miss }
+        // The lookup first: a miss (the common way here) pays no dynamic cast.
+        guard Strategy.locksFolios, let folio = mapping.table.lookupAndPin(index) else { return .miss }
+        guard let asyncLocks = strategy as? any AsyncFolioLocking else {
+            folio.unpin()
+            return .miss
+        }
         guard await asyncLocks.lockFolioAsync(folio) else {
             folio.unpin()
             throw CancellationError()
@@ -157,8 +161,11 @@ extension CachedFile {
     /// (out of order, so only a trylock: a truncate waiting for it makes this
     /// give up). Whether it wrote; false: the caller hops.
     func writePageSuspending(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) async throws -> Bool {
-        guard let asyncLocks = strategy as? any AsyncFolioLocking else { return false }
-        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        guard Strategy.locksFolios, let folio = mapping.table.lookupAndPin(index) else { return false }
+        guard let asyncLocks = strategy as? any AsyncFolioLocking else {
+            folio.unpin()
+            return false
+        }
         guard await asyncLocks.lockFolioAsync(folio) else {
             folio.unpin()
             throw CancellationError()

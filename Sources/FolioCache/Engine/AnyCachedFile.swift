@@ -35,4 +35,6 @@ public final class AnyCachedFile: CachedFileProtocol {
     public func makeView(_ range: Range<Int64>, mode: ViewMode, faultAround: Int?) throws(FolioError) -> any FileViewProtocol {
         try base.makeView(range, mode: mode, faultAround: faultAround)
     }
+    /// The async API of the strategy's file (docs/async.md).
+    public var async: AnyAsyncCachedFile { AnyAsyncCachedFile(base.async) }
 }

@@ -83,6 +83,10 @@ public protocol CachedFileProtocol: AnyObject, Sendable {
     @discardableResult func compact() throws(FolioError) -> CompactionReport
     /// Maps a view; `map(_:mode:faultAround:)` is the spelling to call.
     func makeView(_ range: Range<Int64>, mode: ViewMode, faultAround: Int?) throws(FolioError) -> any FileViewProtocol
+    /// The type of this file's async API.
+    associatedtype AsyncFile: AsyncCachedFileProtocol
+    /// This file's async API (docs/async.md): `try await file.async.read(count:at:)`.
+    var async: AsyncFile { get }
 }
 
 extension CachedFile: CachedFileProtocol {

@@ -36,6 +36,10 @@ public protocol FileViewProtocol: AnyObject, Sendable {
     func store(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FolioError)
     /// Stores `bytes` at `offset`; the pages become dirty.
     func store(_ bytes: [UInt8], at offset: Int64) throws(FolioError)
+    /// The type of this view's async API.
+    associatedtype AsyncView: AsyncFileViewProtocol
+    /// This view's async API (docs/async.md): faults on the I/O executor.
+    var async: AsyncView { get }
 }
 
 extension FileView: FileViewProtocol {}
