@@ -144,11 +144,12 @@ import Glibc
         // defer a handoff to their own unlock (as in Linux, whose unlock also
         // clears the bit before it wakes). Alone on this machine that is rare
         // (0–3 per run); under CI's parallel tests one waiter was once passed
-        // over 10 times in a row. Printed, and bounded loosely: a due waiter
-        // passed over again and again would mean the handoff is not being
-        // retried.
+        // over 10 times in a row, and under ThreadSanitizer on a slower
+        // machine 41 times (`singleWaker`, one spinner). Printed, and bounded
+        // loosely: a handoff that is not being retried would pass a due
+        // waiter over for the rest of the run (thousands of unlocks).
         print("\(policy): handoffs \(s.handoffs), deferred \(s.deferredHandoffs), most deferrals of one waiter \(s.maxHandoffDeferrals), longest wait \(s.maxWaitNanoseconds / 1_000) µs")
-        #expect(s.maxHandoffDeferrals <= 32, "\(policy): one due waiter was passed over by \(s.maxHandoffDeferrals) unlocks: \(s)")
+        #expect(s.maxHandoffDeferrals <= 128, "\(policy): one due waiter was passed over by \(s.maxHandoffDeferrals) unlocks: \(s)")
     }
 
     /// The count bound still holds for every variant (the time bound off):
