@@ -49,7 +49,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
 
     /// The rest of a read whose page at `done` would wait: suspend on its
     /// lock, or hop. Specialized for the four strategy types (as
-    /// `CachedFile.fill`).
+    /// `CachedFile.write(_:at:)` is).
     @_specialize(exported: true, where Strategy == PerRangeLocking)
     @_specialize(exported: true, where Strategy == PerInodeLocking)
     @_specialize(exported: true, where Strategy == PerPageBitLocking)
