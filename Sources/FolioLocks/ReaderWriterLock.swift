@@ -184,6 +184,11 @@ public final class ReaderWriterLock: @unchecked Sendable {
     /// Whether anyone holds the lock (a racy snapshot for tests).
     public var isLocked: Bool { word.load(ordering: .relaxed) & ~Self.parked != 0 }
 
+    /// Whether the `parked` bit is set: someone is (or was about to be)
+    /// parked (a racy snapshot for tests; left set with nobody queued, it
+    /// would keep new readers out).
+    public var hasParkedBit: Bool { word.load(ordering: .relaxed) & Self.parked != 0 }
+
     // MARK: Slow paths
 
     @usableFromInline func lockSlow(_ mode: LockMode) {

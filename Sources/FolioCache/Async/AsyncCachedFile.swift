@@ -7,16 +7,17 @@ import Synchronization
 ///
 /// - **A hit does not suspend.** A cached page that nobody holds locked is
 ///   copied in the caller's task, as the synchronous hit does.
-/// - **A lock wait suspends the task** (per-page strategies: per-page bit,
-///   hybrid fair and its presets): the task is parked in the parking lot
-///   like a thread, under the strategy's fairness rules, and resumed by the
-///   unlock — a handoff to it is a handoff.
+/// - **A lock wait suspends the task** — for a folio lock (per-page bit,
+///   hybrid fair and its presets) or a page range (per-inode's file lock,
+///   per-range's range): the task is parked in the parking lot like a
+///   thread, under the strategy's fairness rules, and resumed by the unlock
+///   — a handoff to it is a handoff.
 /// - **Everything else hops** once to the cache's I/O executor
 ///   (`PageCache.ioExecutor`, Folio's own threads unless you give it
 ///   another) and runs the synchronous operation there: a miss (with the
 ///   rest of the read: one hop per call, not per page), a write that must
-///   fill or wait for the invalidate lock, `flush`, `sync`, `truncate`,
-///   `close`, and every wait of the per-inode and per-range strategies.
+///   fill or wait for the invalidate lock, `flush`, `sync`, `truncate` and
+///   `close`.
 ///
 /// Errors: `FolioError` as the synchronous calls throw, or
 /// `CancellationError` when the task was cancelled while it waited for a
@@ -189,7 +190,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
                 done += n
                 continue
             }
-            // Not cached, or a wait that cannot suspend: the rest in one hop.
+            // Not cached, or a truncate holds the invalidate lock: the rest in one hop.
             let rest = SendableBuffer(UnsafeMutableRawPointer(mutating: base + done), bytes.count - done)
             let file = self.file
             try await offPool(file.cache) { () throws(FolioError) in

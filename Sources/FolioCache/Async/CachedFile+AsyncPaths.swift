@@ -41,24 +41,46 @@ extension CachedFile {
         }
     }
 
-    /// A read of a cached page whose folio is locked (per-page strategies):
-    /// pins it and waits for its lock *suspended* (`AsyncFolioLocking`),
-    /// then copies as the locked hit does. `.miss` if the page is not cached
-    /// (or the strategy cannot wait suspended): the caller hops.
+    /// A read of a cached page that would wait for its lock: waits for it
+    /// *suspended* (`LockStrategy.lockFolioAsync` / `lockPagesAsync`), then
+    /// copies as the locked hit does. Per-page strategies pin the folio and
+    /// wait for its lock (then recheck); per-inode and per-range wait for the
+    /// page's range shared, then look the page up (no recheck: the range was
+    /// taken before the lookup). `.miss` if the page is not cached (or the
+    /// strategy cannot wait suspended): the caller fills it or hops.
     func readPageSuspending(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) async throws -> SuspendedRead {
-        // The lookup first: a miss (the common way here) pays no dynamic cast.
-        guard Strategy.locksFolios, let folio = mapping.table.lookupAndPin(index) else { return .miss }
-        guard let asyncLocks = strategy as? any AsyncFolioLocking else {
+        guard Strategy.waitsSuspend else { return .miss }
+        if Strategy.locksFolios {
+            guard let folio = mapping.table.lookupAndPin(index) else { return .miss }
+            guard await strategy.lockFolioAsync(folio) else {
+                folio.unpin()
+                throw CancellationError()
+            }
+            let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
+            strategy.unlockAndUnpinFolio(folio)
+            return n.map { .copied($0) } ?? .retry
+        }
+        // A miss (the common way here) takes no lock.
+        guard isCached(index) else { return .miss }
+        guard let pagesGuard = await strategy.lockPagesAsync(onePage(index), .shared, in: mapping.pageLock) else {
+            throw CancellationError()
+        }
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        guard let folio = mapping.table.lookupAndPin(index) else { return .miss }
+        guard strategy.tryLockFolio(folio) else {  // (no folio lock here: always taken)
             folio.unpin()
             return .miss
-        }
-        guard await asyncLocks.lockFolioAsync(folio) else {
-            folio.unpin()
-            throw CancellationError()
         }
         let n = copyLocked(folio, index, from: inPage, count: count, into: dst)
         strategy.unlockAndUnpinFolio(folio)
         return n.map { .copied($0) } ?? .retry
+    }
+
+    /// Whether the page is in the page table now (a racy answer: a hint).
+    func isCached(_ index: PageIndex) -> Bool {
+        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        folio.unpin()
+        return true
     }
 
     /// A read miss served in the caller's task (async API), when nothing
@@ -68,13 +90,9 @@ extension CachedFile {
     /// synchronous miss does.
     func readMissWithoutWaiting(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> MissWithoutWaiting {
         guard mapping.backend.readsWithoutBlocking else { return .hop(nil) }
-        // Per-inode and per-range cannot wait suspended, so a page they
-        // found busy comes here too: cached, it is no miss (the policy is
-        // not asked); its wait is the hop's.
-        if !Strategy.locksFolios, let cached = mapping.table.lookupAndPin(index) {
-            cached.unpin()
-            return .hop(nil)
-        }
+        // Per-inode and per-range: a page cached since `readPageSuspending`
+        // looked is no miss (the policy is not asked); the hop reads it.
+        if !Strategy.locksFolios && isCached(index) { return .hop(nil) }
         switch fillWithoutWaiting(index) {
         case .filled(let folio, let pages):
             let n = folio._withUnsafeGuaranteedRef { copyFilled($0, index, from: inPage, count: count, into: dst) }
@@ -156,25 +174,42 @@ extension CachedFile {
         return writeLockedHit(folio, index, at: inPage, from: src, count: count)
     }
 
-    /// A write to a cached page whose folio is locked (per-page strategies):
-    /// waits for the folio lock suspended, then trylocks the invalidate lock
-    /// (out of order, so only a trylock: a truncate waiting for it makes this
-    /// give up). Whether it wrote; false: the caller hops.
+    /// A write to a cached page that would wait for its lock, waiting
+    /// suspended. Per-page strategies wait for the folio lock, then only
+    /// trylock the invalidate lock (out of order, so only a trylock: a
+    /// truncate waiting for it makes this give up). Per-inode and per-range
+    /// (whose invalidate lock is a no-op, covered by the range) wait for the
+    /// page's range exclusive, then look the page up. Whether it wrote;
+    /// false (not cached, or an invalidate lock taken): the caller hops.
     func writePageSuspending(_ index: PageIndex, at inPage: Int, from src: UnsafeRawPointer, count: Int) async throws -> Bool {
-        guard Strategy.locksFolios, let folio = mapping.table.lookupAndPin(index) else { return false }
-        guard let asyncLocks = strategy as? any AsyncFolioLocking else {
-            folio.unpin()
-            return false
+        guard Strategy.waitsSuspend else { return false }
+        if Strategy.locksFolios {
+            guard let folio = mapping.table.lookupAndPin(index) else { return false }
+            guard await strategy.lockFolioAsync(folio) else {
+                folio.unpin()
+                throw CancellationError()
+            }
+            guard strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else {
+                strategy.unlockAndUnpinFolio(folio)
+                return false
+            }
+            defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+            return writeLockedHit(folio, index, at: inPage, from: src, count: count)
         }
-        guard await asyncLocks.lockFolioAsync(folio) else {
-            folio.unpin()
+        guard isCached(index) else { return false }
+        guard let pagesGuard = await strategy.lockPagesAsync(onePage(index), .exclusive, in: mapping.pageLock) else {
             throw CancellationError()
         }
-        guard strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else {
-            strategy.unlockAndUnpinFolio(folio)
+        defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        // The engine's order (invalidate → pages) with a no-op invalidate
+        // lock: trylocked after the range, which cannot wait on it.
+        guard strategy.tryLockInvalidate(.shared, in: mapping.pageLock) else { return false }
+        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
+        guard let folio = mapping.table.lookupAndPin(index) else { return false }
+        guard strategy.tryLockFolio(folio) else {
+            folio.unpin()
             return false
         }
-        defer { strategy.unlockInvalidate(.shared, in: mapping.pageLock) }
         return writeLockedHit(folio, index, at: inPage, from: src, count: count)
     }
 

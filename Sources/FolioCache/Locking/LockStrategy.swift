@@ -156,6 +156,36 @@ public protocol LockStrategy: Sendable {
     ///   - mapping: The file's lock state.
     ///   - site: The caller's location for the `DebugLocks` checker (empty without it).
     func unlockInvalidate(_ mode: LockMode, in mapping: MappingLock, at site: LockSite)
+
+    // Suspending waits: the async API's (docs/async.md). A hold taken by one
+    // of these is released before the task next suspends.
+
+    /// Whether ``lockFolioAsync(_:)`` and ``lockPagesAsync(_:_:in:)``
+    /// suspend the calling task while they wait (every built-in strategy).
+    /// Where false (the default), the async API never calls them: it runs
+    /// those waits on the I/O executor instead.
+    static var waitsSuspend: Bool { get }
+    /// Locks `folio` like ``lockFolio(_:at:)``, suspending the calling task
+    /// (not blocking its thread) while the lock is held: the waiter is parked
+    /// in the parking lot as a task, under the strategy's fairness rules.
+    /// The caller rechecks afterwards, as after ``lockFolio(_:at:)``.
+    ///
+    /// - Parameter folio: The folio to lock; it must be pinned.
+    /// - Returns: Whether the lock was taken: false, holding nothing, only if
+    ///   the task was cancelled while it waited.
+    func lockFolioAsync(_ folio: Folio) async -> Bool
+    /// Locks `pages` like ``lockPages(_:_:in:at:)``, suspending the calling
+    /// task while it waits (per-inode: the file's rw lock; per-range: the
+    /// range, in arrival order among overlapping ranges, tasks and threads
+    /// alike).
+    ///
+    /// - Parameters:
+    ///   - pages: The page indices the caller is about to look up or change.
+    ///   - mode: Shared to read cached pages, exclusive to change page state.
+    ///   - mapping: The file's lock state, from ``makeMappingLock()``.
+    /// - Returns: The guard to hand back to ``unlockPages(_:in:at:)``, or nil,
+    ///   holding nothing, if the task was cancelled while it waited.
+    func lockPagesAsync(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) async -> PagesGuard?
 }
 
 /// The guard of a strategy whose `lockPages` takes nothing.
@@ -165,6 +195,18 @@ public struct NoPagesGuard: Sendable {
 }
 
 extension LockStrategy {
+    /// False: by default the async API runs a strategy's lock waits on the
+    /// I/O executor.
+    @inlinable public static var waitsSuspend: Bool { false }
+    /// The default, for a strategy whose waits do not suspend (never called
+    /// by the async API then): ``tryLockFolio(_:at:)``.
+    @inlinable public func lockFolioAsync(_ folio: Folio) async -> Bool { tryLockFolio(folio, at: LockSite()) }
+    /// The default, for a strategy whose waits do not suspend (never called
+    /// by the async API then): ``tryLockPages(_:_:in:at:)``.
+    @inlinable public func lockPagesAsync(_ pages: Range<PageIndex>, _ mode: LockMode, in mapping: MappingLock) async -> PagesGuard? {
+        tryLockPages(pages, mode, in: mapping, at: LockSite())
+    }
+
     /// Returns false: by default a strategy has no combined pin-and-lock, and
     /// the caller takes the ordinary path (pin, then `lockFolio`).
     @inlinable public func tryPinAndLockFolio(_ folio: Folio, at site: LockSite) -> Bool { false }

@@ -124,3 +124,40 @@ public final class TestLock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// Takes a lock on a thread of its own and holds it until `unlock()`, which
+/// releases it on that same thread and returns once it is released. (An
+/// async test cannot hold a lock itself: a task may resume on another thread
+/// than the one it took the lock on, and the DebugLocks checker reports that
+/// unlock as a non-owner's.)
+public final class LockHolderThread: Sendable {
+    private let release = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+
+    public init(lock: @escaping @Sendable () -> Void, unlock: @escaping @Sendable () -> Void) {
+        let locked = DispatchSemaphore(value: 0)
+        let release = self.release, released = self.released
+        spawnThread {
+            lock()
+            locked.signal()
+            release.wait()
+            unlock()
+            released.signal()
+        }
+        locked.wait()
+    }
+
+    public func unlock() {
+        release.signal()
+        released.wait()
+    }
+}
+
+/// A value a test's threads hand each other in order (set by one closure,
+/// read by a later one).
+public final class Box<T>: @unchecked Sendable {
+    // @unchecked Sendable: written and read in an order the test imposes
+    // (LockHolderThread's lock closure before its unlock closure, one thread).
+    public var value: T
+    public init(_ value: T) { self.value = value }
+}
