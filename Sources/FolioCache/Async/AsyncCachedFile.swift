@@ -49,14 +49,37 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
     }
 
     /// The rest of a read whose page at `done` would wait: suspend on its
-    /// lock, or hop. Specialized for the four strategy types (as
-    /// `CachedFile.write(_:at:)` is).
-    @_specialize(exported: true, where Strategy == PerRangeLocking)
-    @_specialize(exported: true, where Strategy == PerInodeLocking)
-    @_specialize(exported: true, where Strategy == PerPageBitLocking)
-    @_specialize(exported: true, where Strategy == HybridFairLocking)
+    /// lock, or hop.
+    ///
+    /// A client's call arrives here unspecialized (the inlined `read` calls
+    /// this generic entry: `@_specialize(exported:)` copies of it were
+    /// built but not used by clients), and the generic miss path looks up
+    /// metadata and retains the file's lock objects at every step. So the
+    /// built-in strategies run a copy specialized in this module: the check
+    /// is one metadata comparison.
     @usableFromInline
     func readRest(_ buffer: SendableBuffer, done already: Int, at offset: Int64) async throws -> Int {
+        if Strategy.self == HybridFairLocking.self {
+            return try await AsyncCachedFile<HybridFairLocking>(file: unsafeDowncast(file, to: CachedFile<HybridFairLocking>.self))
+                .readRestBody(buffer, done: already, at: offset)
+        }
+        if Strategy.self == PerPageBitLocking.self {
+            return try await AsyncCachedFile<PerPageBitLocking>(file: unsafeDowncast(file, to: CachedFile<PerPageBitLocking>.self))
+                .readRestBody(buffer, done: already, at: offset)
+        }
+        if Strategy.self == PerInodeLocking.self {
+            return try await AsyncCachedFile<PerInodeLocking>(file: unsafeDowncast(file, to: CachedFile<PerInodeLocking>.self))
+                .readRestBody(buffer, done: already, at: offset)
+        }
+        if Strategy.self == PerRangeLocking.self {
+            return try await AsyncCachedFile<PerRangeLocking>(file: unsafeDowncast(file, to: CachedFile<PerRangeLocking>.self))
+                .readRestBody(buffer, done: already, at: offset)
+        }
+        return try await readRestBody(buffer, done: already, at: offset)
+    }
+
+    /// `readRest`'s body.
+    func readRestBody(_ buffer: SendableBuffer, done already: Int, at offset: Int64) async throws -> Int {
         let base = buffer.base
         var done = already
         // Misses served here that lost their race to another filler: after

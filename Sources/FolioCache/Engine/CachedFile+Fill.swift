@@ -58,9 +58,31 @@ extension CachedFile {
     /// without a second lookup or lock round. `hint`: what the policy said
     /// at this miss when it was asked already (an async miss that began in
     /// its task, `fillWithoutWaiting`): it is asked once per miss.
+    ///
+    /// A client's call (from the inlined, specialized `read`) arrives here
+    /// unspecialized; the built-in strategies run a copy of the fill
+    /// specialized in this module (one metadata comparison), as
+    /// `AsyncCachedFile.readRest` does — unspecialized, the fill looks up
+    /// metadata and retains the file's lock objects at every step.
     @usableFromInline
     func fill(_ index: PageIndex) throws(FolioError) -> FillOutcome<Strategy.PagesGuard> {
-        try fill(index, hint: nil)
+        if Strategy.self == HybridFairLocking.self {
+            let outcome = try unsafeDowncast(self, to: CachedFile<HybridFairLocking>.self).fill(index, hint: nil)
+            return unsafeBitCast(outcome, to: FillOutcome<Strategy.PagesGuard>.self)
+        }
+        if Strategy.self == PerPageBitLocking.self {
+            let outcome = try unsafeDowncast(self, to: CachedFile<PerPageBitLocking>.self).fill(index, hint: nil)
+            return unsafeBitCast(outcome, to: FillOutcome<Strategy.PagesGuard>.self)
+        }
+        if Strategy.self == PerInodeLocking.self {
+            let outcome = try unsafeDowncast(self, to: CachedFile<PerInodeLocking>.self).fill(index, hint: nil)
+            return unsafeBitCast(outcome, to: FillOutcome<Strategy.PagesGuard>.self)
+        }
+        if Strategy.self == PerRangeLocking.self {
+            let outcome = try unsafeDowncast(self, to: CachedFile<PerRangeLocking>.self).fill(index, hint: nil)
+            return unsafeBitCast(outcome, to: FillOutcome<Strategy.PagesGuard>.self)
+        }
+        return try fill(index, hint: nil)
     }
 
     /// `fill`, with the policy's `hint` if it was asked already.
