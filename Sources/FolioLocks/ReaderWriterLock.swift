@@ -17,7 +17,9 @@ import Synchronization
 ///   is handed the lock by the next release that finds it free (a run of
 ///   parked readers is handed it together); as with the bit lock, a barging
 ///   writer that slips in between a release and that handoff defers it to its
-///   own release.
+///   own release. A reader due a handoff behind a head that is not due stays
+///   queued rather than join the head's run of retrying readers, so no
+///   waiter loses more than `policy.unfairness` races.
 /// - Cost: 8 bytes of word plus the object header, per file; uncontended
 ///   write acquire and release = one CAS each (constant expected value);
 ///   read acquire = load + CAS, read release = one `lock xadd`.
@@ -290,8 +292,17 @@ public final class ReaderWriterLock: @unchecked Sendable {
                     // Readers behind a granted reader: the word holds readers,
                     // so no writer can be in; add one count each.
                     self.word.wrappingAdd(Self.oneReader, ordering: .relaxed)
+                    return .unpark
                 }
-                return .unpark
+                // A run woken to retry: a reader due a handoff is not woken to
+                // race again (it could lose one race more than the bound). It
+                // stays queued — at the head once the run is out — and the
+                // release after the run's hands it the lock (`parked` stays
+                // set: the run's last release, or a barger's, comes here).
+                let due = self.policy.mustHandOff(
+                    to: ParkToken(bits: token.bits >> 1, timestamp: token.timestamp),
+                    now: MonotonicClock.nanoseconds)
+                return due ? .stop : .unpark
             },
             callback: { result in
                 // Under the bucket lock: no parker validates concurrently.
