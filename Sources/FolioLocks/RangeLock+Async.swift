@@ -35,10 +35,7 @@ extension RangeLock {
     /// `waitUntilGranted` with the waiter parked as a task: false if it was
     /// cancelled while still blocked.
     func waitUntilGrantedAsync(_ node: UnsafeMutablePointer<Node>) async -> Bool {
-        let word = Self.blockingWord(node)
-        let lower = node.pointee.lower, upper = node.pointee.upper, mode = node.pointee.mode
-        // Acquire: as `waitUntilGranted`.
-        let blocked = { folio_atomic_load_acquire(word) != 0 || self.fastConflict(lower, upper, mode, except: nil) }
+        let blocked = { self.isBlocked(node) }
         if !blocked() { return true }
         let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)

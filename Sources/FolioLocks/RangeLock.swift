@@ -534,14 +534,7 @@ public final class RangeLock: @unchecked Sendable {
     /// range is held. Returns false at the deadline if still blocked.
     @discardableResult
     func waitUntilGranted(_ node: UnsafeMutablePointer<Node>, deadline: UInt64?) -> Bool {
-        let word = Self.blockingWord(node)
-        // The node's range and mode are ours to read: set before it was
-        // queued, immutable while it is.
-        let lower = node.pointee.lower, upper = node.pointee.upper, mode = node.pointee.mode
-        // Acquire pairs with the releasing decrement in `release` (and the
-        // fast slots' loads with the releasing exchange of `fastUnlock`), so
-        // the previous holder's writes are visible once we see it gone.
-        let blocked = { folio_atomic_load_acquire(word) != 0 || self.fastConflict(lower, upper, mode, except: nil) }
+        let blocked = { self.isBlocked(node) }
         if !blocked() { return true }
         let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)
@@ -565,6 +558,17 @@ public final class RangeLock: @unchecked Sendable {
         statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
         statistics?.recordAcquired(lostRaces: 0, since: start)
         return true
+    }
+
+    /// Whether a queued request still waits: for an earlier list request
+    /// (its count) or a conflicting fast range. Acquire pairs with the
+    /// releasing decrement in `release` (and the fast slots' loads with the
+    /// releasing exchange of `fastUnlock`), so the previous holder's writes
+    /// are visible once we see it gone. (The node's range and mode are ours
+    /// to read: set before it was queued, immutable while it is.)
+    func isBlocked(_ node: UnsafeMutablePointer<Node>) -> Bool {
+        folio_atomic_load_acquire(Self.blockingWord(node)) != 0
+            || fastConflict(node.pointee.lower, node.pointee.upper, node.pointee.mode, except: nil)
     }
 
     func release(_ node: UnsafeMutablePointer<Node>) {

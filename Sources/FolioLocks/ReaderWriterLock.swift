@@ -194,65 +194,106 @@ public final class ReaderWriterLock: @unchecked Sendable {
     // MARK: Slow paths
 
     @usableFromInline func lockSlow(_ mode: LockMode) {
-        let start = MonotonicClock.nanoseconds()
-        var lost: UInt64 = 0
-        var woken = false
-        var spins = 0
-        var firstPark: UInt64 = 0
-        let modeBit: UInt64 = mode == .exclusive ? 1 : 0
+        var acquisition = SlowAcquisition(mode: mode)
         while true {
-            let s = word.load(ordering: .relaxed)
-            if Self.canTake(mode, s, woken: woken || lost > 0) {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: Self.taken(mode, s),
-                    successOrdering: .acquiring, failureOrdering: .relaxed)
-                if ok {
-                    statistics?.recordAcquired(lostRaces: lost, since: start)
-                    return
-                }
-                continue
-            }
-            if woken {
-                lost += 1
-                woken = false
-                statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
-            }
-            if firstPark == 0 && spins < policy.spinLimit && s & Self.parked == 0 {
-                spins += 1
-                folio_cpu_relax()
-                continue
-            }
-            if s & Self.parked == 0 {
-                let (ok, _) = word.weakCompareExchange(
-                    expected: s, desired: s | Self.parked,
-                    successOrdering: .relaxed, failureOrdering: .relaxed)
-                if !ok { continue }
-            }
-            if firstPark == 0 { firstPark = MonotonicClock.nanoseconds() }
-            statistics?.parks.wrappingAdd(1, ordering: .relaxed)
-            let result = lot.park(
-                key: key,
-                token: ParkToken(bits: lost << 1 | modeBit, timestamp: firstPark),
-                atFront: lost > 0 && policy.requeueAtFront,
-                // Park only while the lock is held (else an unlock may already
-                // have passed) and `parked` is set (else nobody will wake us).
-                validate: {
-                    let v = self.word.load(ordering: .relaxed)
-                    return v & Self.parked != 0 && (v & Self.writer != 0 || v >> 2 != 0)
-                })
-            switch result {
-            case .unparked(let token) where token == .handoff:
-                statistics?.recordAcquired(lostRaces: lost, since: start)
+            switch slowStep(&acquisition) {
+            case .acquired:
                 return
-            case .unparked:
-                woken = true
-            case .invalid, .timedOut:
-                // The lock went free but `parked` is still set: a woken
-                // waiter is about to take it. Let it run.
-                let v = word.load(ordering: .relaxed)
-                if v & Self.parked != 0 && v & Self.writer == 0 && v >> 2 == 0 { folio_thread_yield() }
+            case .again:
+                continue
+            case .park(let token, let atFront):
+                switch lot.park(key: key, token: token, atFront: atFront, validate: { self.mayPark() }) {
+                case .unparked(let token) where token == .handoff:
+                    acquisition.acquired(statistics)
+                    return
+                case .unparked:
+                    acquisition.woken = true
+                case .invalid, .timedOut:
+                    // The lock went free but `parked` is still set: a woken
+                    // waiter is about to take it. Let it run.
+                    if freeWithParkedBit { folio_thread_yield() }
+                }
             }
         }
+    }
+
+    /// A slow acquisition in progress: `lockSlow`'s and `lockAsync`'s state
+    /// between turns of their loops.
+    struct SlowAcquisition {
+        let mode: LockMode
+        let start = MonotonicClock.nanoseconds()
+        /// Races lost after a wake-up (the park token's count).
+        var lost: UInt64 = 0
+        /// Woken to retry (not handed the lock) by the last park.
+        var woken = false
+        var spins = 0
+        /// When it first parked (0: not yet): the park token's timestamp.
+        var firstPark: UInt64 = 0
+
+        init(mode: LockMode) { self.mode = mode }
+
+        func acquired(_ statistics: LockStatistics?) {
+            statistics?.recordAcquired(lostRaces: lost, since: start)
+        }
+    }
+
+    /// What a turn of the slow path decided.
+    enum SlowStep {
+        case acquired
+        /// Look at the word again (a CAS lost, or a spin).
+        case again
+        /// Park with this token (`parked` is set).
+        case park(ParkToken, atFront: Bool)
+    }
+
+    /// One turn of the slow path up to a park: takes the lock if the waiter
+    /// may, counts a race lost since a wake-up, spins (bounded, before the
+    /// first park, while nobody is parked), or sets `parked` and says how to
+    /// park. The caller parks — a thread, or a task — and records the result.
+    func slowStep(_ a: inout SlowAcquisition) -> SlowStep {
+        let s = word.load(ordering: .relaxed)
+        if Self.canTake(a.mode, s, woken: a.woken || a.lost > 0) {
+            let (ok, _) = word.weakCompareExchange(
+                expected: s, desired: Self.taken(a.mode, s),
+                successOrdering: .acquiring, failureOrdering: .relaxed)
+            if !ok { return .again }
+            a.acquired(statistics)
+            return .acquired
+        }
+        if a.woken {
+            a.lost += 1
+            a.woken = false
+            statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
+        }
+        if a.firstPark == 0 && a.spins < policy.spinLimit && s & Self.parked == 0 {
+            a.spins += 1
+            folio_cpu_relax()
+            return .again
+        }
+        if s & Self.parked == 0 {
+            let (ok, _) = word.weakCompareExchange(
+                expected: s, desired: s | Self.parked,
+                successOrdering: .relaxed, failureOrdering: .relaxed)
+            if !ok { return .again }
+        }
+        if a.firstPark == 0 { a.firstPark = MonotonicClock.nanoseconds() }
+        statistics?.parks.wrappingAdd(1, ordering: .relaxed)
+        let modeBit: UInt64 = a.mode == .exclusive ? 1 : 0
+        return .park(ParkToken(bits: a.lost << 1 | modeBit, timestamp: a.firstPark), atFront: a.lost > 0 && policy.requeueAtFront)
+    }
+
+    /// The park's validation (under the bucket lock): park only while the
+    /// lock is held (else an unlock may already have passed) and `parked` is
+    /// set (else nobody will wake us).
+    func mayPark() -> Bool {
+        let v = word.load(ordering: .relaxed)
+        return v & Self.parked != 0 && (v & Self.writer != 0 || v >> 2 != 0)
+    }
+
+    /// Free, with `parked` still set: a woken waiter is about to take it.
+    var freeWithParkedBit: Bool {
+        let v = word.load(ordering: .relaxed)
+        return v & Self.parked != 0 && v & Self.writer == 0 && v >> 2 == 0
     }
 
     /// Wakes the first parked waiter, or the run of parked readers at the head

@@ -149,42 +149,23 @@ import Glibc
             }
             acquired.add(1, ordering: .relaxed)
         }
-        let iterations = stressIterations(400)
-        let threadsDone = Atomic<Int>(0)
-        let tasksDone = Atomic<Bool>(false)
-        for t in 0..<2 {
-            spawnThread {
-                var i = 0
-                while !tasksDone.load(ordering: .relaxed) {
-                    let mode: LockMode = (i + t) % 3 == 0 ? .exclusive : .shared
-                    rw.lock(mode)
+        let threadsStopped = await raceThreadsAndCancelledTasks(
+            seed: seed, iterations: stressIterations(400),
+            threadStep: { rng in
+                let mode: LockMode = rng.next() % 3 == 0 ? .exclusive : .shared
+                rw.lock(mode)
+                critical(mode)
+                rw.unlock(mode)
+            },
+            attempt: { rng in
+                let mode: LockMode = rng.next() % 2 == 0 ? .exclusive : .shared
+                return {
+                    guard await rw.lockAsync(mode) else { return }
                     critical(mode)
                     rw.unlock(mode)
-                    i += 1
                 }
-                threadsDone.add(1, ordering: .releasing)
-            }
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for t in 0..<8 {
-                group.addTask {
-                    var rng = SplitMix64(seed: seed &+ UInt64(t))
-                    for _ in 0..<iterations {
-                        let mode: LockMode = rng.next() % 2 == 0 ? .exclusive : .shared
-                        let waiter = Task { () -> Bool in
-                            guard await rw.lockAsync(mode) else { return false }
-                            critical(mode)
-                            rw.unlock(mode)
-                            return true
-                        }
-                        if rng.next() % 8 == 0 { waiter.cancel() }
-                        _ = await waiter.value
-                    }
-                }
-            }
-        }
-        tasksDone.store(true, ordering: .relaxed)
-        #expect(await eventually { threadsDone.load(ordering: .acquiring) == 2 }, "\(policy) seed \(seed): threads stuck")
+            })
+        #expect(threadsStopped, "\(policy) seed \(seed): threads stuck")
         #expect(violations.load(ordering: .relaxed) == 0, "\(policy) seed \(seed): exclusion violated")
         #expect(lot.parkedCount(key: Self.key(rw)) == 0)
         #expect(!rw.isLocked && !rw.hasParkedBit, "\(policy) seed \(seed): lock left held or parked")
@@ -292,48 +273,32 @@ import Glibc
         let lock = RangeLock(lot: ParkingLot(bucketCount: 4), statistics: stats)
         let occ = Occupancy(40)
         let violations = Atomic<Int>(0)
-        let iterations = stressIterations(400)
-        let tasksDone = Atomic<Bool>(false)
-        let threadsDone = Atomic<Int>(0)
         let use: @Sendable (Range<Int>, LockMode) -> Void = { r, mode in
             if !occ.enter(r, mode) { violations.add(1, ordering: .relaxed) }
             for _ in 0..<100 { spinHint() }
             occ.leave(r, mode)
         }
-        for t in 0..<2 {
-            spawnThread {
-                var rng = SplitMix64(seed: seed &+ 100 &+ UInt64(t))
-                while !tasksDone.load(ordering: .relaxed) {
-                    let lo = Int(rng.next() % 36), hi = lo + 1 + Int(rng.next() % 4)
-                    let mode: LockMode = rng.next() % 3 == 0 ? .shared : .exclusive
-                    let token = lock.lock(UInt64(lo)..<UInt64(hi), mode)
-                    use(lo..<hi, mode)
+        let randomRange: @Sendable (inout SplitMix64) -> (Range<Int>, LockMode) = { rng in
+            let lo = Int(rng.next() % 36), hi = lo + 1 + Int(rng.next() % 4)
+            return (lo..<hi, rng.next() % 3 == 0 ? .shared : .exclusive)
+        }
+        let threadsStopped = await raceThreadsAndCancelledTasks(
+            seed: seed, iterations: stressIterations(400),
+            threadStep: { rng in
+                let (r, mode) = randomRange(&rng)
+                let token = lock.lock(UInt64(r.lowerBound)..<UInt64(r.upperBound), mode)
+                use(r, mode)
+                lock.unlock(token)
+            },
+            attempt: { rng in
+                let (r, mode) = randomRange(&rng)
+                return {
+                    guard let token = await lock.lockAsync(UInt64(r.lowerBound)..<UInt64(r.upperBound), mode) else { return }
+                    use(r, mode)
                     lock.unlock(token)
                 }
-                threadsDone.add(1, ordering: .releasing)
-            }
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for t in 0..<8 {
-                group.addTask {
-                    var rng = SplitMix64(seed: seed &+ UInt64(t))
-                    for _ in 0..<iterations {
-                        let lo = Int(rng.next() % 36), hi = lo + 1 + Int(rng.next() % 4)
-                        let mode: LockMode = rng.next() % 3 == 0 ? .shared : .exclusive
-                        let waiter = Task { () -> Bool in
-                            guard let token = await lock.lockAsync(UInt64(lo)..<UInt64(hi), mode) else { return false }
-                            use(lo..<hi, mode)
-                            lock.unlock(token)
-                            return true
-                        }
-                        if rng.next() % 8 == 0 { waiter.cancel() }
-                        _ = await waiter.value
-                    }
-                }
-            }
-        }
-        tasksDone.store(true, ordering: .relaxed)
-        #expect(await eventually { threadsDone.load(ordering: .acquiring) == 2 }, "seed \(seed): threads stuck")
+            })
+        #expect(threadsStopped, "seed \(seed): threads stuck")
         #expect(violations.load(ordering: .relaxed) == 0, "seed \(seed): conflicting ranges held at once")
         #expect(lock.outstandingCount == 0, "seed \(seed): requests left outstanding")
         print("AsyncPageLockTests range seed \(seed): parks \(stats.snapshot.parks), handoffs \(stats.snapshot.handoffs), cancelled waits \(stats.snapshot.timeouts)")

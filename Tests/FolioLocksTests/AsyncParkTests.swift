@@ -156,38 +156,21 @@ extension BitFlavour {
             acquired.add(1, ordering: .relaxed)
             inside.subtract(1, ordering: .acquiringAndReleasing)
         }
-        // Two threads contend for as long as the tasks run.
-        let threadsDone = Atomic<Int>(0)
-        let tasksDone = Atomic<Bool>(false)
-        for _ in 0..<2 {
-            spawnThread {
-                while !tasksDone.load(ordering: .relaxed) {
-                    flavour.lock(w, lot, stats)
+        let threadsStopped = await raceThreadsAndCancelledTasks(
+            seed: seed, iterations: iterations,
+            threadStep: { _ in
+                flavour.lock(w, lot, stats)
+                critical()
+                flavour.unlock(w, lot, stats)
+            },
+            attempt: { _ in
+                {
+                    guard await flavour.lockAsync(w, lot, stats) else { return }
                     critical()
                     flavour.unlock(w, lot, stats)
                 }
-                threadsDone.add(1, ordering: .releasing)
-            }
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for t in 0..<8 {
-                group.addTask {
-                    var rng = SplitMix64(seed: seed &+ UInt64(t))
-                    for _ in 0..<iterations {
-                        let waiter = Task { () -> Bool in
-                            guard await flavour.lockAsync(w, lot, stats) else { return false }
-                            critical()
-                            flavour.unlock(w, lot, stats)
-                            return true
-                        }
-                        if rng.next() % 8 == 0 { waiter.cancel() }
-                        _ = await waiter.value
-                    }
-                }
-            }
-        }
-        tasksDone.store(true, ordering: .relaxed)
-        #expect(await eventually { threadsDone.load(ordering: .acquiring) == 2 }, "\(flavour) seed \(seed): threads stuck")
+            })
+        #expect(threadsStopped, "\(flavour) seed \(seed): threads stuck")
         #expect(overlaps.load(ordering: .relaxed) == 0, "\(flavour) seed \(seed): two holders at once")
         #expect(counter.value == acquired.load(ordering: .relaxed), "\(flavour) seed \(seed): lost updates")
         #expect(lot.parkedCount(key: w.key) == 0)

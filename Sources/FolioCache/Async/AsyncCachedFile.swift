@@ -195,6 +195,29 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
     /// Writes all of `bytes` at `offset` (extending the file as `write`
     /// does). `bytes` must stay valid until this returns.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) async throws {
+        // A client's call arrives unspecialized: the built-in strategies run
+        // a copy specialized here (as `readRest` does).
+        if Strategy.self == HybridFairLocking.self {
+            return try await AsyncCachedFile<HybridFairLocking>(file: unsafeDowncast(file, to: CachedFile<HybridFairLocking>.self))
+                .writeBody(bytes, at: offset)
+        }
+        if Strategy.self == PerPageBitLocking.self {
+            return try await AsyncCachedFile<PerPageBitLocking>(file: unsafeDowncast(file, to: CachedFile<PerPageBitLocking>.self))
+                .writeBody(bytes, at: offset)
+        }
+        if Strategy.self == PerInodeLocking.self {
+            return try await AsyncCachedFile<PerInodeLocking>(file: unsafeDowncast(file, to: CachedFile<PerInodeLocking>.self))
+                .writeBody(bytes, at: offset)
+        }
+        if Strategy.self == PerRangeLocking.self {
+            return try await AsyncCachedFile<PerRangeLocking>(file: unsafeDowncast(file, to: CachedFile<PerRangeLocking>.self))
+                .writeBody(bytes, at: offset)
+        }
+        try await writeBody(bytes, at: offset)
+    }
+
+    /// `write(_:at:)`'s body.
+    func writeBody(_ bytes: UnsafeRawBufferPointer, at offset: Int64) async throws {
         _ = try file.checkRange("write", offset: offset, count: bytes.count)
         try file.checkOpen()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
