@@ -89,24 +89,25 @@ import Glibc
             return ok
         }
         #expect(await eventually { lot.parkedCount(key: Self.key(rw)) == 1 })
-        let reader = Task { () -> Bool in
-            let ok = await rw.lockAsync(.shared)
+        // A reader's stay (holding the lock shared): counted, so that the
+        // two readers are seen inside together.
+        let readerInside: @Sendable (String) -> Void = { who in
             let n = readersIn.add(1, ordering: .relaxed).newValue
             maxReadersIn.max(n, ordering: .relaxed)
-            order.append("reader task")
+            order.append(who)
             usleep(20_000)
             readersIn.subtract(1, ordering: .relaxed)
+        }
+        let reader = Task { () -> Bool in
+            let ok = await rw.lockAsync(.shared)
+            readerInside("reader task")
             rw.unlock(.shared)
             return ok
         }
         #expect(await eventually { lot.parkedCount(key: Self.key(rw)) == 2 })
         spawnThread {
             rw.lock(.shared)
-            let n = readersIn.add(1, ordering: .relaxed).newValue
-            maxReadersIn.max(n, ordering: .relaxed)
-            order.append("reader thread")
-            usleep(20_000)
-            readersIn.subtract(1, ordering: .relaxed)
+            readerInside("reader thread")
             rw.unlock(.shared)
         }
         #expect(await eventually { lot.parkedCount(key: Self.key(rw)) == 3 })
