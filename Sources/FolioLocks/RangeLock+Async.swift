@@ -33,7 +33,8 @@ extension RangeLock {
     }
 
     /// `waitUntilGranted` with the waiter parked as a task: false if it was
-    /// cancelled while still blocked.
+    /// cancelled while still blocked (a request found granted after its
+    /// cancellation keeps the range).
     func waitUntilGrantedAsync(_ node: UnsafeMutablePointer<Node>) async -> Bool {
         let blocked = { self.isBlocked(node) }
         if !blocked() { return true }
@@ -45,6 +46,10 @@ extension RangeLock {
             // releaser decrements (or clears its slot) first and unparks
             // after. A wake-up meant for a recycled node's address loops.
             if await lot.parkAsync(key: key, validate: blocked) == .cancelled {
+                // Granted meanwhile (the releaser's count reached zero before
+                // the cancellation took the task out of the queue): the
+                // grant stands, as documented.
+                if !blocked() { break }
                 statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
                 return false
             }

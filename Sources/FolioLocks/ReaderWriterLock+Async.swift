@@ -11,8 +11,9 @@ extension ReaderWriterLock {
     /// the optimistic spin before the first park (`spinLimit`) runs on the
     /// caller's thread as for threads.
     ///
-    /// Returns false only if the task was cancelled while parked: it then
-    /// holds nothing, and clears `parked` if it was the last waiter (a stale
+    /// Returns false only if the task was cancelled — while parked, or before
+    /// it parks (again, after a wake-up to retry: `parkAsync` reports the
+    /// cancellation then): it then holds nothing, and clears `parked` if it was the last waiter (a stale
     /// `parked` bit would keep new readers out). A task granted the lock
     /// before its cancellation took effect keeps it and returns true.
     ///

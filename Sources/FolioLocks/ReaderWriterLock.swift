@@ -305,7 +305,8 @@ public final class ReaderWriterLock: @unchecked Sendable {
     /// bucket lock, before it is dequeued: a writer gets `writer` (ours, or
     /// taken by CAS from a free word), each reader of the run one reader count.
     /// If the lock is not free for it, it stays queued and nobody is woken: the
-    /// holder's release will see `parked` and come back here.
+    /// holder's release will see `parked` and come back here. A run woken to
+    /// retry stops before a reader due a handoff (it stays queued for one).
     @usableFromInline func wakeWaiters(releasing: LockMode) {
         var ownWriter = releasing == .exclusive
         var first = true
@@ -335,11 +336,13 @@ public final class ReaderWriterLock: @unchecked Sendable {
                     self.word.wrappingAdd(Self.oneReader, ordering: .relaxed)
                     return .unpark
                 }
-                // A run woken to retry: a reader due a handoff is not woken to
-                // race again (it could lose one race more than the bound). It
-                // stays queued — at the head once the run is out — and the
-                // release after the run's hands it the lock (`parked` stays
-                // set: the run's last release, or a barger's, comes here).
+                // A run woken to retry is cut short at a reader due a handoff:
+                // woken, it could lose one race more than the bound. It stays
+                // queued (`parked` stays set, so the run's last release, or a
+                // barger's, comes back here) and is handed the lock when it is
+                // the head — at the next release, or after a run reader that
+                // lost to a barger and requeued at the front has had its own
+                // bounded turns.
                 let due = self.policy.mustHandOff(
                     to: ParkToken(bits: token.bits >> 1, timestamp: token.timestamp),
                     now: MonotonicClock.nanoseconds)

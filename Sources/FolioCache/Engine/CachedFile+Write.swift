@@ -57,8 +57,9 @@ extension CachedFile {
 
     /// Writes `bytes` at `offset`.
     // Inlinable, so a client's call is specialized for its strategy and
-    // reaches the pre-specialized raw-buffer write (not inlinable, it ran the
-    // engine unspecialized: twice the generic form's time).
+    // reaches the raw-buffer write, which runs the module's specialized body
+    // for the built-in strategies (not inlinable, it ran the engine
+    // unspecialized: twice the generic form's time).
     @inlinable
     public func write(_ bytes: [UInt8], at offset: Int64) throws(FolioError) {
         let result: Result<Void, FolioError> = bytes.withUnsafeBytes { buf in

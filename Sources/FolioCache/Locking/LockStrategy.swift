@@ -163,7 +163,9 @@ public protocol LockStrategy: Sendable {
     /// Whether ``lockFolioAsync(_:)`` and ``lockPagesAsync(_:_:in:)``
     /// suspend the calling task while they wait (every built-in strategy).
     /// Where false (the default), the async API never calls them: it runs
-    /// those waits on the I/O executor instead.
+    /// those waits on the I/O executor instead. A strategy that says true
+    /// must implement both (the defaults only try the lock, and a busy lock
+    /// would read as a cancellation).
     static var waitsSuspend: Bool { get }
     /// Locks `folio` like ``lockFolio(_:at:)``, suspending the calling task
     /// (not blocking its thread) while the lock is held: the waiter is parked
