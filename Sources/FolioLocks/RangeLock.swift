@@ -28,10 +28,14 @@ import Glibc
 /// ## The fast path (no internal lock)
 /// While no request is queued in the list (`slowCount` is zero), a range —
 /// shared or exclusive — is taken by publishing it in one of `fastSlotCount`
-/// slots (each a cache line of its own: one compare-and-swap on a slot this
-/// thread's hash starts at), then checking that the list is still empty and
-/// that no other published range conflicts with it; it is released by
-/// clearing the slot (one exchange) and a load of `slowCount`. Publish-then-
+/// slots of its mode (each a cache line of its own: one compare-and-swap on
+/// a slot, starting at the one of the processor the thread runs on), then
+/// checking that the list is still empty and that no other published range
+/// conflicts with it — a shared request looks at the exclusive slots only, an
+/// exclusive one at both kinds; it is released by clearing the slot (one
+/// exchange) and a load of `slowCount`. So readers of one range on different
+/// processors write only their own slot lines and read only lines nobody
+/// writes while no writer comes: they share no written line. Publish-then-
 /// check on both sides, sequentially consistent, is Dekker's protocol: of two
 /// conflicting fast requests at least one sees the other (and both may: each
 /// withdraws and takes the list), and of a fast request and a list request at
@@ -48,16 +52,17 @@ import Glibc
 /// list count is zero.
 ///
 /// - Cost: uncontended, a fast lock is a load, a CAS and a load plus a scan of
-///   the slot words (read-only lines when idle), and an unlock an exchange and
-///   a load, all on this lock's own lines: two threads on disjoint ranges of
-///   one file touch the lock's shared memory only to read it. The list path:
+///   the exclusive slot words (and, exclusive, the shared ones), and an
+///   unlock an exchange and a load, all on this lock's own lines: two threads
+///   on disjoint ranges of one file touch the lock's shared memory only to
+///   read it, and two readers do not even read each other's slots. The list path:
 ///   lock and unlock each take the internal lock and walk the list of
 ///   outstanding requests (O(holders + waiters), small: at most one per
 ///   thread). Nodes are recycled through a free list (up to 64 per lock), so
 ///   no allocation once warm. Waiters park in the parking lot on their node's
 ///   address; a release wakes them while still holding the list lock (lock
 ///   order: list lock → parking-lot bucket lock). Memory: the list lock word,
-///   and `fastSlotCount + 1` cache lines (576 bytes) for the slots and
+///   and `2 × fastSlotCount + 1` cache lines (1 088 bytes) for the slots and
 ///   `slowCount`.
 public final class RangeLock: @unchecked Sendable {
     // @unchecked Sendable: the list, the free list and every node's fields
@@ -128,20 +133,24 @@ public final class RangeLock: @unchecked Sendable {
     var freeCount = 0
     static let maxFree = 64
 
-    /// Fast slots per lock (a power of two): at most this many ranges are
-    /// held on the fast path at once; more take the list.
+    /// Fast slots per lock and mode (a power of two): at most this many
+    /// shared and this many exclusive ranges are held on the fast path at
+    /// once; more take the list.
     public static let fastSlotCount = 8
+    /// Every fast slot: `fastSlotCount` shared ones, then as many exclusive.
+    static var allSlotCount: Int { 2 * fastSlotCount }
     /// Words per cache line: the stride of `fastWords`.
     static let lineWords = 8
     /// `slowCount` (word 0: requests in the list, granted or waiting) and
-    /// then the fast slots, one cache line each, line-aligned. A slot word is
-    /// 0 (free) or a packed range (`pack`).
+    /// then the fast slots, one cache line each, line-aligned: the shared
+    /// slots, then the exclusive ones. A slot word is 0 (free) or a packed
+    /// range (`pack`).
     let fastWords: UnsafeMutablePointer<UInt64>
     var slowCountWord: UnsafeMutablePointer<UInt64> { fastWords }
     @inline(__always) func slotWord(_ i: Int) -> UnsafeMutablePointer<UInt64> { fastWords + (i + 1) * Self.lineWords }
 
     static func allocateFastWords() -> UnsafeMutablePointer<UInt64> {
-        let words = (fastSlotCount + 1) * lineWords
+        let words = (allSlotCount + 1) * lineWords
         let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 8, alignment: 64)
         let p = raw.bindMemory(to: UInt64.self, capacity: words)
         p.initialize(repeating: 0, count: words)
@@ -203,7 +212,7 @@ public final class RangeLock: @unchecked Sendable {
 
     deinit {
         assert(head == nil, "RangeLock destroyed while ranges are held")
-        assert((0..<Self.fastSlotCount).allSatisfy { slotWord($0).pointee == 0 }, "RangeLock destroyed while fast ranges are held")
+        assert((0..<Self.allSlotCount).allSatisfy { slotWord($0).pointee == 0 }, "RangeLock destroyed while fast ranges are held")
         while let n = free {
             free = n.pointee.next
             n.deinitialize(count: 1)
@@ -216,7 +225,7 @@ public final class RangeLock: @unchecked Sendable {
             n.deallocate()
         }
         listLockWord.deallocate()
-        fastWords.deinitialize(count: (Self.fastSlotCount + 1) * Self.lineWords)
+        fastWords.deinitialize(count: (Self.allSlotCount + 1) * Self.lineWords)
         fastWords.deallocate()
     }
 
@@ -379,7 +388,7 @@ public final class RangeLock: @unchecked Sendable {
         var count = 0
         var cur = head
         while let n = cur { count += 1; cur = n.pointee.next }
-        for i in 0..<Self.fastSlotCount where folio_atomic_load64_seqcst(slotWord(i)) != 0 { count += 1 }
+        for i in 0..<Self.allSlotCount where folio_atomic_load64_seqcst(slotWord(i)) != 0 { count += 1 }
         return count
     }
 
@@ -389,10 +398,18 @@ public final class RangeLock: @unchecked Sendable {
 
     // MARK: Fast path
 
-    /// Where this thread starts looking for a free slot: a hash of its
-    /// pthread handle, so that a thread mostly reuses one slot line.
+    /// Where this thread starts looking for a free slot of a mode: the
+    /// slot of the processor it runs on (`sched_getcpu`, a read of the
+    /// kernel's restartable-sequence area on current glibc), so that threads
+    /// running at the same time on different processors start on different
+    /// lines — a hash of the thread's handle collided for two threads one
+    /// time in eight, and the pair then read and wrote one slot line. The
+    /// processor number is spread (×5) so that neighbouring processors do
+    /// not get neighbouring lines (adjacent-line prefetch pairs them).
     @inline(__always)
     static func startSlot() -> Int {
+        let cpu = folio_current_cpu()
+        if cpu >= 0 { return Int(truncatingIfNeeded: cpu &* 5) & (fastSlotCount - 1) }
         let id = UInt64(pthread_self())
         return Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> 61) & (fastSlotCount - 1)
     }
@@ -406,8 +423,9 @@ public final class RangeLock: @unchecked Sendable {
         // publish): a queued request means arrivals queue behind it.
         guard folio_atomic_load64_relaxed(slowCountWord) == 0, let packed = Self.pack(lower, upper, mode) else { return nil }
         let start = Self.startSlot()
+        let region = mode == .exclusive ? Self.fastSlotCount : 0
         for k in 0..<Self.fastSlotCount {
-            let slot = slotWord((start + k) & (Self.fastSlotCount - 1))
+            let slot = slotWord(region + (start + k) & (Self.fastSlotCount - 1))
             if folio_atomic_load64_relaxed(slot) != 0 { continue }
             var expected: UInt64 = 0
             guard folio_atomic_cas64_seqcst(slot, &expected, packed) else { continue }
@@ -427,11 +445,12 @@ public final class RangeLock: @unchecked Sendable {
     /// Whether a fast holder other than `except` holds a range conflicting
     /// with the request. Sequentially consistent loads (after the caller's
     /// publish or announcement); acquire, so a cleared slot's critical
-    /// section happens-before what the caller does next.
+    /// section happens-before what the caller does next. A shared request
+    /// reads only the exclusive slots: shared ranges never conflict.
     @inline(__always)
     func fastConflict(_ lower: UInt64, _ upper: UInt64, _ mode: LockMode, except: UnsafeMutablePointer<UInt64>?) -> Bool {
         guard lower < upper else { return false }
-        for i in 0..<Self.fastSlotCount {
+        for i in (mode == .exclusive ? 0 : Self.fastSlotCount)..<Self.allSlotCount {
             let slot = slotWord(i)
             if slot == except { continue }
             if Self.slotConflicts(folio_atomic_load64_seqcst(slot), lower, upper, mode) { return true }

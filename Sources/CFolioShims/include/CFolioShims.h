@@ -5,7 +5,7 @@
 //   threads and of bucket locks): Swift's `Atomic` needs a stored property, a
 //   futex needs a raw address. The __atomic builtins below are instrumented by
 //   ThreadSanitizer because this header is compiled into the importing module.
-// - The x86 `pause` hint for spin loops.
+// - The x86 `pause` hint for spin loops; the current processor's number.
 // - The optimistic read's copy, a deliberate race that ThreadSanitizer is told
 //   to ignore (the copy is validated by the folio's version afterwards).
 #ifndef CFOLIOSHIMS_H
@@ -105,6 +105,12 @@ static inline void folio_racy_copy(void *dst, const void *src, size_t n) {
     memcpy(dst, src, n);
     if (__tsan_ignore_thread_end) __tsan_ignore_thread_end();
 }
+
+/// The processor the calling thread runs on (a hint: it may move at once),
+/// or -1 if unknown. glibc declares sched_getcpu only under _GNU_SOURCE; it
+/// is in every glibc since 2.6 (and reads the rseq area since 2.35).
+extern int sched_getcpu(void);
+static inline int folio_current_cpu(void) { return sched_getcpu(); }
 
 /// Gives up the processor (a transient state another thread must resolve).
 static inline void folio_thread_yield(void) { sched_yield(); }

@@ -30,6 +30,7 @@ extension CachedFile {
         return Unmanaged.passUnretained(mapping)._withUnsafeGuaranteedRef { mapping -> Int? in
             guard let pagesGuard = strategy.tryLockPages(onePage(index), .shared, in: mapping.pageLock) else { return nil }
             defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+            if let n = copyUnderPageRange(index, from: inPage, count: count, into: dst, table: mapping.table) { return n }
             guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
                 return nil
             }
@@ -70,6 +71,7 @@ extension CachedFile {
             throw CancellationError()
         }
         defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+        if let n = copyUnderPageRange(index, from: inPage, count: count, into: dst, table: mapping.table) { return .copied(n) }
         guard let folio = mapping.table.lookupAndPin(index) else { return .miss }
         guard strategy.tryLockFolio(folio) else {  // (no folio lock here: always taken)
             folio.unpin()

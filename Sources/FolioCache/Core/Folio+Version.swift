@@ -15,7 +15,11 @@ import Synchronization
 /// uptodate yet), a collapse's or split's copy into a new folio (not yet
 /// published), decompression's (the folio is compressed: `tryPin` refuses it).
 /// Per-inode and per-range writers do not bump it: their readers share a
-/// lock that excludes writers, and never read optimistically.
+/// lock that excludes writers, and never read optimistically. The pool
+/// bumps it too, once per incarnation (`FolioPool.take`), for every
+/// strategy: the per-inode and per-range read hit looks a folio up without
+/// pinning it and validates the fields it read against this count
+/// (`PageTable.lookupUnderPageRange`).
 extension Folio {
     /// Runs `body`, which changes the folio's bytes, as one write of its
     /// version if `versioned` (the engine passes `Strategy.locksFolios`: the

@@ -71,8 +71,9 @@ import Synchronization
 /// the data pointer, the owning mapping, and two links reserved for the
 /// eviction policy.
 public final class Folio: @unchecked Sendable {
-    // @unchecked Sendable: `state` is atomic; `index`, `data` and `mapping`
-    // are written only by the pool while the folio is free, before the
+    // @unchecked Sendable: `state`, `version` and `index` are atomic; `index`,
+    // `data` and `mapping` are written only by the pool while the folio is
+    // free, inside a write of `version` and before the
     // release store that hands it out (readers see them after an acquiring
     // pin, which a free folio refuses) — and `data` by (de)compression
     // under the folio's lock while it is compressed, which `tryPin` also
@@ -87,8 +88,16 @@ public final class Folio: @unchecked Sendable {
     /// reader can copy without the lock and validate (`Folio+Version.swift`).
     @usableFromInline package let version: Atomic<UInt64>
     /// First page of the folio (aligned to `2^order`). Changes only while the
-    /// folio is free in its cache's pool.
-    @exclusivity(unchecked) @usableFromInline package internal(set) var index: PageIndex
+    /// folio is free in its cache's pool. Atomic (relaxed: a plain load and
+    /// store on x86) because a lookup that does not pin
+    /// (`PageTable.lookupUnderPageRange`) may read it while the pool gives
+    /// the folio a new incarnation; the version tells it so.
+    @usableFromInline package let indexWord: Atomic<UInt64>
+    /// First page of the folio (`indexWord`).
+    @inlinable @inline(__always) package internal(set) var index: PageIndex {
+        get { PageIndex(indexWord.load(ordering: .relaxed)) }
+        set { indexWord.store(newValue.rawValue, ordering: .relaxed) }
+    }
     /// The folio's bytes (`byteCount`), owned while the folio is in use; nil
     /// for a folio that only stands for a lock (tests, benchmarks), while it
     /// is free, and while it is compressed (set and cleared by compression
@@ -116,7 +125,7 @@ public final class Folio: @unchecked Sendable {
         precondition(index.rawValue & ((1 << UInt64(order)) - 1) == 0, "Folio: index \(index.rawValue) not aligned to order \(order)")
         self.state = Atomic(Folio.geometryBits(order: order, pageShift: pageShift))
         self.version = Atomic(0)
-        self.index = index
+        self.indexWord = Atomic(index.rawValue)
         self.data = nil
     }
 

@@ -78,6 +78,11 @@ extension CachedFile {
             }
             if let copied { return copied }
         }
+        // The hit of per-inode and per-range: the page held shared keeps its
+        // folio in the table, so it needs no pin (`copyUnderPageRange`).
+        if !Strategy.locksFolios, let n = readUnderPageRange(index, from: inPage, count: count, into: dst) {
+            return n
+        }
         while true {
             let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
             guard let found = Unmanaged.passUnretained(mapping.table)._withUnsafeGuaranteedRef({ $0.lookupAndPinUnretained(index) }) else {
@@ -108,6 +113,35 @@ extension CachedFile {
             strategy.unlockPages(pagesGuard, in: mapping.pageLock)
             if let copied { return copied }
         }
+    }
+
+    /// The read hit of per-inode and per-range: page `index` locked shared,
+    /// copied as `copyUnderPageRange` does, unlocked. Nil if that found
+    /// nothing (the caller takes the ordinary path, which locks again).
+    /// The file keeps its mapping alive: borrowing it spares a retain and a
+    /// release of the page lock object around the unlock — atomics on the
+    /// line of the lock's fields, which every reader of the file reads (with
+    /// them, two threads reading *different* pages of one file did not scale).
+    @inlinable @inline(__always)
+    func readUnderPageRange(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer) -> Int? {
+        Unmanaged.passUnretained(mapping)._withUnsafeGuaranteedRef { mapping -> Int? in
+            let pagesGuard = strategy.lockPages(onePage(index), .shared, in: mapping.pageLock)
+            defer { strategy.unlockPages(pagesGuard, in: mapping.pageLock) }
+            return copyUnderPageRange(index, from: inPage, count: count, into: dst, table: mapping.table)
+        }
+    }
+
+    /// The read hit of per-inode and per-range, with page `index` held in the
+    /// page lock (either mode): the folio looked up without a pin
+    /// (`PageTable.lookupUnderPageRange` says why none is needed) and copied.
+    /// Nil if the lookup did not find it at once (not cached, compressed, a
+    /// slot that moved): the caller takes the pinning path.
+    @inlinable @inline(__always)
+    func copyUnderPageRange(_ index: PageIndex, from inPage: Int, count: Int, into dst: UnsafeMutableRawPointer, table: PageTable) -> Int? {
+        guard let found = Unmanaged.passUnretained(table)._withUnsafeGuaranteedRef({ $0.lookupUnderPageRange(index) }) else {
+            return nil
+        }
+        return found._withUnsafeGuaranteedRef { copyLocked($0, index, from: inPage, count: count, into: dst) }
     }
 
     /// The copy of a read hit, with the folio pinned and locked through the

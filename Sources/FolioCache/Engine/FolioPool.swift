@@ -82,6 +82,11 @@ final class FolioPool: @unchecked Sendable {
         // clean whatever a previous user left.
         if words > 0 { (data + bytes).initializeMemory(as: UInt64.self, repeating: 0, count: words) }
         assert(folio.data == nil, "FolioPool.take: a free folio still has a buffer")
+        // A new incarnation is one write of the version: a lookup that reads
+        // a folio's fields without pinning it (`PageTable.lookupUnderPageRange`)
+        // and saw the old incarnation's index or geometry fails its
+        // validation. (Nothing else writes the version of a free folio.)
+        SeqCount.beginWrite(folio.version)
         folio.data = data
         folio.index = index
         folio.mapping = mapping
@@ -90,6 +95,7 @@ final class FolioPool: @unchecked Sendable {
         // Release: index, mapping, geometry and the buffer are visible to
         // whoever pins this incarnation (tryPin acquires).
         folio.state.store(Folio.onePin | Folio.geometryBits(order: order, pageShift: pageShift), ordering: .releasing)
+        SeqCount.endWrite(folio.version)
         return folio
     }
 

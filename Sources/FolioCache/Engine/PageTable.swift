@@ -266,6 +266,56 @@ final class PageTable: @unchecked Sendable {
         return found ? u : nil
     }
 
+    /// The live folio covering page `index`, **neither pinned nor retained**,
+    /// for a caller that holds page `index` in its file's page lock (per-inode:
+    /// the file's lock; per-range: the page's range) in either mode. Nil if
+    /// the probe found nothing or a check below failed; nil is not an answer —
+    /// the caller falls back to `lookupAndPinUnretained`.
+    ///
+    /// **Why no pin is needed.** Every path that takes a folio out of the
+    /// table, recycles it or takes its bytes — eviction, truncate, close,
+    /// discard, collapse, split, compression and decompression — holds all of
+    /// the folio's pages in the page lock exclusively while it does so, and
+    /// so does a fill that inserts one. While the caller holds page `index`,
+    /// the folio covering it in the table stays that folio, with its bytes.
+    /// So a hit touches no line of the folio for writing (a pin and an unpin
+    /// are two atomics on its state word, bounced between readers' cores).
+    ///
+    /// **Why accepting is right.** The candidate read from a slot may be any
+    /// header of the pool, being recycled right now; its fields are read as a
+    /// seqlock reader reads — the pool gives a folio a new incarnation inside
+    /// one write of its `version` (`FolioPool.take`). Accepted when, with no
+    /// such write between the first and the last load: its state says live
+    /// (published, not detached, not free, not compressed), its index and
+    /// order (from that same state load) cover `index`, and this table's
+    /// current slot array still holds it in the slot where the probe found
+    /// it. Then at that moment it was the folio covering `index` in this table
+    /// (a slot points to a folio only between its publication and its
+    /// detach), and from then on the caller's page lock keeps it so. A torn
+    /// key/pointer pair from a backward shift (see `lookupLockFree`) fails
+    /// the cover check: the pointer's own folio does not cover `index`
+    /// unless it is the answer.
+    @inlinable @inline(__always) func lookupUnderPageRange(_ index: PageIndex) -> Unmanaged<Folio>? {
+        let shard = shard(for: index)
+        let address = shard.loadSlotArrayAddress()
+        let orders = ordersPresent.load(ordering: .relaxed)
+        guard let array = SlotArray(address: address), let (slot, p) = findCovering(index.rawValue, in: array, orders: orders) else { return nil }
+        // Type-stable memory: the pointer may be stale, never dangling.
+        let u = PageTable.folio(at: p)
+        let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
+            guard let start = SeqCount.readBegin(candidate.version) else { return false }
+            // Acquire: pairs with the release that published it (its index,
+            // data and mapping are visible).
+            let state = candidate.state.load(ordering: .acquiring)
+            guard state & Folio.liveMask == Folio.publishedBit else { return false }
+            let order = (state >> 8) & 0xFF
+            guard index.rawValue &- candidate.indexWord.load(ordering: .relaxed) < 1 &<< order else { return false }
+            guard shard.loadSlotArrayAddress() == address && array.loadPointer(slot) == p else { return false }
+            return SeqCount.readValidate(candidate.version, start)
+        }
+        return found ? u : nil
+    }
+
     /// The same under the shard lock (a miss, or a slot that moved under the
     /// lock-free attempt). Exact: an entry found under the lock is live.
     @usableFromInline func lookupAndPinLocked(_ index: PageIndex) -> Folio? {
