@@ -1,4 +1,5 @@
 @_spi(FolioInternals) @testable import FolioCache
+import FolioLocks
 import FolioTestSupport
 import Synchronization
 import Testing
@@ -375,6 +376,49 @@ import Glibc
         let report = table.layoutReport()
         #expect(report.violations.isEmpty, "\(report.violations)")
         #expect(report.retiredArrays == 1)
+    }
+
+    /// The unpinned lookup of per-inode and per-range (`lookupUnderPageRange`):
+    /// the checks of the lock-free lookup without its pin — a torn pair, a
+    /// folio that is not live (unpublished, detached, compressed) — and the
+    /// seqlock's: a folio whose version is odd (the pool is giving it a new
+    /// incarnation) is refused. A hit leaves no pin.
+    @Test func unpinnedLookupRefusesWhatARaceCanShowIt() {
+        let table = PageTable(blockShift: 4)
+        let big = Folio(index: PageIndex(16), order: 4)
+        let other = Folio(index: PageIndex(65 * 16 + 4), order: 2)
+        #expect(table.insertOrPinExisting(big) == nil)
+        #expect(table.insertOrPinExisting(other) == nil)
+        let array = table.shard(for: PageIndex(17)).slotArray!
+        let slot = table.find(16, in: array)!.slot
+        func unpinned(_ page: UInt64) -> Folio? { table.lookupUnderPageRange(PageIndex(page))?.takeUnretainedValue() }
+
+        let hit = unpinned(17)
+        #expect(hit === big)
+        #expect(big.pinCount == 0, "the unpinned lookup pinned")
+        #expect(unpinned(15) == nil && unpinned(32) == nil)
+        // A torn pair (big's key, other's pointer).
+        array.storePointer(slot, PageTable.word(of: other))
+        #expect(unpinned(17) == nil, "a torn pair was accepted")
+        array.storePointer(slot, PageTable.word(of: big))
+        // The pool inside a write of the version (a new incarnation).
+        SeqCount.beginWrite(big.version)
+        #expect(unpinned(17) == nil, "a folio being recycled was accepted")
+        SeqCount.endWrite(big.version)
+        #expect(unpinned(17) === big)
+        // Compressed: a miss, as for a pinning lookup.
+        big.setFlags(.compressed)
+        #expect(unpinned(17) == nil, "a compressed folio was accepted")
+        big.clearFlags(.compressed)
+        // Never published, then detached.
+        let stray = Folio(index: PageIndex(16), order: 4)
+        array.storePointer(slot, PageTable.word(of: stray))
+        #expect(unpinned(17) == nil, "an unpublished folio was accepted")
+        stray.state.bitwiseOr(Folio.publishedBit, ordering: .releasing)
+        stray.setFlags(.detached)
+        #expect(unpinned(17) == nil, "a detached folio was accepted")
+        array.storePointer(slot, PageTable.word(of: big))
+        #expect(unpinned(17) === big && big.pinCount == 0)
     }
 
     /// Lock-free readers of a few pages of two tables, while a writer per

@@ -210,6 +210,32 @@ import Glibc
         lock.unlock(again)
     }
 
+    /// Each mode has its own slots: readers fill the shared ones without
+    /// taking an exclusive slot, and an exclusive request still sees a
+    /// reader published in a shared slot (and the reverse).
+    @Test func sharedAndExclusiveRangesHaveSlotsOfTheirOwn() {
+        let lock = RangeLock(lot: ParkingLot(bucketCount: 1))
+        let n = RangeLock.fastSlotCount
+        var tokens: [RangeLock.Token] = []
+        for _ in 0..<n { tokens.append(lock.lock(0..<10, .shared)) }  // one range, n readers
+        for i in 0..<n { tokens.append(lock.lock(UInt64(100 + 2 * i)..<UInt64(101 + 2 * i), .exclusive)) }
+        let fast = tokens.filter { $0.isFastPath }.count
+        #expect(fast == 2 * n, "\(fast) of \(2 * n) on the fast path")
+        // A reader past the shared slots takes the list, still granted beside readers.
+        let extra = lock.tryLock(0..<10, .shared)
+        #expect(extra != nil && extra?.isFastPath == false)
+        if let extra { lock.unlock(extra) }
+        // A writer over the readers' range is refused; a reader over a writer's too.
+        #expect(lock.tryLock(5..<6, .exclusive) == nil, "a writer granted over fast readers")
+        for t in tokens.prefix(n) { lock.unlock(t) }
+        #expect(lock.tryLock(100..<101, .shared) == nil, "a reader granted over a fast writer")
+        let writer = lock.tryLock(5..<6, .exclusive)
+        #expect(writer != nil, "the readers' range is free once they left")
+        if let writer { lock.unlock(writer) }
+        for t in tokens.suffix(n) { lock.unlock(t) }
+        #expect(lock.outstandingCount == 0 && lock.queuedCount == 0)
+    }
+
     /// More concurrent holders than slots: the rest take the list, all exact.
     @Test func moreHoldersThanSlotsTakeTheList() {
         let lock = RangeLock(lot: ParkingLot(bucketCount: 1))
