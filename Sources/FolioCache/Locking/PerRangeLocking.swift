@@ -9,12 +9,13 @@ import FolioLocks
 ///   recheck needed.
 /// - Fairness: strict arrival order among overlapping conflicting requests
 ///   (`RangeLock`); no starvation of wide ranges by narrow ones.
-/// - Cost: zero per page; per file one `RangeLock` (576 bytes of fast slots
+/// - Cost: zero per page; per file one `RangeLock` (1 088 bytes of fast slots
 ///   beside its list). While nothing conflicts, a lock/unlock is the range
 ///   lock's fast path (a slot CAS and a scan of the slot words; an exchange),
 ///   with no internal lock, so writers of disjoint ranges of one file share no
-///   written cache line; a conflict takes the short internal lock and walks
-///   the outstanding requests of that file.
+///   written cache line, nor do readers of one page; a conflict takes the
+///   short internal lock and walks the outstanding requests of that file.
+///   A read hit does not pin the folio (`PageTable.lookupUnderPageRange`).
 /// - Reclaim: `tryLockPages` over the folio's pages, exclusive.
 public struct PerRangeLocking: LockStrategy {
     /// The parking lot the per-file range locks park in.
