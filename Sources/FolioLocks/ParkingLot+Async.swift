@@ -1,4 +1,5 @@
 import CFolioShims
+import Synchronization
 
 /// How a `parkAsync` call ended.
 public enum AsyncParkResult: Sendable, Equatable {
@@ -21,6 +22,33 @@ struct AsyncWaiterRef: @unchecked Sendable {
     // which is after `withTaskCancellationHandler` has returned — and that
     // waits for a running cancellation handler.
     let node: UnsafeMutablePointer<WaiterNode>
+}
+
+/// Tasks resumed by an unpark — many of them handed a lock — that have not
+/// run since: process-wide, for every parking lot.
+///
+/// A lock handed to a parked task is held by a task that is not running: it
+/// runs when its executor gets to it, and on the cooperative pool (one thread
+/// per core) tasks that never suspend — readers whose every read hits — can
+/// keep every pool thread busy for as long as they like. Then the holder
+/// never runs, and everyone waiting for its lock waits for ever (seen: three
+/// reader tasks on a 2-thread pool, one handed a folio lock while two hit
+/// other pages in a loop, a writer thread parked on the lock, a truncate
+/// behind the writer). The async API's hit paths check this count and yield
+/// their thread while it is not zero (`AsyncCachedFile`): the analogue of Go's
+/// unlocker yielding to the waiter it handed the lock to.
+public enum ResumedTasks {
+    @usableFromInline static let pendingCount = Atomic<Int>(0)
+
+    /// Whether a task resumed by an unpark has not run yet (a relaxed load
+    /// of a word written once per such resume).
+    @inlinable public static var anyPending: Bool { pendingCount.load(ordering: .relaxed) != 0 }
+
+    /// Counts a resume about to happen (the unparker, before `resume`).
+    @inlinable static func willResume(_ n: Int = 1) { pendingCount.wrappingAdd(n, ordering: .relaxed) }
+
+    /// Counts a resumed task that runs (the task, after its continuation).
+    @inlinable static func didRun() { pendingCount.wrappingSubtract(1, ordering: .relaxed) }
 }
 
 extension ParkingLot {
@@ -53,7 +81,7 @@ extension ParkingLot {
             node.deallocate()
         }
         let ref = AsyncWaiterRef(node: node)
-        return await withTaskCancellationHandler {
+        let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { (task: UnsafeContinuation<AsyncParkResult, Never>) in
                 let b = bucket(for: key)
                 let m = mutex(b)
@@ -77,6 +105,8 @@ extension ParkingLot {
         } onCancel: {
             self.cancelAsyncWaiter(ref)
         }
+        if case .unparked = result { ResumedTasks.didRun() }
+        return result
     }
 
     /// After `parkAsync` returned `.cancelled`: runs `body` under the bucket

@@ -210,6 +210,7 @@ public final class ParkingLot: @unchecked Sendable {
         folio_atomic_store_release(word, WaiterNode.unparked)
         m.unlock()
         if let task {
+            ResumedTasks.willResume()
             task.resume(returning: .unparked(token))
         } else {
             // The node may already be gone (the thread saw `unparked` and
@@ -301,6 +302,7 @@ public final class ParkingLot: @unchecked Sendable {
         }
         m.unlock()
         for w in words { _ = folio_futex_wake(w, 1) }
+        if !tasks.isEmpty { ResumedTasks.willResume(tasks.count) }
         for t in tasks { t.resume(returning: .unparked(token)) }
         return result
     }

@@ -209,6 +209,71 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
         try await withStrategy(kind, buckets: 1, Body())
     }
 
+    /// A task handed a page lock (or woken to retry) while every thread of
+    /// the cooperative pool runs tasks whose reads all hit — tasks that never
+    /// suspend — still runs: the hitting tasks yield while a resumed task has
+    /// not run (`ResumedTasks`). Without that, the lock's new owner waits for
+    /// a pool thread until the hitters stop, and so does everyone waiting for
+    /// its lock (the livelock CI met: 3 reader tasks on 2 pool threads, a
+    /// writer thread behind the task's folio lock, a truncate behind the
+    /// writer). Here the hitters give up after 5 s and report whether the
+    /// waiting read had finished by then.
+    @Test(arguments: testedStrategies)
+    func aTaskHandedALockRunsWhileOtherTasksOnlyHit(_ kind: LockStrategyKind) async throws {
+        struct Body: StrategyBody {
+            func run<S: LockStrategy>(_ strategy: S) async throws {
+                let ps = AsyncAPITests.pageSize
+                let cache = try PageCache(strategy: strategy, configuration: .init(pageSize: ps, optimisticReads: false))
+                let file = try cache.open(backend: MemoryBackend())
+                for p in 0..<8 { try file.write([UInt8](repeating: UInt8(p), count: ps), at: Int64(p * ps)) }
+                let folio = try #require(file.mapping.table.lookupAndPin(PageIndex(0)))
+                let pageLock = file.mapping.pageLock
+                let holder: LockHolderThread
+                if S.locksFolios {
+                    holder = LockHolderThread(lock: { strategy.lockFolio(folio) }, unlock: { strategy.unlockFolio(folio) })
+                } else {
+                    let held = Box<S.PagesGuard?>(nil)
+                    holder = LockHolderThread(
+                        lock: { held.value = strategy.lockPages(PageIndex(0)..<PageIndex(1), .exclusive, in: pageLock) },
+                        unlock: { held.value.map { strategy.unlockPages($0, in: pageLock) } })
+                }
+                let before = cache.strategy.statistics.snapshot.parks
+                let done = StopFlag()
+                let waiter = Task {
+                    defer { done.set() }
+                    return try await file.async.read(count: ps, at: 0)
+                }
+                #expect(await eventually { cache.strategy.statistics.snapshot.parks > before }, "\(strategy.kind): the read did not park")
+                // As many hitting tasks as the pool has threads; the lock is
+                // released by a plain thread once they run.
+                let width = max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+                let hitters = (0..<width).map { i in
+                    Task { () -> Bool in
+                        let deadline = ContinuousClock.now + .seconds(5)
+                        var n = 0
+                        while !done.isSet {
+                            _ = try await file.async.read(count: ps, at: Int64((1 + (i + n) % 7) * ps))
+                            n += 1
+                            if n % 256 == 0 && ContinuousClock.now > deadline { return false }
+                        }
+                        return true
+                    }
+                }
+                spawnThread {
+                    usleep(200_000)
+                    holder.unlock()
+                }
+                var inTime = true
+                for h in hitters { inTime = try await h.value && inTime }
+                #expect(inTime, "\(strategy.kind): the task handed the lock did not run while other tasks hit (5 s)")
+                #expect(try await waiter.value == [UInt8](repeating: 0, count: ps))
+                folio.unpin()
+                try file.close()
+            }
+        }
+        try await withStrategy(kind, buckets: 1, Body())
+    }
+
     /// Tasks (async API) and threads (synchronous API) write whole pages of
     /// one stamp to the same 2 pages and read them, many waiting on the
     /// folio locks at once (per-page strategies: the tasks park and are

@@ -43,6 +43,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
         let (n, finished) = readWithoutWaiting(base, count: buffer.count, at: offset)
         if finished {
             file.cache.reclaimIfNeeded(cleanOnly: true)
+            await yieldToResumedTasks()
             return n
         }
         return try await readRest(SendableBuffer(base, buffer.count), done: n, at: offset)
@@ -138,6 +139,7 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
         }
         if finished {
             file.cache.reclaimIfNeeded(cleanOnly: true)
+            await yieldToResumedTasks()
             out.removeSubrange(n...)
             return out
         }
@@ -245,6 +247,17 @@ public struct AsyncCachedFile<Strategy: LockStrategy>: Sendable {
             return
         }
         file.cache.reclaimIfNeeded(cleanOnly: true)
+        await yieldToResumedTasks()
+    }
+
+    /// Gives this pool thread up for a moment while a task handed a lock has
+    /// not run yet (`ResumedTasks`): a task whose reads and writes all hit
+    /// never suspends, and enough of them would keep that task — and whoever
+    /// waits for its lock — off the pool for ever. One relaxed load when
+    /// nobody is pending.
+    @inlinable
+    func yieldToResumedTasks() async {
+        if ResumedTasks.anyPending { await Task.yield() }
     }
 
     /// Writes `bytes` at `offset`.
