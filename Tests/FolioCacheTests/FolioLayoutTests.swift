@@ -30,8 +30,11 @@ func mallocUsableSize(_ pointer: UnsafeMutableRawPointer?) -> Int
 
     @Test func folioFitsInOneEightyByteMallocChunk() {
         let instance = 16 + MemoryLayout<StoredProperties>.size
-        let folio = Folio(index: PageIndex(1))
-        let usable = mallocUsableSize(Unmanaged.passUnretained(folio).toOpaque())
+        // The least over several: malloc may hand a request a chunk one size
+        // up when splitting it would leave too small a rest (seen when other
+        // suites ran first in the process: 88 usable for a 72-byte request).
+        let folios = (0..<32).map { Folio(index: PageIndex(UInt64($0))) }
+        let usable = folios.map { mallocUsableSize(Unmanaged.passUnretained($0).toOpaque()) }.min() ?? 0
         print("Folio: \(instance) bytes per instance (object header 16 + stored properties \(MemoryLayout<StoredProperties>.size)); malloc_usable_size \(usable)")
         #expect(instance <= 72)
         #expect(usable >= instance && usable <= 72, "a folio header takes more than one 80-byte chunk")

@@ -52,7 +52,7 @@ import Testing
         a.data?.storeBytes(of: 0xAB, as: UInt8.self)
         retire(a)
         #expect(a.data == nil, "a free folio has no buffer")
-        #expect(pool.counts == (total: 1, free: 1, freeBufferBytes: 4 * Self.pageSize))
+        #expect(pool.counts == (total: 1, free: 1, freeBufferBytes: 4 * Self.pageSize, limboBytes: 0))
         // An order-0 take reuses the header but not the order-2 buffer.
         let b = pool.take(index: PageIndex(5), order: 0, mapping: mapping, zeroed: true)
         #expect(b === a)
@@ -63,11 +63,11 @@ import Testing
         let c = pool.take(index: PageIndex(8), order: 2, mapping: mapping, zeroed: true)
         #expect(c.data == aData)
         #expect(c.data?.load(as: UInt8.self) == 0)
-        #expect(pool.counts == (total: 2, free: 0, freeBufferBytes: 0))
+        #expect(pool.counts == (total: 2, free: 0, freeBufferBytes: 0, limboBytes: 0))
         retire(b)
         retire(c)
         pool.trim()
-        #expect(pool.counts == (total: 2, free: 2, freeBufferBytes: 0), "trim releases every free buffer, keeps the headers")
+        #expect(pool.counts == (total: 2, free: 2, freeBufferBytes: 0, limboBytes: 0), "trim releases every free buffer, keeps the headers")
     }
 
     @Test func freeBuffersStayWithinTheTrimBound() {
@@ -80,7 +80,38 @@ import Testing
             retire(f)
             #expect(pool.counts.freeBufferBytes <= pool.retainedFreeBytes)
         }
-        #expect(pool.counts == (total: 20, free: 20, freeBufferBytes: 8 * Self.pageSize))
+        #expect(pool.counts == (total: 20, free: 20, freeBufferBytes: 8 * Self.pageSize, limboBytes: 0), "no reader inside: the buffers past the bound went back to malloc at once")
+    }
+
+    /// A buffer bound for malloc while a reader is inside a section stays in
+    /// limbo until that reader leaves: an optimistic hit may still copy from
+    /// it (`CachedFile+OptimisticRead.swift`).
+    @Test func aBufferLeavesLimboOnlyAfterTheReadersInsideLeft() {
+        let (pool, mapping) = makePool(capacityPages: 32, maxOrder: 0)
+        let folios = (0..<12).map { pool.take(index: PageIndex(UInt64($0)), order: 0, mapping: mapping, zeroed: false) }
+        for f in folios.prefix(8) { retire(f) }
+        #expect(pool.counts.freeBufferBytes == 8 * Self.pageSize && pool.counts.limboBytes == 0)
+        let slot = pool.readers.enter()
+        retire(folios[8])
+        retire(folios[9])
+        #expect(pool.counts.limboBytes == 2 * Self.pageSize, "past the trim bound, with a reader inside: limbo")
+        // Another pool operation while the reader is still inside frees nothing.
+        let again = pool.take(index: PageIndex(100), order: 0, mapping: mapping, zeroed: false)
+        #expect(pool.counts.limboBytes == 2 * Self.pageSize)
+        pool.readers.leave(slot)
+        // The next operation sees every slot empty and frees the batch.
+        retire(folios[10])
+        #expect(pool.counts.limboBytes == 0, "the reader left: limbo emptied at the next pool operation")
+        // trim with a reader inside: what it cannot free stays in limbo, and
+        // goes once the reader has left.
+        retire(folios[11])
+        retire(again)
+        let inside = pool.readers.enter()
+        pool.trim()
+        #expect(pool.counts.freeBufferBytes == 0 && pool.counts.limboBytes > 0)
+        pool.readers.leave(inside)
+        pool.trim()
+        #expect(pool.counts.freeBufferBytes == 0 && pool.counts.limboBytes == 0)
     }
 
     /// Through the engine: resident bytes are charged and refunded by the

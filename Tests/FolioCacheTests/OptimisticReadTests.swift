@@ -167,4 +167,69 @@ import Testing
         #expect(retries > 0, "\(kind) seed=\(seed): no copy ever overlapped a write in 30 s; the test did not test")
         try file.close()
     }
+
+    /// Real concurrency, through the public API: readers hit pages with
+    /// unpinned optimistic copies while another thread shrinks the cache to
+    /// nothing again and again — every folio evicted, its buffer returned,
+    /// the pool trimmed back to malloc. A copy must never come from a buffer
+    /// malloc has taken back (AddressSanitizer, in CI, reports a heap use
+    /// after free at once; shown by freeing limbo's buffers at once) and
+    /// never return another page's bytes from a recycled buffer.
+    @Test(arguments: folioStrategies)
+    func aCopyNeverComesFromAFreedBuffer(_ kind: LockStrategyKind) throws {
+        let seed = testSeed()
+        let pages = 16
+        print("OptimisticReadTests \(kind.rawValue): seed=\(seed), 2 readers of \(pages) pages + 1 thread shrinking the cache to 0")
+        let contents = (0..<pages).flatMap { StampedFile.page($0, version: 0, pageSize: Self.pageSize) }
+        let cache = try AnyPageCache(
+            strategy: .init(kind: kind, waitTableBuckets: 4),
+            configuration: .init(pageSize: Self.pageSize, capacity: 256 * Self.pageSize, maxFolioOrder: 0))
+        let file = try cache.open(backend: MemoryBackend(path: "freed-\(kind.rawValue)", contents: contents))
+        let stop = Atomic<Bool>(false)
+        let failures = EventLog<String>()
+        let shrinks = Atomic<Int>(0)
+        let reads = Atomic<Int>(0)
+        let limboSeen = Atomic<Int>(0)
+        let minimumShrinks = stressIterations(300)
+        let deadline = Date().addingTimeInterval(20)
+        let ok = finishes(within: 60) {
+            runThreads(3) { t in
+                var rng = SplitMix64(seed: seed &+ UInt64(t))
+                do {
+                    if t == 0 {
+                        while !stop.load(ordering: .relaxed) {
+                            // Between shrinks, let the readers fill the cache
+                            // and hit it a while (about 3 reads per page).
+                            let before = reads.load(ordering: .relaxed)
+                            while reads.load(ordering: .relaxed) - before < 3 * pages && !stop.load(ordering: .relaxed) { sched_yield() }
+                            cache.shrink(toBytes: 0)
+                            if cache.statistics.buffersAwaitingReadersBytes > 0 { limboSeen.wrappingAdd(1, ordering: .relaxed) }
+                            let n = shrinks.wrappingAdd(1, ordering: .relaxed).newValue
+                            if n >= minimumShrinks || Date() > deadline { stop.store(true, ordering: .relaxed) }
+                        }
+                    } else {
+                        while !stop.load(ordering: .relaxed) {
+                            let p = Int(rng.next() % UInt64(pages))
+                            let got = try file.read(count: Self.pageSize, at: Int64(p * Self.pageSize))
+                            reads.wrappingAdd(1, ordering: .relaxed)
+                            let (version, error) = StampedFile.check(got, index: p)
+                            if let error { failures.append(error); stop.store(true, ordering: .relaxed); return }
+                            if version != 0 { failures.append("page \(p) read as version \(String(describing: version))") }
+                        }
+                    }
+                } catch {
+                    failures.append("thread \(t) threw \(error)")
+                    stop.store(true, ordering: .relaxed)
+                }
+            }
+        }
+        let s = cache.statistics
+        print("OptimisticReadTests \(kind.rawValue): \(shrinks.load(ordering: .relaxed)) shrinks, \(s.hits) hits, \(s.misses) misses, limbo left after \(limboSeen.load(ordering: .relaxed)) shrinks")
+        #expect(ok, "\(kind) seed=\(seed): did not finish")
+        #expect(failures.events.isEmpty, "\(kind) seed=\(seed): \(failures.events.prefix(3))")
+        #expect(s.hits > 10 * UInt64(shrinks.load(ordering: .relaxed)) && shrinks.load(ordering: .relaxed) >= min(100, minimumShrinks), "\(kind) seed=\(seed): too little overlap to test anything")
+        try file.close()
+        cache.shrink(toBytes: 0)
+        #expect(cache.statistics.buffersAwaitingReadersBytes == 0, "no reader left: limbo empty")
+    }
 }

@@ -71,8 +71,8 @@ import Synchronization
 /// the data pointer, the owning mapping, and two links reserved for the
 /// eviction policy.
 public final class Folio: @unchecked Sendable {
-    // @unchecked Sendable: `state`, `version` and `index` are atomic; `index`,
-    // `data` and `mapping` are written only by the pool while the folio is
+    // @unchecked Sendable: `state`, `version`, `index` and `data` are
+    // atomic; `index`, `data` and `mapping` are written only by the pool while the folio is
     // free, inside a write of `version` and before the
     // release store that hands it out (readers see them after an acquiring
     // pin, which a free folio refuses) — and `data` by (de)compression
@@ -103,7 +103,18 @@ public final class Folio: @unchecked Sendable {
     /// is free, and while it is compressed (set and cleared by compression
     /// and decompression with the folio's lock held, while `tryPin` refuses
     /// it: nobody reads it then).
-    @exclusivity(unchecked) @usableFromInline package internal(set) var data: UnsafeMutableRawPointer?
+    ///
+    /// Atomic (relaxed: a plain load and store on x86) because an optimistic
+    /// read hit (`CachedFile+OptimisticRead.swift`) reads it without a pin
+    /// while the pool may be giving the folio a new incarnation, or
+    /// compression taking the bytes; the version and the state it checks
+    /// around the load tell it so.
+    @inlinable @inline(__always) package internal(set) var data: UnsafeMutableRawPointer? {
+        get { UnsafeMutableRawPointer(bitPattern: dataWord.load(ordering: .relaxed)) }
+        set { dataWord.store(UInt(bitPattern: newValue), ordering: .relaxed) }
+    }
+    /// The address of the buffer (`data`), 0 for none.
+    @usableFromInline package let dataWord: Atomic<UInt>
     /// The mapping whose page table holds this folio: set by the pool before
     /// the folio is published (and only while it is free); a strong reference
     /// so that reclaim, which finds folios through the eviction policy, can
@@ -126,7 +137,7 @@ public final class Folio: @unchecked Sendable {
         self.state = Atomic(Folio.geometryBits(order: order, pageShift: pageShift))
         self.version = Atomic(0)
         self.indexWord = Atomic(index.rawValue)
-        self.data = nil
+        self.dataWord = Atomic(0)
     }
 
     deinit {

@@ -187,6 +187,12 @@ public struct CacheStatistics: Sendable, Equatable {
     /// the cache lives), page-table slots, the index of compressed blocks.
     public var metadataBytes: Int = 0
 
+    /// Data buffers the cache has let go of but not yet returned to malloc:
+    /// an optimistic read hit may still be copying from them (`FolioPool`,
+    /// "limbo"). Freed at the next pool operation after such readers have
+    /// left — normally within one; not charged to the budget.
+    public var buffersAwaitingReadersBytes: Int = 0
+
     /// Logical bytes per resident byte (1 without compression; 0 when empty).
     public var effectiveCapacity: Double {
         residentBytes == 0 ? 0 : Double(logicalBytes) / Double(residentBytes)

@@ -1,4 +1,7 @@
 import FolioLocks
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every folio header a cache has ever made, the free ones among them, and
 /// free data buffers by order.
@@ -26,7 +29,18 @@ import FolioLocks
 /// `PageCache.shrink(toBytes:)`) releases every free buffer. So the memory of
 /// a cache is its resident folio data (the budget) plus at most
 /// `retainedFreeBytes` of free buffers plus one 80-byte malloc chunk per
-/// header.
+/// header — plus the buffers in limbo, below.
+///
+/// **Buffers go back to malloc after a grace period.** An optimistic read
+/// hit (`CachedFile+OptimisticRead.swift`) copies from a folio's buffer
+/// without pinning the folio, inside a section of `readers`; the folio may
+/// be evicted and its buffer returned meanwhile. A buffer kept for reuse
+/// stays valid memory (the reader's validation then rejects what it copied);
+/// one bound for malloc goes to **limbo** first and is freed only once every
+/// reader slot has been seen empty since (`ReaderSlots`). Limbo is checked at
+/// every `take` and return while it is not empty; a reader is inside for
+/// tens of nanoseconds unless it is preempted there, so limbo holds the
+/// buffers returned since about the last pool operation.
 @usableFromInline
 final class FolioPool: @unchecked Sendable {
     // @unchecked Sendable: `all`, `freeHeaders`, `freeBuffers` and
@@ -37,9 +51,23 @@ final class FolioPool: @unchecked Sendable {
     /// Free data buffers, by order.
     var freeBuffers: [[UnsafeMutableRawPointer]]
     var freeBytes = 0
+    /// Buffers bound for malloc, waiting for the readers that may still
+    /// copy from them, oldest first (under `lock`).
+    var limbo: [LimboBatch] = []
+    var limboBytes = 0
     let pageShift: UInt8
     let maxOrder: UInt8
     let retainedFreeBytes: Int
+    /// The read-side sections of the optimistic read hits of this cache.
+    let readers: ReaderSlots
+
+    /// Buffers that went unreachable together, and the reader slots not yet
+    /// seen empty since.
+    struct LimboBatch {
+        var buffers: [UnsafeMutableRawPointer]
+        var bytes: Int
+        var pending: UInt64
+    }
 
     init(pageSize: Int, maxOrder: Int, capacity: Int) {
         precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "FolioPool: page size \(pageSize) is not a power of two")
@@ -48,10 +76,13 @@ final class FolioPool: @unchecked Sendable {
         self.maxOrder = UInt8(maxOrder)
         self.freeBuffers = Array(repeating: [], count: maxOrder + 1)
         self.retainedFreeBytes = max(capacity / 4, 2 * (pageSize << maxOrder))
+        self.readers = ReaderSlots()
     }
 
     deinit {
+        // Nobody reads any more: the cache is going away.
         for list in freeBuffers { for b in list { b.deallocate() } }
+        for batch in limbo { for b in batch.buffers { b.deallocate() } }
         // Headers (in `all`) free their own buffers in their deinit.
     }
 
@@ -67,6 +98,7 @@ final class FolioPool: @unchecked Sendable {
         let header = freeHeaders.popLast()
         let buffer = freeBuffers[Int(order)].popLast()
         if buffer != nil { freeBytes -= bytes }
+        let graceOver = limbo.isEmpty ? [] : collectGraceOver()
         let folio: Folio
         if let header {
             folio = header
@@ -75,6 +107,7 @@ final class FolioPool: @unchecked Sendable {
             all.append(folio)
         }
         lock.unlock()
+        Self.deallocate(graceOver)
         let words = Folio.dirtyWordCount(order: order)
         let data = buffer ?? UnsafeMutableRawPointer.allocate(byteCount: bytes + words * 8, alignment: 64)
         if zeroed { data.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
@@ -119,13 +152,15 @@ final class FolioPool: @unchecked Sendable {
     func putBuffer(_ data: UnsafeMutableRawPointer, order: UInt8) {
         let bytes = 1 << (Int(pageShift) + Int(order))
         lock.lock()
-        let keep = freeBytes + bytes <= retainedFreeBytes
-        if keep {
+        if freeBytes + bytes <= retainedFreeBytes {
             freeBuffers[Int(order)].append(data)
             freeBytes += bytes
+        } else {
+            retire([data], bytes: bytes)
         }
+        let graceOver = limbo.isEmpty ? [] : collectGraceOver()
         lock.unlock()
-        if !keep { data.deallocate() }
+        Self.deallocate(graceOver)
     }
 
     /// Takes back a folio that `retireIfIdle` marked free, and its buffer.
@@ -137,30 +172,85 @@ final class FolioPool: @unchecked Sendable {
         folio.mapping = nil
         lock.lock()
         freeHeaders.append(folio)
-        var release: UnsafeMutableRawPointer? = nil
         if let data {
             if freeBytes + bytes <= retainedFreeBytes {
                 freeBuffers[order].append(data)
                 freeBytes += bytes
             } else {
-                release = data
+                retire([data], bytes: bytes)
             }
         }
+        let graceOver = limbo.isEmpty ? [] : collectGraceOver()
         lock.unlock()
-        release?.deallocate()
+        Self.deallocate(graceOver)
     }
 
     /// Releases every free data buffer to malloc (headers stay: they are
-    /// type-stable).
+    /// type-stable): at once those no reader can be copying from, the rest
+    /// as soon as the readers that might have left — this waits for them,
+    /// yielding, up to about 10 ms (a reader preempted inside its section),
+    /// and leaves what is still in limbo to a later pool operation.
     func trim() {
         lock.lock()
         let lists = freeBuffers
         freeBuffers = Array(repeating: [], count: Int(maxOrder) + 1)
+        let bytes = freeBytes
         freeBytes = 0
+        let all = lists.flatMap { $0 }
+        if !all.isEmpty { retire(all, bytes: bytes) }
+        var graceOver = collectGraceOver()
+        var waiting = !limbo.isEmpty
         lock.unlock()
-        for list in lists { for b in list { b.deallocate() } }
+        Self.deallocate(graceOver)
+        var rounds = 0
+        while waiting && rounds < 1000 {
+            rounds += 1
+            sched_yield()
+            lock.lock()
+            graceOver = collectGraceOver()
+            waiting = !limbo.isEmpty
+            lock.unlock()
+            Self.deallocate(graceOver)
+            if waiting && rounds > 100 { usleep(10) }
+        }
     }
 
-    /// (headers made, headers free, bytes of free buffers) — a snapshot.
-    var counts: (total: Int, free: Int, freeBufferBytes: Int) { lock.withLock { (all.count, freeHeaders.count, freeBytes) } }
+    /// Puts buffers that no folio or free list holds any more in limbo
+    /// (under `lock`): every reader slot is still to be seen empty.
+    private func retire(_ buffers: [UnsafeMutableRawPointer], bytes: Int) {
+        limbo.append(LimboBatch(buffers: buffers, bytes: bytes, pending: readers.allSlots))
+        limboBytes += bytes
+    }
+
+    /// Takes out of limbo the buffers whose grace period is over (under
+    /// `lock`), for the caller to deallocate after unlocking. One look at
+    /// the slots serves every batch: a slot empty now is empty after each
+    /// batch went to limbo.
+    private func collectGraceOver() -> [UnsafeMutableRawPointer] {
+        let empty = readers.emptySlots()
+        var over: [UnsafeMutableRawPointer] = []
+        var kept = 0
+        for i in limbo.indices {
+            limbo[i].pending &= ~empty
+            if limbo[i].pending == 0 {
+                over += limbo[i].buffers
+                limboBytes -= limbo[i].bytes
+            } else {
+                limbo[kept] = limbo[i]
+                kept += 1
+            }
+        }
+        limbo.removeLast(limbo.count - kept)
+        return over
+    }
+
+    private static func deallocate(_ buffers: [UnsafeMutableRawPointer]) {
+        for b in buffers { b.deallocate() }
+    }
+
+    /// (headers made, headers free, bytes of free buffers, bytes in limbo)
+    /// — a snapshot.
+    var counts: (total: Int, free: Int, freeBufferBytes: Int, limboBytes: Int) {
+        lock.withLock { (all.count, freeHeaders.count, freeBytes, limboBytes) }
+    }
 }

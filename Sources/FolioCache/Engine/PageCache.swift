@@ -49,6 +49,10 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let compressionEnabled: Bool
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
+    /// The read-side sections of optimistic read hits (`pool.readers`: the
+    /// pool frees a buffer only once no section that could copy from it is
+    /// open).
+    @usableFromInline let bufferReaders: ReaderSlots
     /// The compressed folios, oldest first (`PageCache+Compression.swift`).
     let tier: CompressedTier
     /// Background writeback, while started (`configuration.writebackInterval`
@@ -106,6 +110,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.compressionEnabled = configuration.compression.enabled
         self.tier = CompressedTier(limit: Int(Double(budget) * configuration.compression.maximumShare))
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
+        self.bufferReaders = pool.readers
         if let interval = configuration.writebackInterval { try startBackgroundWriteback(interval: interval) }
         // Compression works best on large folios; random access makes them
         // only by collapse, so with compression the collapser runs (every
@@ -138,6 +143,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         s.compressedBytes = tier.bytes
         s.optimisticReadRetries = counters.optimisticReadRetries.load(ordering: .relaxed)
         s.metadataBytes = metadataBytes
+        s.buffersAwaitingReadersBytes = pool.counts.limboBytes
         fillFileTotals(&s)
         s.logicalBytes = s.residentBytes + counters.compressionSavedBytes.load(ordering: .relaxed)
         return s

@@ -247,17 +247,11 @@ final class PageTable: @unchecked Sendable {
     /// pinned, live folio, still in this table's slot, covers `index`, which
     /// makes it the right answer anyway.
     @inlinable @inline(__always) func lookupLockFree(_ index: PageIndex, acquire: (Folio) -> Bool, release: (Folio) -> Void) -> Unmanaged<Folio>? {
-        let shard = shard(for: index)
-        // Acquire: pairs with the release that published a grown array, so
-        // its capacity and slots are visible.
-        let address = shard.loadSlotArrayAddress()
-        let orders = ordersPresent.load(ordering: .relaxed)
-        guard let array = SlotArray(address: address), let (slot, p) = findCovering(index.rawValue, in: array, orders: orders) else { return nil }
-        // Type-stable memory: the pointer may be stale, never dangling.
-        let u = PageTable.folio(at: p)
+        guard let probe = probeLockFree(index) else { return nil }
+        let u = probe.candidate
         let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
             guard acquire(candidate) else { return false }
-            if shard.loadSlotArrayAddress() == address && array.loadPointer(slot) == p && candidate.contains(index) {
+            if probe.stillInSlot() && candidate.contains(index) {
                 return true
             }
             release(candidate)
@@ -296,24 +290,71 @@ final class PageTable: @unchecked Sendable {
     /// the cover check: the pointer's own folio does not cover `index`
     /// unless it is the answer.
     @inlinable @inline(__always) func lookupUnderPageRange(_ index: PageIndex) -> Unmanaged<Folio>? {
-        let shard = shard(for: index)
-        let address = shard.loadSlotArrayAddress()
-        let orders = ordersPresent.load(ordering: .relaxed)
-        guard let array = SlotArray(address: address), let (slot, p) = findCovering(index.rawValue, in: array, orders: orders) else { return nil }
-        // Type-stable memory: the pointer may be stale, never dangling.
-        let u = PageTable.folio(at: p)
-        let found = u._withUnsafeGuaranteedRef { candidate -> Bool in
-            guard let start = SeqCount.readBegin(candidate.version) else { return false }
+        guard let (u, start, _) = beginUnpinnedRead(index) else { return nil }
+        return u._withUnsafeGuaranteedRef { SeqCount.readValidate($0.version, start) } ? u : nil
+    }
+
+    /// The first half of an unpinned lookup, as a seqlock read of the
+    /// candidate's fields (`lookupUnderPageRange` explains the checks): the
+    /// candidate, the version its reads began at and the state it loaded
+    /// (acquire) — live, covering `index`, in this table's slot — or nil. The
+    /// caller must still validate the version (`SeqCount.readValidate`)
+    /// before it trusts anything it read of the candidate, this state
+    /// included: until then it may be reading an incarnation being made.
+    /// `writerInside` runs when the candidate's version is odd (a writer
+    /// changing its bytes, or the pool a new incarnation).
+    @inlinable @inline(__always) func beginUnpinnedRead(_ index: PageIndex, writerInside: () -> Void = {}) -> (Unmanaged<Folio>, UInt64, UInt64)? {
+        guard let probe = probeLockFree(index) else { return nil }
+        return probe.candidate._withUnsafeGuaranteedRef { candidate -> (Unmanaged<Folio>, UInt64, UInt64)? in
+            guard let start = SeqCount.readBegin(candidate.version) else {
+                writerInside()
+                return nil
+            }
             // Acquire: pairs with the release that published it (its index,
             // data and mapping are visible).
             let state = candidate.state.load(ordering: .acquiring)
-            guard state & Folio.liveMask == Folio.publishedBit else { return false }
+            guard state & Folio.liveMask == Folio.publishedBit else { return nil }
             let order = (state >> 8) & 0xFF
-            guard index.rawValue &- candidate.indexWord.load(ordering: .relaxed) < 1 &<< order else { return false }
-            guard shard.loadSlotArrayAddress() == address && array.loadPointer(slot) == p else { return false }
-            return SeqCount.readValidate(candidate.version, start)
+            guard index.rawValue &- candidate.indexWord.load(ordering: .relaxed) < 1 &<< order else { return nil }
+            guard probe.stillInSlot() else { return nil }
+            return (probe.candidate, start, state)
         }
-        return found ? u : nil
+    }
+
+    /// What a lock-free probe found: the candidate folio of the slot covering
+    /// the page (type-stable memory: the pointer may be stale, never
+    /// dangling), and where, to check later that the slot still holds it.
+    @usableFromInline struct LockFreeProbe {
+        @usableFromInline let shard: ShardHandle
+        @usableFromInline let address: UInt64
+        @usableFromInline let array: SlotArray
+        @usableFromInline let slot: Int
+        @usableFromInline let pointer: UInt64
+        @inlinable init(shard: ShardHandle, address: UInt64, array: SlotArray, slot: Int, pointer: UInt64) {
+            self.shard = shard
+            self.address = address
+            self.array = array
+            self.slot = slot
+            self.pointer = pointer
+        }
+        @inlinable var candidate: Unmanaged<Folio> { PageTable.folio(at: pointer) }
+        /// Whether this table's current slot array still holds the candidate
+        /// in the slot where the probe found it.
+        @inlinable @inline(__always) func stillInSlot() -> Bool {
+            shard.loadSlotArrayAddress() == address && array.loadPointer(slot) == pointer
+        }
+    }
+
+    /// The probe of the lock-free lookups: the slot covering `index` in the
+    /// current slot array of its shard, without any lock.
+    @inlinable @inline(__always) func probeLockFree(_ index: PageIndex) -> LockFreeProbe? {
+        let shard = shard(for: index)
+        // Acquire: pairs with the release that published a grown array, so
+        // its capacity and slots are visible.
+        let address = shard.loadSlotArrayAddress()
+        let orders = ordersPresent.load(ordering: .relaxed)
+        guard let array = SlotArray(address: address), let (slot, p) = findCovering(index.rawValue, in: array, orders: orders) else { return nil }
+        return LockFreeProbe(shard: shard, address: address, array: array, slot: slot, pointer: p)
     }
 
     /// The same under the shard lock (a miss, or a slot that moved under the
