@@ -21,8 +21,9 @@ import Synchronization
 ///   (on x86 the fences are compiler barriers only).
 /// - The copy itself races with writers by design (validated afterwards, as
 ///   in the kernel): `racyCopy` does it and tells ThreadSanitizer to ignore it.
-///   The memory must stay valid for the reader meanwhile — Folio's readers pin
-///   the folio, which keeps its buffer.
+///   The memory must stay valid for the reader meanwhile — Folio's readers
+///   copy inside a `ReaderSlots` section, which keeps the buffer from going
+///   back to malloc (or pin the folio).
 ///
 /// Memory ordering follows Boehm, "Can seqlocks get along with programming
 /// language memory models?" (MSPC 2012): the writer's release fence after

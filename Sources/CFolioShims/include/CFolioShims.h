@@ -97,8 +97,8 @@ void __tsan_ignore_thread_end(void) __attribute__((weak));
 /// Copies n bytes that a writer may be changing meanwhile: the optimistic
 /// read of a folio (CachedFile+OptimisticRead.swift), whose caller validates
 /// the folio's version after the copy and throws a torn copy away. The race
-/// is deliberate, as in a seqlock (the memory stays valid: the reader holds a
-/// pin), so ThreadSanitizer is told to ignore this thread's accesses for the
+/// is deliberate, as in a seqlock (the memory stays valid: the reader is inside
+/// a ReaderSlots section, or holds a pin), so ThreadSanitizer is told to ignore this thread's accesses for the
 /// copy; without TSan the two checks are a load and a branch each.
 static inline void folio_racy_copy(void *dst, const void *src, size_t n) {
     if (__tsan_ignore_thread_begin) __tsan_ignore_thread_begin();

@@ -18,7 +18,8 @@ import Glibc
 ///
 /// **Data buffers are separate**, `pageSize << order` bytes (plus a large
 /// folio's dirty bitmap, 8 bytes per 64 pages, after the data), 64-byte aligned,
-/// and only touched by a thread that pins their folio. A free folio has none:
+/// and only touched by a thread that pins their folio, holds its pages in the
+/// page lock, or copies optimistically inside a section of `readers`. A free folio has none:
 /// `put` moves its buffer to the free list of its order and `take` attaches
 /// one of the order asked for.
 ///
