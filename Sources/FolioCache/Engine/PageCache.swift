@@ -49,10 +49,10 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
     let compressionEnabled: Bool
     @usableFromInline let counters = CacheCounters()
     let pool: FolioPool
-    /// The read-side sections of optimistic read hits (`pool.readers`: the
-    /// pool frees a buffer only once no section that could copy from it is
-    /// open).
-    @usableFromInline let bufferReaders: ReaderSlots
+    /// The read-side sections of optimistic read hits (`pool.readers`, which
+    /// the pool keeps alive: it frees a buffer only once no section that
+    /// could copy from it is open). A plain struct: a hit retains nothing.
+    @usableFromInline let bufferReaders: ReaderSlots.Sections
     /// The compressed folios, oldest first (`PageCache+Compression.swift`).
     let tier: CompressedTier
     /// Background writeback, while started (`configuration.writebackInterval`
@@ -110,7 +110,7 @@ public final class PageCache<Strategy: LockStrategy>: @unchecked Sendable {
         self.compressionEnabled = configuration.compression.enabled
         self.tier = CompressedTier(limit: Int(Double(budget) * configuration.compression.maximumShare))
         self.pool = FolioPool(pageSize: configuration.pageSize, maxOrder: configuration.maxFolioOrder, capacity: configuration.capacity)
-        self.bufferReaders = pool.readers
+        self.bufferReaders = pool.readers.sections
         if let interval = configuration.writebackInterval { try startBackgroundWriteback(interval: interval) }
         // Compression works best on large folios; random access makes them
         // only by collapse, so with compression the collapser runs (every
