@@ -119,6 +119,21 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
         try await withStrategy(kind, Body())
     }
 
+    /// A thread that holds page 0's lock — the lock of `folio`, its folio
+    /// (per-page strategies), or its range exclusively (per-inode, per-range)
+    /// — until `unlock`. Not the test's task: a lock held across a
+    /// suspension may be released on another thread, which the DebugLocks
+    /// checker reports as a non-owner's unlock.
+    static func holdPageZero<S: LockStrategy>(_ strategy: S, folio: Folio, pageLock: S.MappingLock) -> LockHolderThread {
+        if S.locksFolios {
+            return LockHolderThread(lock: { strategy.lockFolio(folio) }, unlock: { strategy.unlockFolio(folio) })
+        }
+        let held = Box<S.PagesGuard?>(nil)
+        return LockHolderThread(
+            lock: { held.value = strategy.lockPages(PageIndex(0)..<PageIndex(1), .exclusive, in: pageLock) },
+            unlock: { held.value.map { strategy.unlockPages($0, in: pageLock) } })
+    }
+
     /// Tasks waiting for a locked page — its folio lock (per-page
     /// strategies) or its range (per-inode: the file's rw lock; per-range:
     /// the page's range) held by a thread — wait *suspended*, without a hop:
@@ -135,19 +150,9 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
                 let page = [UInt8](repeating: 9, count: ps)
                 try file.write(page, at: 0)
                 let folio = try #require(file.mapping.table.lookupAndPin(PageIndex(0)))
-                // Another thread holds the page's lock (not this task: a lock
-                // held across a suspension may be released on another thread,
-                // which the DebugLocks checker reports as a non-owner's unlock).
+                // Another thread holds the page's lock (`holdPageZero`).
                 let pageLock = file.mapping.pageLock
-                let hold = { () -> LockHolderThread in
-                    if S.locksFolios {
-                        return LockHolderThread(lock: { strategy.lockFolio(folio) }, unlock: { strategy.unlockFolio(folio) })
-                    }
-                    let held = Box<S.PagesGuard?>(nil)
-                    return LockHolderThread(
-                        lock: { held.value = strategy.lockPages(PageIndex(0)..<PageIndex(1), .exclusive, in: pageLock) },
-                        unlock: { held.value.map { strategy.unlockPages($0, in: pageLock) } })
-                }
+                let hold = { AsyncAPITests.holdPageZero(strategy, folio: folio, pageLock: pageLock) }
                 // Nothing left parked: no parked bit (folio; rw lock), no
                 // request but the holder's (range lock).
                 let noTrace = { () -> Bool in
@@ -227,16 +232,7 @@ func withStrategy<B: StrategyBody>(_ kind: LockStrategyKind, buckets: Int? = nil
                 let file = try cache.open(backend: MemoryBackend())
                 for p in 0..<8 { try file.write([UInt8](repeating: UInt8(p), count: ps), at: Int64(p * ps)) }
                 let folio = try #require(file.mapping.table.lookupAndPin(PageIndex(0)))
-                let pageLock = file.mapping.pageLock
-                let holder: LockHolderThread
-                if S.locksFolios {
-                    holder = LockHolderThread(lock: { strategy.lockFolio(folio) }, unlock: { strategy.unlockFolio(folio) })
-                } else {
-                    let held = Box<S.PagesGuard?>(nil)
-                    holder = LockHolderThread(
-                        lock: { held.value = strategy.lockPages(PageIndex(0)..<PageIndex(1), .exclusive, in: pageLock) },
-                        unlock: { held.value.map { strategy.unlockPages($0, in: pageLock) } })
-                }
+                let holder = AsyncAPITests.holdPageZero(strategy, folio: folio, pageLock: file.mapping.pageLock)
                 let before = cache.strategy.statistics.snapshot.parks
                 let done = StopFlag()
                 let waiter = Task {
