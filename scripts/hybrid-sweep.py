@@ -35,6 +35,9 @@ VARIANTS = {
     "sw-ahead-2ms":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--single-waker", "on", "--handoff-spin", "2000", "--max-wait", "2ms"],
     # The winner, now the default (HybridLockPolicy.hybrid).
     "ahead":          ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000"],
+    "ahead-500us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "500us"],
+    "ahead-250us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "250us"],
+    "ahead-100us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "100us"],
     "default":        ["--strategy", "hybrid-fair"],  # whatever the binary ships
 }
 
