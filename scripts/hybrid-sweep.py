@@ -38,6 +38,16 @@ VARIANTS = {
     "ahead-500us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "500us"],
     "ahead-250us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "250us"],
     "ahead-100us":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--max-wait", "100us"],
+    # Concurrency restriction: one spinner, the rest parked until due.
+    "restrict":       ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000"],
+    "restrict-4k":    ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "4000"],
+    "restrict-250":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "250"],
+    "restrict-2ms":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "2ms"],
+    "restrict-500us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "500us"],
+    "restrict-250us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "250us"],
+    "restrict-hs0":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "0", "--restrict-spin", "1000"],
+    "restrict-4ms":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "4ms"],
+    "restrict-u20":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--unfairness", "20"],
     "default":        ["--strategy", "hybrid-fair"],  # whatever the binary ships
 }
 

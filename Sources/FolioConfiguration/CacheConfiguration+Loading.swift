@@ -80,6 +80,7 @@ extension CacheConfiguration {
         if let b = try r.bool(K.singleWaker) { c.lock.hybridPolicy.singleWaker = b }
         if let b = try r.bool(K.handoffYield) { c.lock.hybridPolicy.yieldOnHandoff = b }
         if let n = try r.int(K.handoffSpin, in: 0...maxSpinLimit) ?? nil { c.lock.hybridPolicy.handoffSpin = n }
+        if let n = try r.int(K.restrictSpin, in: 0...maxSpinLimit) ?? nil { c.lock.hybridPolicy.restrictSpin = n }
         if let s = r.setting(K.waitTableBuckets), let n = try r.int(K.waitTableBuckets, in: 1...maxWaitTableBuckets) ?? nil {
             guard n & (n - 1) == 0 else {
                 throw r.error(K.waitTableBuckets, s, .invalidValue, "not a power of two; allowed: a power of two from 1 to \(maxWaitTableBuckets)")

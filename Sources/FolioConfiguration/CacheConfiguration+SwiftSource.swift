@@ -27,7 +27,8 @@ extension CacheConfiguration {
                         kind: .\(lock.kind.caseName),
                         hybridPolicy: HybridLockPolicy(
                             spinLimit: \(p.spinLimit), unfairness: \(unfairness), maxWait: \(maxWait), requeueAtFront: \(p.requeueAtFront),
-                            maxSpinners: \(p.maxSpinners.map(String.init) ?? "nil"), singleWaker: \(p.singleWaker), yieldOnHandoff: \(p.yieldOnHandoff), handoffSpin: \(p.handoffSpin)),
+                            maxSpinners: \(p.maxSpinners.map(String.init) ?? "nil"), singleWaker: \(p.singleWaker), yieldOnHandoff: \(p.yieldOnHandoff), handoffSpin: \(p.handoffSpin),
+                            restrictSpin: \(p.restrictSpin)),
                         waitTableBuckets: \(buckets)),
                     cache: PageCacheConfiguration(
                         pageSize: \(cache.pageSize),

@@ -13,6 +13,7 @@ extension CacheConfiguration {
         lines.append("single-waker = \(p.singleWaker)")
         lines.append("handoff-yield = \(p.yieldOnHandoff)")
         lines.append("handoff-spin = \(p.handoffSpin)")
+        lines.append("restrict-spin = \(p.restrictSpin)")
         if let buckets = lock.waitTableBuckets { lines.append("wait-table-buckets = \(buckets)") }
         lines += [
             "", "[cache]",

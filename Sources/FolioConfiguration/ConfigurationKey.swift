@@ -38,6 +38,8 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
     public static let handoffYield = ConfigurationKey("lock", "handoff-yield")
     /// `lock.handoff-spin`: the hybrid policy's `handoffSpin`.
     public static let handoffSpin = ConfigurationKey("lock", "handoff-spin")
+    /// `lock.restrict-spin`: the hybrid policy's `restrictSpin` (concurrency restriction; 0 off).
+    public static let restrictSpin = ConfigurationKey("lock", "restrict-spin")
     /// `lock.wait-table-buckets`: the parking lot's bucket count, a power of two (`LockStrategyConfiguration.waitTableBuckets`).
     public static let waitTableBuckets = ConfigurationKey("lock", "wait-table-buckets")
     /// `cache.capacity`: the byte budget, a size (`PageCacheConfiguration.capacity`).
@@ -67,7 +69,7 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
 
     /// Every key, in documentation order.
     public static let all: [ConfigurationKey] = [
-        lockStrategy, spinLimit, unfairness, maxWait, maxSpinners, singleWaker, handoffYield, handoffSpin, waitTableBuckets,
+        lockStrategy, spinLimit, unfairness, maxWait, maxSpinners, singleWaker, handoffYield, handoffSpin, restrictSpin, waitTableBuckets,
         capacity, pageSize, maxFolioOrder, eviction, faultAroundPages, optimisticReads,
         compressionEnabled, minimumSaving, maximumShare, keepCompressedCopy, collapseInterval,
         writebackInterval,

@@ -63,6 +63,9 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("handoff-spin"), help: "Hybrid lock: a waiter parking due a handoff spins N pauses before sleeping, and a due sleeper is woken ahead of its handoff (2000; 0: off).")
     public var handoffSpin: Int?
 
+    @Option(name: .customLong("restrict-spin"), help: "Hybrid lock: concurrency restriction: at most one thread spins (N pauses), the other waiters stay parked until due (0: off, the default).")
+    public var restrictSpin: Int?
+
     @Option(help: "Hybrid lock: lost races before a handoff (5).")
     public var unfairness: Int?
 
@@ -172,6 +175,10 @@ public struct RunOptions: ParsableArguments, Sendable {
         if let handoffSpin {
             guard handoffSpin >= 0 else { throw .badArgument("--handoff-spin \(handoffSpin): must not be negative") }
             p.lock.hybridPolicy.handoffSpin = handoffSpin
+        }
+        if let restrictSpin {
+            guard restrictSpin >= 0 else { throw .badArgument("--restrict-spin \(restrictSpin): must not be negative") }
+            p.lock.hybridPolicy.restrictSpin = restrictSpin
         }
         if let unfairness {
             guard unfairness >= 0 else { throw .badArgument("--unfairness \(unfairness): must not be negative") }

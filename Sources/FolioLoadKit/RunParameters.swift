@@ -66,6 +66,7 @@ public struct RunParameters: Sendable {
             "single-waker": lock.hybridPolicy.singleWaker ? "on" : "off",
             "handoff-yield": lock.hybridPolicy.yieldOnHandoff ? "on" : "off",
             "handoff-spin": String(lock.hybridPolicy.handoffSpin),
+            "restrict-spin": String(lock.hybridPolicy.restrictSpin),
             "zipf-skew": String(zipfSkew),
             "read-ratio": String(readRatio),
             "files": String(files),

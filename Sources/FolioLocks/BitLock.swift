@@ -25,6 +25,17 @@ public enum BitLockBits {
     public static let parked: UInt64 = 1 << 1
     /// Both lock bits.
     public static let mask: UInt64 = locked | parked
+    /// Bit 30: a thread spins for the lock (the hybrid lock under
+    /// concurrency restriction, `HybridLockPolicy.restrictSpin`; never set
+    /// otherwise). An unlock that finds it skips the wake.
+    public static let spinner: UInt64 = 1 << 30
+    /// Bit 31: a parked waiter asks the next unlock to look at the queue (it
+    /// is due a handoff, or it is a task); the hybrid lock under
+    /// restriction only.
+    public static let attention: UInt64 = 1 << 31
+    /// Every bit a lock may change: the two above and the restriction bits.
+    /// The owner's own flags must stay clear of it.
+    public static let all: UInt64 = mask | spinner | attention
 }
 
 /// The **per-page bit lock**: a lock bit and a waiters bit in someone else's

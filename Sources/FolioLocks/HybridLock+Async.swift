@@ -27,6 +27,7 @@ extension HybridLock {
         var spins = 0
         var firstPark: UInt64 = 0
         var awake = false
+        let restricted = policy.isRestricted
         while true {
             let s = word.load(ordering: .relaxed)
             if s & BitLockBits.locked == 0 {
@@ -53,8 +54,9 @@ extension HybridLock {
             }
             // Bounded optimistic spin before the first park, only while
             // nobody is parked (no spinner cap for tasks: they are few — the
-            // pool's threads — and the spin is bounded).
-            if firstPark == 0 && spins < policy.spinLimit && s & BitLockBits.parked == 0 {
+            // pool's threads — and the spin is bounded). Under restriction
+            // tasks never spin.
+            if !restricted && firstPark == 0 && spins < policy.spinLimit && s & BitLockBits.parked == 0 {
                 spins += 1
                 folio_cpu_relax()
                 continue
@@ -64,14 +66,17 @@ extension HybridLock {
             statistics?.parks.wrappingAdd(1, ordering: .relaxed)
             let result = await lot.parkAsync(
                 key: key,
-                token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: true),
+                token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: true,
+                                 attention: restricted, isTask: true),
                 atFront: lost > 0 && policy.requeueAtFront,
                 validate: {
                     if awake {
                         lot.clearAwakeMarkLocked(key)
                         awake = false
                     }
-                    return BitLock.heldWithWaiters(word)
+                    // Under restriction a parked task asks every unlock to
+                    // look at the queue (it cannot spin, so it must be woken).
+                    return restricted ? askForAttention(word) : BitLock.heldWithWaiters(word)
                 })
             switch result {
             case .unparked(let token) where token == .handoff:
@@ -90,7 +95,7 @@ extension HybridLock {
                 // waiters left needs someone to wake them.
                 if awake { lot.clearAwakeMark(key) }
                 lot.afterCancellation(key: key) { nobodyLeft in
-                    if nobodyLeft { word.bitwiseAnd(~BitLockBits.parked, ordering: .relaxed) }
+                    if nobodyLeft { word.bitwiseAnd(~(BitLockBits.parked | BitLockBits.attention), ordering: .relaxed) }
                 }
                 if word.load(ordering: .relaxed) & BitLockBits.mask == BitLockBits.parked {
                     unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)

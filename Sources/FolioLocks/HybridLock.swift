@@ -98,9 +98,17 @@ public enum HybridLock {
     /// under every policy.
     @inlinable @inline(__always) @discardableResult
     public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil, subtracting extra: UInt64) -> UInt64 {
+        // A waiter due a handoff asked for attention (restriction only): hand
+        // it the lock without dropping the bit, so that the spinner cannot
+        // take it in between. (A plain load of a line this thread just
+        // wrote when it locked.)
+        if word.load(ordering: .relaxed) & BitLockBits.attention != 0 {
+            return unlockHandingOver(word, key: key, lot: lot, policy: policy, statistics: statistics, subtracting: extra)
+        }
         let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
         assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
-        if old & BitLockBits.parked != 0 {
+        // (`parked`, unless someone spins under restriction; or `attention`.)
+        if unlockNeedsSlowPath(old) {
             // (Under `singleWaker` the slow path may wake nobody, but it
             // always looks at the first waiter: skipping it without the
             // bucket lock was measured faster but let due waiters wait out a
@@ -128,6 +136,9 @@ public enum HybridLock {
 
     @usableFromInline
     static func lockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration?, statistics: LockStatistics?) -> Bool {
+        if policy.isRestricted {
+            return lockSlowRestricted(word, key: key, lot: lot, policy: policy, timeout: timeout, statistics: statistics)
+        }
         let start = MonotonicClock.nanoseconds()
         let deadline: UInt64? = timeout.map { start &+ min($0.clampedNanoseconds, UInt64.max / 2) }
         var lost: UInt64 = 0
@@ -297,6 +308,10 @@ public enum HybridLock {
     /// of this lock is up (carries the awake mark): that one sees the bit.
     @usableFromInline
     static func unlockSlow(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
+        if policy.isRestricted {
+            unlockSlowRestricted(word, key: key, lot: lot, policy: policy, statistics: statistics)
+            return
+        }
         var decided = false
         var handoff = false
         var marked = false

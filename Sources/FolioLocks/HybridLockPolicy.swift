@@ -47,6 +47,16 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// the lock idle for a whole wake-up. A woken-ahead waiter that finds the
     /// bit taken has not lost a race. 0: off.
     public var handoffSpin: Int
+    /// Concurrency restriction (Malthusian locks; Go 1.24's runtime mutex):
+    /// at most one thread spins for a held lock, up to this many `pause`s,
+    /// and every other waiter parks at once and stays parked — an unlock
+    /// wakes nobody while someone spins — until it is due (`maxWait`
+    /// parked, or `unfairness` lost races) and the next unlock hands it the
+    /// lock. With more threads than cores this keeps the runnable set near
+    /// the owner and one spinner. Replaces `spinLimit`, `maxSpinners` and
+    /// `singleWaker` while on; needs `unfairness > 0` and a `maxWait`. 0: off
+    /// (docs/locking.md, "Concurrency restriction").
+    public var restrictSpin: Int
 
     /// `unfairness` value meaning "no bound".
     public static let unbounded = UInt64.max
@@ -55,7 +65,8 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// lost races or 1 ms, waking ahead with a 2000-`pause` spin
     /// (docs/fairness.md, "The hybrid bounded in time").
     public init(spinLimit: Int = 0, unfairness: UInt64 = 5, maxWait: Duration? = .milliseconds(1), requeueAtFront: Bool = true,
-                maxSpinners: Int? = nil, singleWaker: Bool = false, yieldOnHandoff: Bool = false, handoffSpin: Int = 2_000) {
+                maxSpinners: Int? = nil, singleWaker: Bool = false, yieldOnHandoff: Bool = false, handoffSpin: Int = 2_000,
+                restrictSpin: Int = 0) {
         self.spinLimit = max(0, spinLimit)
         self.unfairness = unfairness
         self.maxWait = maxWait
@@ -64,7 +75,15 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
         self.singleWaker = singleWaker
         self.yieldOnHandoff = yieldOnHandoff
         self.handoffSpin = max(0, handoffSpin)
+        self.restrictSpin = max(0, restrictSpin)
     }
+
+    /// Whether concurrency restriction is on: `restrictSpin > 0`, with a
+    /// lost-race bound (strict FIFO has no spinner to restrict) and a time
+    /// bound (a parked waiter's own clock is what rotates it in: without
+    /// one, a waiter could stay parked while the owner and the spinner
+    /// pass the lock between them).
+    @inlinable public var isRestricted: Bool { restrictSpin > 0 && unfairness > 0 && maxWait != nil }
 
     /// The default hybrid, the variant that won the sweep of docs/fairness.md
     /// on a 2-core machine with 8–16 threads: no optimistic spinning, at most
@@ -77,6 +96,11 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// Kept so the comparison with the default stays runnable
     /// (`hybrid-kernel` in folio-load and configuration files).
     public static let kernel = HybridLockPolicy(spinLimit: 40, unfairness: 5, maxWait: nil, handoffSpin: 0)
+    /// Concurrency restriction (`restrictSpin`): one spinner (1000
+    /// `pause`s, yielding every 64), every other waiter parked until due
+    /// — 5 lost races or 1 ms — and then handed the lock (in folio-load and
+    /// configuration files: `hybrid-fair` with `restrict-spin = 1000`).
+    public static let restricted = HybridLockPolicy(spinLimit: 0, unfairness: 5, maxWait: .milliseconds(1), handoffSpin: 2_000, restrictSpin: 1_000)
     /// Strict FIFO handoff and no spinning: the Linux 5.9 page lock.
     public static let fair = HybridLockPolicy(spinLimit: 0, unfairness: 0, maxWait: nil, handoffSpin: 0)
     /// No bound at all: wake one waiter and let it race (with the hybrid's spin).
@@ -105,6 +129,7 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
         return "spinLimit=\(spinLimit) unfairness=\(u) maxWait=\(w) requeue=\(requeueAtFront ? "front" : "back") maxSpinners=\(m)"
             + (singleWaker ? " singleWaker" : "") + (yieldOnHandoff ? " yieldOnHandoff" : "")
             + (handoffSpin > 0 ? " handoffSpin=\(handoffSpin)" : "")
+            + (restrictSpin > 0 ? " restrictSpin=\(restrictSpin)" : "")
     }
 }
 
@@ -113,13 +138,18 @@ extension ParkToken {
     /// in the low 24 bits; bit 24: it spins before sleeping (parked already
     /// due a handoff); bit 25: it has been woken ahead once; in the high 32
     /// bits the unlocks that found it due a handoff but could not give it the
-    /// lock (a barger held the bit).
+    /// lock (a barger held the bit). Under restriction, bit 26: it asked for
+    /// attention (`BitLockBits.attention`); bit 27: it is a task.
     @inlinable var lostRaces: UInt64 { bits & 0xFF_FFFF }
     @inlinable var spinsBeforeSleep: Bool { bits & (1 << 24) != 0 }
     @inlinable var wokenAhead: Bool { bits & (1 << 25) != 0 }
+    @inlinable var attention: Bool { bits & (1 << 26) != 0 }
+    @inlinable var isTask: Bool { bits & (1 << 27) != 0 }
     @inlinable var deferredHandoffs: UInt64 { bits >> 32 }
-    @inlinable init(lostRaces: UInt64, firstPark: UInt64, spinsBeforeSleep: Bool = false, wokenAhead: Bool = false) {
-        self.init(bits: min(lostRaces, 0xFF_FFFF) | (spinsBeforeSleep ? 1 << 24 : 0) | (wokenAhead ? 1 << 25 : 0),
+    @inlinable init(lostRaces: UInt64, firstPark: UInt64, spinsBeforeSleep: Bool = false, wokenAhead: Bool = false,
+                    attention: Bool = false, isTask: Bool = false) {
+        self.init(bits: min(lostRaces, 0xFF_FFFF) | (spinsBeforeSleep ? 1 << 24 : 0) | (wokenAhead ? 1 << 25 : 0)
+                    | (attention ? 1 << 26 : 0) | (isTask ? 1 << 27 : 0),
                   timestamp: firstPark)
     }
 }

@@ -18,7 +18,7 @@ extension BitFlavour {
 /// Tasks parked in the parking lot (`parkAsync`, `lockAsync`): the same
 /// queues and rules as threads, and cancellation.
 @Suite struct AsyncParkTests {
-    static let flavours: [BitFlavour] = [.plain, .hybrid(.hybrid), .hybrid(.fair), .hybrid(.barging), .hybrid(.kernel)]
+    static let flavours: [BitFlavour] = [.plain, .hybrid(.hybrid), .hybrid(.fair), .hybrid(.barging), .hybrid(.kernel), .hybrid(.restricted)]
 
     /// Threads and tasks parked on one key in turn are unparked in that
     /// order, each with the token its unparker chose.

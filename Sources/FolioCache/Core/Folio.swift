@@ -1,8 +1,8 @@
 import FolioLocks
 import Synchronization
 
-/// The bits of a folio's state word. Bits 0 and 1 belong to the bit lock
-/// (`BitLockBits`): the per-page strategies lock a folio by setting bit 0 of
+/// The bits of a folio's state word. Bits 0 and 1 (and 30–31) belong to the
+/// bit lock (`BitLockBits`): the per-page strategies lock a folio by setting bit 0 of
 /// this very word, so a folio costs no lock storage of its own. The high 32
 /// bits are the pin counts.
 ///
@@ -22,6 +22,8 @@ import Synchronization
 /// | 21–23 | policy queue | the eviction policy, under its lock (S3-FIFO: small, main, chosen from either) |
 /// | 24–28 | page shift (log2 of the page size) | the pool, with the order |
 /// | 29 | compressed copy: a decompressed folio whose block is kept (`compression.keepCompressedCopy`) | decompression sets it, with the folio's lock and range; `markDirty` clears it |
+/// | 30 | spinner | the hybrid lock under concurrency restriction (`BitLockBits.spinner`) |
+/// | 31 | attention | the hybrid lock under concurrency restriction (`BitLockBits.attention`) |
 /// | 32–47 | pin count (every pin) | `pin()` / `unpin()` |
 /// | 48–63 | mapped pin count (views reading in place; each also a pin) | `tryPinMapped()`, `markPinMapped()` / `unpinMapped()` |
 ///
@@ -164,7 +166,7 @@ public final class Folio: @unchecked Sendable {
     /// bits cannot be set this way.
     @discardableResult
     @inlinable package func setFlags(_ f: FolioFlags) -> FolioFlags {
-        precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
+        precondition(f.rawValue & BitLockBits.all == 0, "the lock bits belong to the lock strategy")
         return FolioFlags(rawValue: state.bitwiseOr(f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
 
@@ -172,7 +174,7 @@ public final class Folio: @unchecked Sendable {
     /// bits cannot be cleared this way.
     @discardableResult
     @inlinable package func clearFlags(_ f: FolioFlags) -> FolioFlags {
-        precondition(f.rawValue & BitLockBits.mask == 0, "the lock bits belong to the lock strategy")
+        precondition(f.rawValue & BitLockBits.all == 0, "the lock bits belong to the lock strategy")
         return FolioFlags(rawValue: state.bitwiseAnd(~f.rawValue, ordering: .acquiringAndReleasing).oldValue)
     }
 

@@ -70,5 +70,6 @@ extension HybridLockPolicy {
         HybridLockPolicy(spinLimit: 0, singleWaker: true, yieldOnHandoff: true, handoffSpin: 0),
         HybridLockPolicy(spinLimit: 0, yieldOnHandoff: true, handoffSpin: 0),
         HybridLockPolicy(spinLimit: 0, singleWaker: true, handoffSpin: 2_000),
+        HybridLockPolicy.restricted,
     ]
 }

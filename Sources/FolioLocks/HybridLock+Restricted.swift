@@ -1,0 +1,352 @@
+import CFolioShims
+import Synchronization
+
+/// Concurrency restriction for the hybrid lock (`HybridLockPolicy.restrictSpin`):
+/// at most one thread spins for a held lock; every other waiter parks at
+/// once and stays parked, so the threads that compete for the lock are its
+/// owner and one spinner — about the number of cores of a small machine,
+/// however many threads want the lock (Dice, "Malthusian locks", EuroSys
+/// 2017; Go 1.24's runtime mutex). Long-term fairness comes from the parked
+/// threads' own clocks: a waiter parked `maxWait` (or past `unfairness` lost
+/// races) is due, and the next unlock hands it the lock.
+///
+/// Two more bits of the owner's word carry it, so that an uncontended unlock
+/// stays one `lock xadd` and a contended one skips the parking lot while
+/// someone spins:
+/// - `BitLockBits.spinner`: a thread spins for the lock (set only while the
+///   lock is held, by compare-and-swap, or by an unlocker for the waiter it
+///   wakes). Its owner either takes the lock (clearing the bit in the same
+///   compare-and-swap) or clears it while the lock is held, then parks —
+///   so an unlock that skipped the wake because of it is never the last
+///   one: no lost wake-up.
+/// - `BitLockBits.attention`: a parked waiter needs the next unlock to look
+///   at the queue — it is due a handoff, or it is a task (tasks do not
+///   spin; while one is parked, unlocks take the slow path as without
+///   restriction). Set by the waiter in its park validation, under the
+///   bucket lock, only while the lock is held.
+///
+/// An unlock takes the slow path iff `attention` is set, or `parked` is set
+/// and `spinner` is not.
+extension HybridLock {
+    /// Unpark-token bit: the woken thread owns the spinner bit (set for it
+    /// by the unlocker under the bucket lock).
+    @usableFromInline static let spinnerBit: UInt64 = 8
+
+    /// Whether `old`, the word before an unlock's `xadd`, asks for the slow
+    /// path: somebody parked and nobody spinning, or a parked waiter wants
+    /// attention. For words without the restriction bits this is the
+    /// classic `parked` test.
+    @inlinable @inline(__always)
+    static func unlockNeedsSlowPath(_ old: UInt64) -> Bool {
+        old & (BitLockBits.parked | BitLockBits.attention) != 0
+            && old & (BitLockBits.spinner | BitLockBits.attention) != BitLockBits.spinner
+    }
+
+    /// `lockSlow` under concurrency restriction (threads).
+    @usableFromInline
+    static func lockSlowRestricted(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, timeout: Duration?, statistics: LockStatistics?) -> Bool {
+        let start = MonotonicClock.nanoseconds()
+        let deadline: UInt64? = timeout.map { start &+ min($0.clampedNanoseconds, UInt64.max / 2) }
+        let maxWait = policy.maxWaitNanoseconds
+        var lost: UInt64 = 0
+        var firstPark: UInt64 = 0
+        // This thread owns `spinner`.
+        var spinner = false
+        // This thread is due a handoff: it parks at the front, asks for
+        // attention, and spins on its queue entry before sleeping.
+        var due = false
+        // This thread gave up spinning: it parks (and does not take the
+        // spinner bit again) until an unlock wakes it.
+        var gaveUp = false
+        while true {
+            if spinner {
+                // Spin for the lock, then give the bit up if it never came.
+                var n = 0
+                var expired = false
+                while n < policy.restrictSpin {
+                    let s = word.load(ordering: .relaxed)
+                    if s & BitLockBits.locked == 0 {
+                        if takeFreeBitAsSpinner(word, s) {
+                            statistics?.spinAcquisitions.wrappingAdd(1, ordering: .relaxed)
+                            statistics?.recordAcquired(lostRaces: lost, since: start)
+                            return true
+                        }
+                        continue
+                    }
+                    n += 1
+                    folio_cpu_relax()
+                    // Every 64 pauses, give the CPU to whoever waits for
+                    // one — with more threads than cores, often the owner
+                    // (preempted) or a due waiter its timer just woke
+                    // (docs/fairness.md: without the yield the restricted
+                    // lock ran at 0.25–0.5× barging).
+                    if n & 63 == 0 { folio_thread_yield() }
+                    if n & 255 == 0, let deadline, MonotonicClock.nanoseconds() >= deadline {
+                        expired = true
+                        break
+                    }
+                }
+                if dropSpinnerBit(word) {
+                    // The lock was free when we gave up: it is ours.
+                    statistics?.recordAcquired(lostRaces: lost, since: start)
+                    return true
+                }
+                spinner = false
+                gaveUp = true
+                lost += 1
+                statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
+                if lost >= policy.unfairness { due = true }
+                if expired {
+                    // `spinner` is clear: the holder's unlock wakes a parked
+                    // waiter itself.
+                    statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                    return false
+                }
+            }
+            let s = word.load(ordering: .relaxed)
+            if s & BitLockBits.locked == 0 {
+                if BitLock.takeFreeBit(word, s) {
+                    statistics?.recordAcquired(lostRaces: lost, since: start)
+                    return true
+                }
+                continue
+            }
+            // Held. Spin if nobody does (a due waiter waits for its handoff
+            // instead).
+            if !due && !gaveUp && s & BitLockBits.spinner == 0 {
+                if word.weakCompareExchange(
+                    expected: s, desired: s | BitLockBits.spinner,
+                    successOrdering: .relaxed, failureOrdering: .relaxed).exchanged {
+                    spinner = true
+                }
+                continue
+            }
+            if !BitLock.markParked(word, s) { continue }
+            let now = MonotonicClock.nanoseconds()
+            if let deadline, now >= deadline {
+                statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                return false
+            }
+            if firstPark == 0 { firstPark = now }
+            // Sleep until woken, handed the lock, or due by the clock.
+            var wake = deadline
+            if !due, let maxWait {
+                let dueAt = firstPark &+ maxWait
+                if now >= dueAt { due = true } else { wake = min(wake ?? dueAt, dueAt) }
+            }
+            let remaining: Duration? = wake.map { .nanoseconds(Int64(clamping: $0 - now)) }
+            let isDue = due
+            statistics?.parks.wrappingAdd(1, ordering: .relaxed)
+            let result = lot.park(
+                key: key,
+                token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: isDue, attention: isDue),
+                // Only a due waiter goes to the front: the unlock hands the
+                // lock to the first waiter or to nobody, so a waiter that
+                // is not due must never stand before one that is.
+                atFront: isDue && policy.requeueAtFront,
+                timeout: remaining,
+                spinBeforeSleep: isDue ? policy.handoffSpin : 0,
+                validate: { isDue ? askForAttention(word) : BitLock.heldWithWaiters(word) },
+                timedOut: { wasLast in
+                    if wasLast { word.bitwiseAnd(~(BitLockBits.parked | BitLockBits.attention), ordering: .relaxed) }
+                })
+            switch result {
+            case .unparked(let token) where token == .handoff:
+                statistics?.recordAcquired(lostRaces: lost, since: start)
+                return true
+            case .unparked(let token):
+                // Woken to spin (the unlocker set `spinner` for us), or to
+                // race (no bit to own).
+                if token.rawValue & spinnerBit != 0 { spinner = true }
+                gaveUp = false
+            case .invalid:
+                break
+            case .timedOut:
+                if let deadline, MonotonicClock.nanoseconds() >= deadline {
+                    statistics?.timeouts.wrappingAdd(1, ordering: .relaxed)
+                    return false
+                }
+                // Our own clock: due from now on.
+                due = true
+            }
+        }
+    }
+
+    /// The spinner takes the free bit and gives up `spinner` in one
+    /// compare-and-swap (acquire pairs with the last holder's release).
+    @inline(__always)
+    static func takeFreeBitAsSpinner(_ word: borrowing Atomic<UInt64>, _ s: UInt64) -> Bool {
+        word.weakCompareExchange(
+            expected: s, desired: (s | BitLockBits.locked) & ~BitLockBits.spinner,
+            successOrdering: .acquiring, failureOrdering: .relaxed).exchanged
+    }
+
+    /// The spinner gives its bit up: cleared while the lock is held (that
+    /// holder's unlock then sees `parked` without `spinner` and wakes), or,
+    /// if the lock is free, taken with the lock. Returns whether it took
+    /// the lock.
+    @inline(__always)
+    static func dropSpinnerBit(_ word: borrowing Atomic<UInt64>) -> Bool {
+        var s = word.load(ordering: .relaxed)
+        while true {
+            if s & BitLockBits.locked == 0 {
+                let (ok, current) = word.weakCompareExchange(
+                    expected: s, desired: (s | BitLockBits.locked) & ~BitLockBits.spinner,
+                    successOrdering: .acquiring, failureOrdering: .relaxed)
+                if ok { return true }
+                s = current
+                continue
+            }
+            let (ok, current) = word.weakCompareExchange(
+                expected: s, desired: s & ~BitLockBits.spinner,
+                successOrdering: .relaxed, failureOrdering: .relaxed)
+            if ok { return false }
+            s = current
+        }
+    }
+
+    /// A park validation that also asks for attention: while the lock is
+    /// held with `parked` set, set `attention` in the same
+    /// compare-and-swap (so the holder's unlock, whose `xadd` comes later,
+    /// sees it); false if the lock is free.
+    @inline(__always)
+    static func askForAttention(_ word: borrowing Atomic<UInt64>) -> Bool {
+        var s = word.load(ordering: .relaxed)
+        while s & BitLockBits.mask == BitLockBits.mask {
+            if s & BitLockBits.attention != 0 { return true }
+            let (ok, current) = word.weakCompareExchange(
+                expected: s, desired: s | BitLockBits.attention,
+                successOrdering: .relaxed, failureOrdering: .relaxed)
+            if ok { return true }
+            s = current
+        }
+        return false
+    }
+
+    /// An unlock that found `attention` before dropping the bit: `extra` goes
+    /// now, the bit stays set, and the slow path either hands the lock to
+    /// the due waiter as it is or drops the bit itself. Returns the word
+    /// before the unlock, as `unlock(…subtracting:)` does.
+    @usableFromInline
+    static func unlockHandingOver(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?, subtracting extra: UInt64) -> UInt64 {
+        guard policy.isRestricted else {
+            // (Only restriction sets the bit; a stray one changes nothing.)
+            let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
+            if old & BitLockBits.parked != 0 { unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics) }
+            return old
+        }
+        let old = extra == 0 ? word.load(ordering: .relaxed) : word.wrappingSubtract(extra, ordering: .releasing).oldValue
+        assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
+        unlockSlowRestricted(word, key: key, lot: lot, policy: policy, statistics: statistics, holding: true)
+        return old
+    }
+
+    /// The slow unlock under restriction, after the bit was dropped (or,
+    /// `holding`, with the bit still set: then a due first waiter gets the
+    /// lock as it is, and otherwise the bit is dropped here). The
+    /// first waiter is handed the lock if it is due; otherwise, if nobody
+    /// spins, it is woken as the spinner (threads) or to race (tasks); if
+    /// somebody spins it stays parked. `attention` stays set while another
+    /// waiter asks for it.
+    @usableFromInline
+    static func unlockSlowRestricted(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?, holding: Bool = false) {
+        // Drops the bit if this unlock still holds it (release pairs with the
+        // next locker's acquire).
+        var held = holding
+        func release() {
+            if held {
+                word.wrappingSubtract(BitLockBits.locked, ordering: .releasing)
+                held = false
+            }
+        }
+        var decided = false
+        var handoff = false
+        var asSpinner = false
+        var keepAttention = false
+        lot.unparkFilter(
+            key: key,
+            updating: { token in
+                if decided {
+                    // Only whether someone else still asks for attention.
+                    if token.attention {
+                        keepAttention = true
+                        return .stop
+                    }
+                    return .skip
+                }
+                decided = true
+                let now = policy.maxWait != nil || statistics != nil ? MonotonicClock.nanoseconds() : 0
+                if policy.mustHandOff(to: token, now: { now }) {
+                    if held {
+                        // The bit never dropped: ownership moves as it is.
+                        held = false
+                        handoff = true
+                        if let statistics, token.deferredHandoffs > 0 {
+                            statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
+                        }
+                        return .unpark
+                    }
+                    var s = word.load(ordering: .relaxed)
+                    while s & BitLockBits.locked == 0 {
+                        let (ok, current) = word.weakCompareExchange(
+                            expected: s, desired: s | BitLockBits.locked,
+                            successOrdering: .acquiring, failureOrdering: .relaxed)
+                        if ok {
+                            handoff = true
+                            if let statistics, token.deferredHandoffs > 0 {
+                                statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
+                            }
+                            return .unpark
+                        }
+                        s = current
+                    }
+                    // A barger holds it: its unlock must come here too.
+                    token.bits &+= 1 << 32
+                    statistics?.deferredHandoffs.wrappingAdd(1, ordering: .relaxed)
+                    keepAttention = true
+                    return .stop
+                }
+                release()
+                if token.isTask {
+                    // Tasks do not spin: woken to race, as without restriction.
+                    return .unpark
+                }
+                var s = word.load(ordering: .relaxed)
+                while s & BitLockBits.spinner == 0 {
+                    let (ok, current) = word.weakCompareExchange(
+                        expected: s, desired: s | BitLockBits.spinner,
+                        successOrdering: .relaxed, failureOrdering: .relaxed)
+                    if ok {
+                        asSpinner = true
+                        // The instrument of the time-bound tests: how long
+                        // had a waiter woken to spin (not handed the lock)
+                        // been parked.
+                        if let statistics, now >= token.timestamp {
+                            statistics.maxRetryWakeWaitNanoseconds.max(now - token.timestamp, ordering: .relaxed)
+                        }
+                        return .unpark
+                    }
+                    s = current
+                }
+                // Somebody spins and will take the lock: wake nobody.
+                statistics?.skippedWakes.wrappingAdd(1, ordering: .relaxed)
+                return .skip
+            },
+            callback: { result in
+                // Under the bucket lock, where waiters set `attention`.
+                release()
+                if !result.haveMoreThreads {
+                    word.bitwiseAnd(~(BitLockBits.parked | BitLockBits.attention), ordering: .relaxed)
+                } else if keepAttention {
+                    word.bitwiseOr(BitLockBits.attention, ordering: .relaxed)
+                } else {
+                    word.bitwiseAnd(~BitLockBits.attention, ordering: .relaxed)
+                }
+                if handoff {
+                    statistics?.handoffs.wrappingAdd(1, ordering: .relaxed)
+                    return .handoff
+                }
+                return UnparkToken(rawValue: asSpinner ? spinnerBit : 0)
+            })
+    }
+}

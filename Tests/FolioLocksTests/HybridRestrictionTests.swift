@@ -1,0 +1,161 @@
+import FolioLocks
+import FolioTestSupport
+import Testing
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Concurrency restriction (`HybridLockPolicy.restrictSpin`): one spinner,
+/// everyone else parked; an unlock skips the parking lot while the spinner
+/// is there, and a spinner that gives up passes the wake on.
+@Suite struct HybridRestrictionTests {
+    /// A policy whose time bound never fires during a test (60 s), so that
+    /// only the spinner protocol can wake anyone: a lost wake-up shows as a
+    /// waiter that never gets the lock.
+    static func restricted(spin: Int) -> HybridLockPolicy {
+        HybridLockPolicy(spinLimit: 0, unfairness: 5, maxWait: .seconds(60), handoffSpin: 0, restrictSpin: spin)
+    }
+
+    /// A thread that takes the lock, says so, holds it until told, unlocks.
+    final class Locker: Sendable {
+        let owns = Atomic<Bool>(false), release = Atomic<Bool>(false), done = Atomic<Bool>(false)
+        init(_ w: TestWord, _ lot: ParkingLot, _ policy: HybridLockPolicy, _ stats: LockStatistics) {
+            spawnThread { [self] in
+                HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                owns.store(true, ordering: .releasing)
+                while !release.load(ordering: .acquiring) { usleep(100) }
+                HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                done.store(true, ordering: .releasing)
+            }
+        }
+        func finish() -> Bool {
+            release.store(true, ordering: .releasing)
+            return waitUntil { done.load(ordering: .acquiring) }
+        }
+    }
+
+    /// Holder H; S arrives and spins (the spinner bit appears), P arrives
+    /// and parks at once. H's unlock does not enter the parking lot at all
+    /// (no slow unlock counted a skipped wake) and S, not P, gets the lock;
+    /// S's unlock (nobody spinning now) wakes P, which gets it next.
+    @Test func anUnlockSkipsTheParkingLotWhileSomeoneSpins() {
+        let policy = Self.restricted(spin: 100_000_000)
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 })
+        let p = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        #expect(w.bits & BitLockBits.parked != 0)
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { s.owns.load(ordering: .acquiring) }, "the spinner did not get the lock")
+        #expect(lot.parkedCount(key: w.key) == 1 && !p.owns.load(ordering: .acquiring), "the parked waiter was woken")
+        #expect(stats.snapshot.skippedWakes == 0, "the unlock took the slow path although someone spun: \(stats.snapshot)")
+        #expect(w.bits & BitLockBits.spinner == 0, "the spinner kept its bit after taking the lock")
+        #expect(s.finish())
+        #expect(waitUntil { p.owns.load(ordering: .acquiring) }, "the parked waiter was never woken")
+        #expect(p.finish())
+        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// Holder H holds for long; S spins a short while and gives up (it
+    /// parks, clearing the spinner bit while H holds the lock), P parks.
+    /// H's unlock must then wake someone: both get the lock, long before
+    /// the 60 s time bound could rescue them.
+    @Test func aSpinnerThatGivesUpPassesTheWakeOn() {
+        let policy = Self.restricted(spin: 64)
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let s = Locker(w, lot, policy, stats)
+        let p = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 2 })
+        #expect(w.bits & BitLockBits.spinner == 0, "a spinner gave up but kept its bit")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        // One of them gets the lock (woken as the spinner); then the other.
+        #expect(waitUntil(seconds: 5) { s.owns.load(ordering: .acquiring) || p.owns.load(ordering: .acquiring) }, "a wake-up was lost")
+        let first = s.owns.load(ordering: .acquiring) ? s : p
+        let second = first === s ? p : s
+        #expect(first.finish())
+        #expect(waitUntil(seconds: 5) { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
+        #expect(second.finish())
+        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// The time bound overrides the spinner: holder H, spinner S (spinning
+    /// for good), P parked with a 20 ms bound. Past the bound P's own clock
+    /// makes it due and it asks for attention; H's unlock — which would
+    /// otherwise skip the parking lot for S — hands P the lock.
+    @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
+        var policy = Self.restricted(spin: 100_000_000)
+        policy.maxWait = .milliseconds(20)
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 })
+        let p = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        // P is due and has asked for attention (after its clock fired).
+        #expect(waitUntil { w.bits & BitLockBits.attention != 0 }, "the due waiter never asked for attention")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let someone = waitUntil { p.owns.load(ordering: .acquiring) || s.owns.load(ordering: .acquiring) }
+        #expect(someone)
+        let pOwns = p.owns.load(ordering: .acquiring)
+        #expect(pOwns, "the spinner got the lock past a due waiter")
+        #expect(stats.snapshot.handoffs == 1, "\(stats.snapshot)")
+        #expect(p.finish())
+        #expect(waitUntil { s.owns.load(ordering: .acquiring) })
+        #expect(s.finish())
+        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// Under contention (8 threads on one lock, short critical sections,
+    /// every 128th one sleeping 2 ms so that waiters pass the 1 ms bound):
+    /// mutual exclusion, no lost wake-up (the run finishes), the time bound
+    /// exercised (handoffs), no waiter past the bound woken to spin instead
+    /// of being handed the lock, and the bits clear at the end.
+    @Test func contendedRunsStayExclusiveAndBounded() {
+        let policy = HybridLockPolicy.restricted
+        let boundNs: UInt64 = 1_000_000
+        let lot = ParkingLot(bucketCount: 1)
+        let stats = LockStatistics()
+        let w = TestWord()
+        let counter = UnprotectedCounter()
+        let threads = 8, iterations = stressIterations(10_000)
+        let ok = finishes(within: 120) {
+            runThreads(threads) { _ in
+                for i in 0..<iterations {
+                    HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                    counter.value += 1
+                    if i % 128 == 127 { usleep(2_000) }
+                    HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+                }
+            }
+        }
+        #expect(ok, "stuck")
+        let s = stats.snapshot
+        #expect(counter.value == threads * iterations, "lost updates")
+        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+        #expect(s.handoffs > 0, "the bound never fired: \(s)")
+        #expect(s.maxRetryWakeWaitNanoseconds < boundNs, "a waiter parked \(s.maxRetryWakeWaitNanoseconds) ns was woken to spin: \(s)")
+        print("restricted: handoffs \(s.handoffs), parks \(s.parks), spin acquisitions \(s.spinAcquisitions), lost races \(s.lostRaces), longest wait \(s.maxWaitNanoseconds / 1_000) µs")
+    }
+
+    @Test func theRestrictedPresetIsWhatItSays() {
+        let r = HybridLockPolicy.restricted
+        #expect(r.isRestricted && r.restrictSpin == 1_000 && r.unfairness == 5 && r.maxWait == .milliseconds(1) && r.spinLimit == 0)
+        var noBound = r
+        noBound.maxWait = nil
+        #expect(!noBound.isRestricted, "restriction without a time bound could park a waiter for good")
+        var fifo = r
+        fifo.unfairness = 0
+        #expect(!fifo.isRestricted)
+        #expect(!HybridLockPolicy.hybrid.isRestricted)
+    }
+}
