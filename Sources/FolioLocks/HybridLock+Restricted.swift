@@ -38,7 +38,10 @@ extension HybridLock {
     /// classic `parked` test.
     @inlinable @inline(__always)
     static func unlockNeedsSlowPath(_ old: UInt64) -> Bool {
-        old & (BitLockBits.parked | BitLockBits.attention) != 0
+        // `attention` is only ever set with `parked` (by a waiter's park
+        // validation while both lock bits are set; cleared with `parked`
+        // when the queue empties), so the first test is the classic one.
+        old & BitLockBits.parked != 0
             && old & (BitLockBits.spinner | BitLockBits.attention) != BitLockBits.spinner
     }
 
@@ -65,7 +68,11 @@ extension HybridLock {
                 var expired = false
                 while n < policy.restrictSpin {
                     let s = word.load(ordering: .relaxed)
-                    if s & BitLockBits.locked == 0 {
+                    // A free lock with `attention` set is a due waiter's:
+                    // the unlocker is on its way to hand it over (or, if
+                    // the bit outlived it, the spinner takes the lock when
+                    // it gives up, and its unlock hands over).
+                    if s & (BitLockBits.locked | BitLockBits.attention) == 0 {
                         if takeFreeBitAsSpinner(word, s) {
                             statistics?.spinAcquisitions.wrappingAdd(1, ordering: .relaxed)
                             statistics?.recordAcquired(lostRaces: lost, since: start)
@@ -223,42 +230,14 @@ extension HybridLock {
         return false
     }
 
-    /// An unlock that found `attention` before dropping the bit: `extra` goes
-    /// now, the bit stays set, and the slow path either hands the lock to
-    /// the due waiter as it is or drops the bit itself. Returns the word
-    /// before the unlock, as `unlock(…subtracting:)` does.
-    @usableFromInline
-    static func unlockHandingOver(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?, subtracting extra: UInt64) -> UInt64 {
-        guard policy.isRestricted else {
-            // (Only restriction sets the bit; a stray one changes nothing.)
-            let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
-            if old & BitLockBits.parked != 0 { unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics) }
-            return old
-        }
-        let old = extra == 0 ? word.load(ordering: .relaxed) : word.wrappingSubtract(extra, ordering: .releasing).oldValue
-        assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
-        unlockSlowRestricted(word, key: key, lot: lot, policy: policy, statistics: statistics, holding: true)
-        return old
-    }
-
-    /// The slow unlock under restriction, after the bit was dropped (or,
-    /// `holding`, with the bit still set: then a due first waiter gets the
-    /// lock as it is, and otherwise the bit is dropped here). The
-    /// first waiter is handed the lock if it is due; otherwise, if nobody
+    /// The slow unlock under restriction, after the bit was dropped. The
+    /// first waiter is handed the lock if it is due (the bit re-taken for
+    /// it: the spinner leaves a free lock with `attention` alone); otherwise, if nobody
     /// spins, it is woken as the spinner (threads) or to race (tasks); if
     /// somebody spins it stays parked. `attention` stays set while another
     /// waiter asks for it.
     @usableFromInline
-    static func unlockSlowRestricted(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?, holding: Bool = false) {
-        // Drops the bit if this unlock still holds it (release pairs with the
-        // next locker's acquire).
-        var held = holding
-        func release() {
-            if held {
-                word.wrappingSubtract(BitLockBits.locked, ordering: .releasing)
-                held = false
-            }
-        }
+    static func unlockSlowRestricted(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?) {
         var decided = false
         var handoff = false
         var asSpinner = false
@@ -277,15 +256,6 @@ extension HybridLock {
                 decided = true
                 let now = policy.maxWait != nil || statistics != nil ? MonotonicClock.nanoseconds() : 0
                 if policy.mustHandOff(to: token, now: { now }) {
-                    if held {
-                        // The bit never dropped: ownership moves as it is.
-                        held = false
-                        handoff = true
-                        if let statistics, token.deferredHandoffs > 0 {
-                            statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
-                        }
-                        return .unpark
-                    }
                     var s = word.load(ordering: .relaxed)
                     while s & BitLockBits.locked == 0 {
                         let (ok, current) = word.weakCompareExchange(
@@ -306,7 +276,6 @@ extension HybridLock {
                     keepAttention = true
                     return .stop
                 }
-                release()
                 if token.isTask {
                     // Tasks do not spin: woken to race, as without restriction.
                     return .unpark
@@ -334,7 +303,6 @@ extension HybridLock {
             },
             callback: { result in
                 // Under the bucket lock, where waiters set `attention`.
-                release()
                 if !result.haveMoreThreads {
                     word.bitwiseAnd(~(BitLockBits.parked | BitLockBits.attention), ordering: .relaxed)
                 } else if keepAttention {

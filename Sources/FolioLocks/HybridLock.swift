@@ -98,24 +98,32 @@ public enum HybridLock {
     /// under every policy.
     @inlinable @inline(__always) @discardableResult
     public static func unlock(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics? = nil, subtracting extra: UInt64) -> UInt64 {
-        // A waiter due a handoff asked for attention (restriction only): hand
-        // it the lock without dropping the bit, so that the spinner cannot
-        // take it in between. (A plain load of a line this thread just
-        // wrote when it locked.)
-        if word.load(ordering: .relaxed) & BitLockBits.attention != 0 {
-            return unlockHandingOver(word, key: key, lot: lot, policy: policy, statistics: statistics, subtracting: extra)
-        }
         let old = word.wrappingSubtract(BitLockBits.locked &+ extra, ordering: .releasing).oldValue
         assert(old & BitLockBits.locked != 0, "HybridLock.unlock of an unlocked word")
-        // (`parked`, unless someone spins under restriction; or `attention`.)
-        if unlockNeedsSlowPath(old) {
-            // (Under `singleWaker` the slow path may wake nobody, but it
-            // always looks at the first waiter: skipping it without the
-            // bucket lock was measured faster but let due waiters wait out a
-            // woken one's whole wake-up; docs/fairness.md.)
-            unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
+        // One test of `old`, as without restriction: no load and no look at
+        // the policy before the `xadd`, and the restriction's own test (is
+        // someone spinning?) out of line behind it — each of the three, on
+        // the inlined path, took the uncontended pair from 12 to 14-19 ns
+        // (docs/performance.md). (`attention` is only ever set with
+        // `parked`.)
+        if old & BitLockBits.parked != 0 {
+            unlockParked(word, key: key, lot: lot, policy: policy, statistics: statistics, old: old)
         }
         return old
+    }
+
+    /// An unlock that found `parked`: skips the parking lot while a
+    /// spinner will take the lock (restriction) and nobody asks for
+    /// attention, and takes the slow path otherwise. (Under `singleWaker`
+    /// the slow path may wake nobody, but it always looks at the first
+    /// waiter: skipping it without the bucket lock was measured faster but
+    /// let due waiters wait out a woken one's whole wake-up;
+    /// docs/fairness.md.)
+    @usableFromInline
+    static func unlockParked(_ word: borrowing Atomic<UInt64>, key: UInt, lot: ParkingLot, policy: HybridLockPolicy, statistics: LockStatistics?, old: UInt64) {
+        if unlockNeedsSlowPath(old) {
+            unlockSlow(word, key: key, lot: lot, policy: policy, statistics: statistics)
+        }
     }
 
     /// Threads spinning in `lockSlow` right now, over every hybrid lock
