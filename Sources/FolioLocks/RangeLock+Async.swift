@@ -38,6 +38,7 @@ extension RangeLock {
     func waitUntilGrantedAsync(_ node: UnsafeMutablePointer<Node>) async -> Bool {
         let blocked = { self.isBlocked(node) }
         if !blocked() { return true }
+        fenceAgainstFastReleases(node)
         let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)
         while blocked() {

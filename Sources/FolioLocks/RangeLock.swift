@@ -32,8 +32,9 @@ import Glibc
 /// a slot, starting at the one of the processor the thread runs on), then
 /// checking that the list is still empty and that no other published range
 /// conflicts with it — a shared request looks at the exclusive slots only, an
-/// exclusive one at both kinds; it is released by clearing the slot (one
-/// exchange) and a load of `slowCount`. So readers of one range on different
+/// exclusive one at both kinds; it is released by clearing the slot (a
+/// releasing store where membarrier(2) is registered, `asymmetricFences`;
+/// else one exchange) and a load of `slowCount`. So readers of one range on different
 /// processors write only their own slot lines and read only lines nobody
 /// writes while no writer comes: they share no written line. Publish-then-
 /// check on both sides, sequentially consistent, is Dekker's protocol: of two
@@ -53,7 +54,7 @@ import Glibc
 ///
 /// - Cost: uncontended, a fast lock is a load, a CAS and a load plus a scan of
 ///   the exclusive slot words (and, exclusive, the shared ones), and an
-///   unlock an exchange and a load, all on this lock's own lines: two threads
+///   unlock a store and a load (an exchange and a load without membarrier), all on this lock's own lines: two threads
 ///   on disjoint ranges of one file touch the lock's shared memory only to
 ///   read it, and two readers do not even read each other's slots. The list path:
 ///   lock and unlock each take the internal lock and walk the list of
@@ -150,6 +151,21 @@ public final class RangeLock: @unchecked Sendable {
     /// `fastSlotCount`, read once per lock (a stored property beside
     /// `fastWords`: no global access on the fast path).
     let slotsPerMode: Int
+    /// Whether this process releases fast ranges with a plain store
+    /// (`asymmetricFences`), read once per lock like `slotsPerMode`.
+    let plainRelease: Bool
+    /// Whether membarrier(2)'s private expedited command is registered for
+    /// this process (once, by the first range lock): then a fast release is a
+    /// releasing store and a compiler barrier before its load of `slowCount`
+    /// — no locked instruction — and the one request that depends on the
+    /// order of those two, a list request about to wait for a fast holder,
+    /// makes every running thread execute the full barrier instead
+    /// (`fenceAgainstFastReleases`). Without it (another kernel, a seccomp
+    /// filter) the release is the sequentially consistent exchange.
+    public static let asymmetricFences: Bool = membarrierRegistration == 0
+    /// What registering membarrier(2) returned: 0, or the errno (ENOSYS: the
+    /// kernel lacks the command; EPERM: a seccomp filter forbids it).
+    public static let membarrierRegistration: Int32 = folio_membarrier_register()
     /// Every fast slot: `slotsPerMode` shared ones, then as many exclusive.
     var allSlotCount: Int { 2 * slotsPerMode }
     /// Words per slot: two cache lines, so that no two slots (nor a slot and
@@ -210,6 +226,7 @@ public final class RangeLock: @unchecked Sendable {
         listLockWord = .allocate(capacity: 1)
         listLockWord.initialize(to: 0)
         slotsPerMode = Self.fastSlotCount
+        plainRelease = Self.asymmetricFences
         fastWords = Self.allocateFastWords(slotsPerMode: slotsPerMode)
         assert(MemoryLayout<Node>.offset(of: \Node.blocking) == 0)
     }
@@ -222,6 +239,7 @@ public final class RangeLock: @unchecked Sendable {
         listLockWord = .allocate(capacity: 1)
         listLockWord.initialize(to: 0)
         slotsPerMode = Self.fastSlotCount
+        plainRelease = Self.asymmetricFences
         fastWords = Self.allocateFastWords(slotsPerMode: slotsPerMode)
         assert(MemoryLayout<Node>.offset(of: \Node.blocking) == 0)
     }
@@ -481,11 +499,44 @@ public final class RangeLock: @unchecked Sendable {
     /// if a request is queued, wakes the queued ones it may have blocked.
     @inline(__always)
     func fastUnlock(_ slot: UnsafeMutablePointer<UInt64>, _ lower: UInt64, _ upper: UInt64, _ mode: LockMode) {
+        if plainRelease {
+            // Release (our critical section), then the load: the processor
+            // may still let the load pass the store (store-load reordering),
+            // and `fenceAgainstFastReleases` closes that window from the
+            // other side — a list request that saw this slot set and will
+            // wait runs membarrier(2) first, so either it then sees the slot
+            // clear or the load below sees its announcement.
+            folio_atomic_store64_release(slot, 0)
+            folio_compiler_barrier()
+            if folio_atomic_load64_relaxed(slowCountWord) != 0 { wakeAfterFastUnlock(lower, upper, mode) }
+            return
+        }
         // Release (our critical section) and sequentially consistent: a list
         // request announced after this exchange finds the slot clear; one
         // announced before it is seen by the load below.
         _ = folio_atomic_exchange64_seqcst(slot, 0)
         if folio_atomic_load64_seqcst(slowCountWord) != 0 { wakeAfterFastUnlock(lower, upper, mode) }
+    }
+
+    /// The heavy side of the asymmetric fence, run by a queued request
+    /// (announced in `slowCount`) that is blocked and may be blocked by a
+    /// fast range, before it parks: membarrier(2) makes every running thread
+    /// of the process execute a full barrier, so a fast holder's clearing
+    /// store that was still in its processor's store buffer is visible
+    /// afterwards, and a fast release whose load of `slowCount` comes after
+    /// sees the announcement (and wakes us). Only when a conflicting fast
+    /// slot is seen set: a request that waits for list requests only, or
+    /// for nothing, never pays the system call (1-5 us with other threads
+    /// running). A fast range published after the announcement is withdrawn
+    /// by its owner, whose own publish (a locked compare-and-swap) orders
+    /// its later load of `slowCount` after the announcement.
+    func fenceAgainstFastReleases(_ node: UnsafeMutablePointer<Node>) {
+        guard plainRelease,
+              fastConflict(node.pointee.lower, node.pointee.upper, node.pointee.mode, except: nil) else { return }
+        let error = folio_membarrier()
+        // Registered at start-up, the command cannot fail (EINVAL, EPERM
+        // only when unregistered or unsupported).
+        precondition(error == 0, "RangeLock: membarrier(2) failed after registering (errno \(error))")
     }
 
     /// A fast range left while requests are queued: wakes every queued
@@ -574,6 +625,7 @@ public final class RangeLock: @unchecked Sendable {
     func waitUntilGranted(_ node: UnsafeMutablePointer<Node>, deadline: UInt64?) -> Bool {
         let blocked = { self.isBlocked(node) }
         if !blocked() { return true }
+        fenceAgainstFastReleases(node)
         let start = MonotonicClock.nanoseconds()
         let key = UInt(bitPattern: node)
         while blocked() {
@@ -601,7 +653,7 @@ public final class RangeLock: @unchecked Sendable {
     /// Whether a queued request still waits: for an earlier list request
     /// (its count) or a conflicting fast range. Acquire pairs with the
     /// releasing decrement in `release` (and the fast slots' loads with the
-    /// releasing exchange of `fastUnlock`), so the previous holder's writes
+    /// releasing store or exchange of `fastUnlock`), so the previous holder's writes
     /// are visible once we see it gone. (The node's range and mode are ours
     /// to read: set before it was queued, immutable while it is.)
     func isBlocked(_ node: UnsafeMutablePointer<Node>) -> Bool {

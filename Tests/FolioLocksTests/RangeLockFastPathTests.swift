@@ -253,4 +253,53 @@ import Glibc
         for t in tokens { lock.unlock(t) }
         #expect(lock.outstandingCount == 0 && lock.queuedCount == 0)
     }
+
+    /// The release without a locked instruction (`asymmetricFences`): a fast
+    /// holder that releases and re-takes its range as fast as it can, and a
+    /// list request (an unpackable `[0, ∞)`, truncate's shape) that waits
+    /// for it again and again. The window this hits is the fast release's
+    /// store still in its processor's store buffer while its load of
+    /// `slowCount` misses the announcement: without the list request's
+    /// membarrier it parks for a slot that is clear and nobody wakes it
+    /// (the holder then queues behind it: both stuck). Where the kernel
+    /// offers membarrier (this project's machines) the plain release must be
+    /// the one in use.
+    @Test func aListRequestIsWokenByEveryFastReleaseItWaitsFor() {
+        // Registered unless the kernel lacks the command or a filter forbids
+        // it (then the release is the exchange, and this still runs).
+        let registration = RangeLock.membarrierRegistration
+        print("aListRequestIsWokenByEveryFastReleaseItWaitsFor: membarrier registration \(registration), plain release \(RangeLock.asymmetricFences)")
+        #if os(Linux)
+        #expect(RangeLock.asymmetricFences || registration == ENOSYS || registration == EPERM,
+                "membarrier(2) registration: errno \(registration), plain release \(RangeLock.asymmetricFences)")
+        #endif
+        let lock = RangeLock(lot: ParkingLot(bucketCount: 1))
+        let rounds = stressIterations(20_000)
+        let fast = Atomic<Int>(0), waits = Atomic<Int>(0)
+        let done = Atomic<Bool>(false)
+        let ok = finishes(within: 60) {
+            runThreads(3) { t in
+                if t == 0 {
+                    for _ in 0..<rounds {
+                        let w = lock.lock(0..<UInt64.max, .exclusive)
+                        lock.unlock(w)
+                        waits.wrappingAdd(1, ordering: .relaxed)
+                    }
+                    done.store(true, ordering: .releasing)
+                } else {
+                    // Two holders of disjoint fast ranges inside the wide one.
+                    let r = UInt64(t * 4)..<UInt64(t * 4 + 1)
+                    while !done.load(ordering: .acquiring) {
+                        let h = lock.lock(r, .exclusive)
+                        if h.isFastPath { fast.wrappingAdd(1, ordering: .relaxed) }
+                        lock.unlock(h)
+                    }
+                }
+            }
+        }
+        #expect(ok, "stuck: a list request waits for a fast range already released (\(waits.load(ordering: .relaxed)) of \(rounds) rounds done)")
+        print("aListRequestIsWokenByEveryFastReleaseItWaitsFor: \(rounds) list rounds, \(fast.load(ordering: .relaxed)) fast holds")
+        #expect(fast.load(ordering: .relaxed) > 0, "no fast holds: the race was never run")
+        #expect(lock.outstandingCount == 0 && lock.queuedCount == 0)
+    }
 }

@@ -5,7 +5,8 @@
 //   threads and of bucket locks): Swift's `Atomic` needs a stored property, a
 //   futex needs a raw address. The __atomic builtins below are instrumented by
 //   ThreadSanitizer because this header is compiled into the importing module.
-// - The x86 `pause` hint for spin loops; the current processor's number.
+// - The x86 `pause` hint for spin loops; the current processor's number;
+//   membarrier(2) and a compiler barrier (an asymmetric fence).
 // - The optimistic read's copy, a deliberate race that ThreadSanitizer is told
 //   to ignore (the copy is validated by the folio's version afterwards).
 #ifndef CFOLIOSHIMS_H
@@ -73,6 +74,39 @@ static inline _Bool folio_atomic_cas64_seqcst(uint64_t *p, uint64_t *expected, u
 }
 
 /// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
+/// A compiler-only barrier: no memory access moves across it at compile time;
+/// the processor may still reorder (the light side of an asymmetric fence,
+/// paired with `folio_membarrier`).
+static inline void folio_compiler_barrier(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+
+/// membarrier(2), private expedited: the heavy side of an asymmetric fence.
+/// `folio_membarrier_register` (once per process) returns 0 when the kernel
+/// offers it and it is registered, else an errno; `folio_membarrier` then
+/// makes every other running thread of the process execute a full memory
+/// barrier before it returns (threads not running pass one at their next
+/// context switch), and returns 0 or an errno.
+#if defined(__linux__) && defined(SYS_membarrier) && __has_include(<linux/membarrier.h>)
+#include <linux/membarrier.h>
+#define FOLIO_HAS_MEMBARRIER 1
+#endif
+static inline int folio_membarrier_register(void) {
+#ifdef FOLIO_HAS_MEMBARRIER
+    long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (q < 0) return errno;
+    if (!(q & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return ENOSYS;
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : errno;
+#else
+    return ENOSYS;
+#endif
+}
+static inline int folio_membarrier(void) {
+#ifdef FOLIO_HAS_MEMBARRIER
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : errno;
+#else
+    return ENOSYS;
+#endif
+}
+
 static inline void folio_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
