@@ -133,6 +133,22 @@ public enum BitLock {
             successOrdering: .acquiring, failureOrdering: .relaxed).exchanged
     }
 
+    /// Sets `bit` of `word` unless it is set already (acquire: a lock bit
+    /// taken this way inherits what the last holder released). True if this
+    /// call set it.
+    @inline(__always)
+    static func setBitIfClear(_ word: borrowing Atomic<UInt64>, _ bit: UInt64) -> Bool {
+        var s = word.load(ordering: .relaxed)
+        while s & bit == 0 {
+            let (ok, current) = word.weakCompareExchange(
+                expected: s, desired: s | bit,
+                successOrdering: .acquiring, failureOrdering: .relaxed)
+            if ok { return true }
+            s = current
+        }
+        return false
+    }
+
     /// Sets the parked bit before a park, unless `s` (a fresh load of a
     /// locked `word`) has it already. False if `word` changed meanwhile
     /// (reload and start over).

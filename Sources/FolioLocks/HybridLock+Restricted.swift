@@ -256,46 +256,26 @@ extension HybridLock {
                 decided = true
                 let now = policy.maxWait != nil || statistics != nil ? MonotonicClock.nanoseconds() : 0
                 if policy.mustHandOff(to: token, now: { now }) {
-                    var s = word.load(ordering: .relaxed)
-                    while s & BitLockBits.locked == 0 {
-                        let (ok, current) = word.weakCompareExchange(
-                            expected: s, desired: s | BitLockBits.locked,
-                            successOrdering: .acquiring, failureOrdering: .relaxed)
-                        if ok {
-                            handoff = true
-                            if let statistics, token.deferredHandoffs > 0 {
-                                statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
-                            }
-                            return .unpark
-                        }
-                        s = current
+                    guard handOffOrDefer(word, &token, statistics: statistics) else {
+                        // A barger holds it: its unlock must come here too.
+                        keepAttention = true
+                        return .stop
                     }
-                    // A barger holds it: its unlock must come here too.
-                    token.bits &+= 1 << 32
-                    statistics?.deferredHandoffs.wrappingAdd(1, ordering: .relaxed)
-                    keepAttention = true
-                    return .stop
+                    handoff = true
+                    return .unpark
                 }
                 if token.isTask {
                     // Tasks do not spin: woken to race, as without restriction.
                     return .unpark
                 }
-                var s = word.load(ordering: .relaxed)
-                while s & BitLockBits.spinner == 0 {
-                    let (ok, current) = word.weakCompareExchange(
-                        expected: s, desired: s | BitLockBits.spinner,
-                        successOrdering: .relaxed, failureOrdering: .relaxed)
-                    if ok {
-                        asSpinner = true
-                        // The instrument of the time-bound tests: how long
-                        // had a waiter woken to spin (not handed the lock)
-                        // been parked.
-                        if let statistics, now >= token.timestamp {
-                            statistics.maxRetryWakeWaitNanoseconds.max(now - token.timestamp, ordering: .relaxed)
-                        }
-                        return .unpark
+                if BitLock.setBitIfClear(word, BitLockBits.spinner) {
+                    asSpinner = true
+                    // The instrument of the time-bound tests: how long had a
+                    // waiter woken to spin (not handed the lock) been parked.
+                    if let statistics, now >= token.timestamp {
+                        statistics.maxRetryWakeWaitNanoseconds.max(now - token.timestamp, ordering: .relaxed)
                     }
-                    s = current
+                    return .unpark
                 }
                 // Somebody spins and will take the lock: wake nobody.
                 statistics?.skippedWakes.wrappingAdd(1, ordering: .relaxed)

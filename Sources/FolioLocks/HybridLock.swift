@@ -126,6 +126,25 @@ public enum HybridLock {
         }
     }
 
+    /// A slow unlock's handoff to the waiter of `token`, under the bucket
+    /// lock: re-takes the free bit for it (the waiter inherits whatever the
+    /// last holder released — this unlocker, or a barger that also
+    /// released) and returns true; or, if a barger holds the bit, adds one
+    /// to the waiter's count of unlocks that passed it over and returns
+    /// false (the barger's unlock must try again).
+    @inline(__always)
+    static func handOffOrDefer(_ word: borrowing Atomic<UInt64>, _ token: inout ParkToken, statistics: LockStatistics?) -> Bool {
+        if BitLock.setBitIfClear(word, BitLockBits.locked) {
+            if let statistics, token.deferredHandoffs > 0 {
+                statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
+            }
+            return true
+        }
+        token.bits &+= 1 << 32
+        statistics?.deferredHandoffs.wrappingAdd(1, ordering: .relaxed)
+        return false
+    }
+
     /// Threads spinning in `lockSlow` right now, over every hybrid lock
     /// (counted only for policies with a `maxSpinners` cap). Never exceeds
     /// the largest cap in use: a slot is taken by compare-and-swap.
@@ -342,28 +361,11 @@ public enum HybridLock {
                     return .unpark
                 }
                 if due {
-                    var s = word.load(ordering: .relaxed)
-                    while s & BitLockBits.locked == 0 {
-                        // Acquire: the waiter inherits whatever the last holder
-                        // released (it is us, or a barger that also released).
-                        let (ok, current) = word.weakCompareExchange(
-                            expected: s, desired: s | BitLockBits.locked,
-                            successOrdering: .acquiring, failureOrdering: .relaxed)
-                        if ok {
-                            handoff = true
-                            if let statistics, token.deferredHandoffs > 0 {
-                                statistics.maxHandoffDeferrals.max(token.deferredHandoffs, ordering: .relaxed)
-                            }
-                            return .unpark
-                        }
-                        s = current
-                    }
-                    // A barger holds it; `parked` stays set, so its unlock
-                    // comes here. The waiter keeps the count of unlocks that
-                    // passed it over.
-                    token.bits &+= 1 << 32
-                    statistics?.deferredHandoffs.wrappingAdd(1, ordering: .relaxed)
-                    return .stop
+                    // (A barger holds it: `parked` stays set, so its unlock
+                    // comes here.)
+                    guard handOffOrDefer(word, &token, statistics: statistics) else { return .stop }
+                    handoff = true
+                    return .unpark
                 }
                 if policy.singleWaker {
                     if lot.awakeMark(for: key) == key {
