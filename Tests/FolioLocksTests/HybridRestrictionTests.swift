@@ -35,22 +35,39 @@ import Glibc
         }
     }
 
+    /// This thread holds the lock (H); S arrives and spins (the spinner bit
+    /// appears), then P arrives and parks at once.
+    struct HolderSpinnerParked {
+        let lot: ParkingLot, stats: LockStatistics, w: TestWord
+        let policy: HybridLockPolicy
+        let s: Locker, p: Locker
+
+        init(_ policy: HybridLockPolicy) {
+            let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+            HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+            let s = Locker(w, lot, policy, stats)
+            let spinning = waitUntil { w.bits & BitLockBits.spinner != 0 }
+            #expect(spinning, "the second thread never spun")
+            let p = Locker(w, lot, policy, stats)
+            let parked = waitUntil { lot.parkedCount(key: w.key) == 1 }
+            #expect(parked, "the third thread never parked")
+            (self.lot, self.stats, self.w, self.policy, self.s, self.p) = (lot, stats, w, policy, s, p)
+        }
+
+        func unlockHolder() {
+            HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        }
+    }
+
     /// Holder H; S arrives and spins (the spinner bit appears), P arrives
     /// and parks at once. H's unlock does not enter the parking lot at all
     /// (no slow unlock counted a skipped wake) and S, not P, gets the lock;
     /// S's unlock (nobody spinning now) wakes P, which gets it next.
     @Test func anUnlockSkipsTheParkingLotWhileSomeoneSpins() {
-        let policy = Self.restricted(spin: 100_000_000)
-        let lot = ParkingLot(bucketCount: 1)
-        let stats = LockStatistics()
-        let w = TestWord()
-        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let s = Locker(w, lot, policy, stats)
-        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 })
-        let p = Locker(w, lot, policy, stats)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        let scene = HolderSpinnerParked(Self.restricted(spin: 100_000_000))
+        let (lot, stats, w, s, p) = (scene.lot, scene.stats, scene.w, scene.s, scene.p)
         #expect(w.bits & BitLockBits.parked != 0)
-        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        scene.unlockHolder()
         #expect(waitUntil { s.owns.load(ordering: .acquiring) }, "the spinner did not get the lock")
         #expect(lot.parkedCount(key: w.key) == 1 && !p.owns.load(ordering: .acquiring), "the parked waiter was woken")
         #expect(stats.snapshot.skippedWakes == 0, "the unlock took the slow path although someone spun: \(stats.snapshot)")
@@ -93,17 +110,11 @@ import Glibc
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
         var policy = Self.restricted(spin: 100_000_000)
         policy.maxWait = .milliseconds(20)
-        let lot = ParkingLot(bucketCount: 1)
-        let stats = LockStatistics()
-        let w = TestWord()
-        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let s = Locker(w, lot, policy, stats)
-        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 })
-        let p = Locker(w, lot, policy, stats)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 })
+        let scene = HolderSpinnerParked(policy)
+        let (stats, w, s, p) = (scene.stats, scene.w, scene.s, scene.p)
         // P is due and has asked for attention (after its clock fired).
         #expect(waitUntil { w.bits & BitLockBits.attention != 0 }, "the due waiter never asked for attention")
-        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        scene.unlockHolder()
         let someone = waitUntil { p.owns.load(ordering: .acquiring) || s.owns.load(ordering: .acquiring) }
         #expect(someone)
         let pOwns = p.owns.load(ordering: .acquiring)
@@ -121,27 +132,13 @@ import Glibc
     /// exercised (handoffs), no waiter past the bound woken to spin instead
     /// of being handed the lock, and the bits clear at the end.
     @Test func contendedRunsStayExclusiveAndBounded() {
-        let policy = HybridLockPolicy.restricted
         let boundNs: UInt64 = 1_000_000
-        let lot = ParkingLot(bucketCount: 1)
-        let stats = LockStatistics()
-        let w = TestWord()
-        let counter = UnprotectedCounter()
         let threads = 8, iterations = stressIterations(10_000)
-        let ok = finishes(within: 120) {
-            runThreads(threads) { _ in
-                for i in 0..<iterations {
-                    HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-                    counter.value += 1
-                    if i % 128 == 127 { usleep(2_000) }
-                    HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-                }
-            }
-        }
-        #expect(ok, "stuck")
-        let s = stats.snapshot
-        #expect(counter.value == threads * iterations, "lost updates")
-        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+        let run = HybridContendedRun(policy: .restricted, threads: threads, iterations: iterations, sleepEvery: 128, sleepMicroseconds: 2_000)
+        #expect(run.finished, "stuck")
+        let s = run.statistics
+        #expect(run.count == threads * iterations, "lost updates")
+        #expect(run.bits & BitLockBits.all == 0, "bits left: \(String(run.bits, radix: 2))")
         #expect(s.handoffs > 0, "the bound never fired: \(s)")
         #expect(s.maxRetryWakeWaitNanoseconds < boundNs, "a waiter parked \(s.maxRetryWakeWaitNanoseconds) ns was woken to spin: \(s)")
         print("restricted: handoffs \(s.handoffs), parks \(s.parks), spin acquisitions \(s.spinAcquisitions), lost races \(s.lostRaces), longest wait \(s.maxWaitNanoseconds / 1_000) µs")

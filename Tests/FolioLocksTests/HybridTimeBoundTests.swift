@@ -123,25 +123,12 @@ import Glibc
         let bound = Duration.milliseconds(2)
         let boundNs = UInt64(bound.clampedMicroseconds) * 1_000
         let policy = Self.timeBoundOnly(base, bound)
-        let lot = ParkingLot(bucketCount: 1)
-        let stats = LockStatistics()
-        let w = TestWord()
-        let counter = UnprotectedCounter()
         let threads = 6, iterations = stressIterations(4_000)
-        let ok = finishes(within: 120) {
-            runThreads(threads) { _ in
-                for i in 0..<iterations {
-                    HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-                    counter.value += 1
-                    if i % 256 == 255 { usleep(3_000) }
-                    HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-                }
-            }
-        }
-        #expect(ok, "\(policy): stuck")
-        let s = stats.snapshot
-        #expect(counter.value == threads * iterations, "\(policy): lost updates")
-        #expect(w.bits & BitLockBits.mask == 0)
+        let run = HybridContendedRun(policy: policy, threads: threads, iterations: iterations, sleepEvery: 256, sleepMicroseconds: 3_000)
+        #expect(run.finished, "\(policy): stuck")
+        let s = run.statistics
+        #expect(run.count == threads * iterations, "\(policy): lost updates")
+        #expect(run.bits & BitLockBits.all == 0, "\(policy): bits left: \(String(run.bits, radix: 2))")
         #expect(s.handoffs > 0, "\(policy): the bound never fired: \(s)")
         #expect(s.maxRetryWakeWaitNanoseconds < boundNs, "\(policy): an unlock woke a waiter parked \(s.maxRetryWakeWaitNanoseconds) ns (> bound \(boundNs)) to race: \(s)")
         // Bargers in the instant between an unlock's drop and its re-take
