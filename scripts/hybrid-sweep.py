@@ -45,6 +45,8 @@ VARIANTS = {
     "restrict-2ms":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "2ms"],
     "restrict-500us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "500us"],
     "restrict-250us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "250us"],
+    "restrict-4k-500us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "4000", "--max-wait", "500us"],
+    "restrict-4k-250us": ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "4000", "--max-wait", "250us"],
     "restrict-hs0":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "0", "--restrict-spin", "1000"],
     "restrict-4ms":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--max-wait", "4ms"],
     "restrict-u20":   ["--strategy", "hybrid-fair", "--spin-limit", "0", "--handoff-spin", "2000", "--restrict-spin", "1000", "--unfairness", "20"],

@@ -17,6 +17,10 @@ import Glibc
         HybridLockPolicy(spinLimit: 0, unfairness: 5, maxWait: .seconds(60), handoffSpin: 0, restrictSpin: spin)
     }
 
+    /// A spin budget no test outlives (2^40 `pause`s: hours), so that a
+    /// spinner stops only by the protocol's own rules.
+    static let forGood = 1 << 40
+
     /// A thread that takes the lock, says so, holds it until told, unlocks.
     final class Locker: Sendable {
         let owns = Atomic<Bool>(false), release = Atomic<Bool>(false), done = Atomic<Bool>(false)
@@ -35,8 +39,9 @@ import Glibc
         }
     }
 
-    /// This thread holds the lock (H); S arrives and spins (the spinner bit
-    /// appears), then P arrives and parks at once.
+    /// This thread holds the lock (H); P arrives and parks at once (the
+    /// first waiter of a held lock does not spin), then S arrives and spins
+    /// (the spinner bit appears: somebody sleeps).
     struct HolderSpinnerParked {
         let lot: ParkingLot, stats: LockStatistics, w: TestWord
         let policy: HybridLockPolicy
@@ -45,12 +50,14 @@ import Glibc
         init(_ policy: HybridLockPolicy) {
             let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
             HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-            let s = Locker(w, lot, policy, stats)
-            let spinning = waitUntil { w.bits & BitLockBits.spinner != 0 }
-            #expect(spinning, "the second thread never spun")
             let p = Locker(w, lot, policy, stats)
             let parked = waitUntil { lot.parkedCount(key: w.key) == 1 }
-            #expect(parked, "the third thread never parked")
+            #expect(parked, "the first waiter never parked")
+            #expect(w.bits & BitLockBits.spinner == 0, "the first waiter spun although nobody slept")
+            let s = Locker(w, lot, policy, stats)
+            let spinning = waitUntil { w.bits & BitLockBits.spinner != 0 }
+            #expect(spinning, "the second waiter never spun")
+            #expect(lot.parkedCount(key: w.key) == 1, "the second waiter parked instead of spinning")
             (self.lot, self.stats, self.w, self.policy, self.s, self.p) = (lot, stats, w, policy, s, p)
         }
 
@@ -59,12 +66,12 @@ import Glibc
         }
     }
 
-    /// Holder H; S arrives and spins (the spinner bit appears), P arrives
-    /// and parks at once. H's unlock does not enter the parking lot at all
+    /// Holder H; P arrives and parks at once, S arrives and spins (the
+    /// spinner bit appears). H's unlock does not enter the parking lot at all
     /// (no slow unlock counted a skipped wake) and S, not P, gets the lock;
     /// S's unlock (nobody spinning now) wakes P, which gets it next.
     @Test func anUnlockSkipsTheParkingLotWhileSomeoneSpins() {
-        let scene = HolderSpinnerParked(Self.restricted(spin: 100_000_000))
+        let scene = HolderSpinnerParked(Self.restricted(spin: Self.forGood))
         let (lot, stats, w, s, p) = (scene.lot, scene.stats, scene.w, scene.s, scene.p)
         #expect(w.bits & BitLockBits.parked != 0)
         scene.unlockHolder()
@@ -75,6 +82,32 @@ import Glibc
         #expect(s.finish())
         #expect(waitUntil { p.owns.load(ordering: .acquiring) }, "the parked waiter was never woken")
         #expect(p.finish())
+        #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// The spinner spins only while somebody sleeps: holder H, a waiter P
+    /// that parks with a 500 ms timeout, a spinner S with a budget it would
+    /// never exhaust. When P leaves the queue, S stops spinning (gives its
+    /// bit up and parks), and H's unlock wakes it: it gets the lock.
+    @Test func aSpinnerStopsWhenNobodySleeps() {
+        let policy = Self.restricted(spin: Self.forGood)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        final class Flag: Sendable { let value = Atomic<Bool>(false) }
+        let pGaveUp = Flag()
+        spawnThread {
+            let got = HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, timeout: .milliseconds(500), statistics: stats)
+            pGaveUp.value.store(!got, ordering: .releasing)
+        }
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the first waiter never parked")
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
+        #expect(waitUntil { pGaveUp.value.load(ordering: .acquiring) }, "the timed waiter did not time out")
+        let stopped = waitUntil { w.bits & BitLockBits.spinner == 0 && lot.parkedCount(key: w.key) == 1 }
+        #expect(stopped, "the spinner kept spinning with nobody asleep: \(String(w.bits, radix: 2))")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { s.owns.load(ordering: .acquiring) }, "the parked spinner was never woken")
+        #expect(s.finish())
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
@@ -108,7 +141,7 @@ import Glibc
     /// makes it due and it asks for attention; H's unlock — which would
     /// otherwise skip the parking lot for S — hands P the lock.
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
-        var policy = Self.restricted(spin: 100_000_000)
+        var policy = Self.restricted(spin: Self.forGood)
         policy.maxWait = .milliseconds(20)
         let scene = HolderSpinnerParked(policy)
         let (stats, w, s, p) = (scene.stats, scene.w, scene.s, scene.p)
