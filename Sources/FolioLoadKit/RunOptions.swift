@@ -63,7 +63,7 @@ public struct RunOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("handoff-spin"), help: "Hybrid lock: a waiter parking due a handoff spins N pauses before sleeping, and a due sleeper is woken ahead of its handoff (2000; 0: off).")
     public var handoffSpin: Int?
 
-    @Option(name: .customLong("restrict-spin"), help: "Hybrid lock: concurrency restriction: at most one thread spins (N pauses), the other waiters stay parked until due (0: off, the default).")
+    @Option(name: .customLong("restrict-spin"), help: "Hybrid lock: concurrency restriction: at most one thread spins (N pauses, only while another waiter sleeps), the other waiters stay parked until due (0: off, the default).")
     public var restrictSpin: Int?
 
     @Option(help: "Hybrid lock: lost races before a handoff (5).")

@@ -2,9 +2,10 @@ import CFolioShims
 import Synchronization
 
 /// Concurrency restriction for the hybrid lock (`HybridLockPolicy.restrictSpin`):
-/// at most one thread spins for a held lock; every other waiter parks at
-/// once and stays parked, so the threads that compete for the lock are its
-/// owner and one spinner — about the number of cores of a small machine,
+/// at most one thread spins for a held lock, and only while another waiter
+/// sleeps; every other waiter (the first one included) parks at once and
+/// stays parked, so the threads that compete for the lock are its owner and
+/// one spinner — about the number of cores of a small machine,
 /// however many threads want the lock (Dice, "Malthusian locks", EuroSys
 /// 2017; Go 1.24's runtime mutex). Long-term fairness comes from the parked
 /// threads' own clocks: a waiter parked `maxWait` (or past `unfairness` lost
@@ -12,18 +13,20 @@ import Synchronization
 ///
 /// The spinner spins only while another waiter sleeps (`parked`): the
 /// first waiter of a held lock parks, and a spinner that finds the queue
-/// empty gives up at once. With no more threads than cores the owner then
-/// runs on with the lock's line in its cache, as under the default policy,
-/// instead of passing the line to a spinner on the other core at every
-/// unlock (measured, docs/fairness.md: 2 threads at 0.96× barging when the
-/// first waiter spun, 1.8× now; 8 threads' longest wait 4.6 → 3.3 ms).
+/// empty gives up at once (counted as a lost race, like a woken waiter that
+/// finds the lock taken). With no more threads than cores no spinner then
+/// waits on the other core through the owner's run of acquisitions
+/// (docs/fairness.md, "The spinner only while somebody sleeps": 2 threads
+/// at 0.92–0.99× barging when the first waiter spun, 1.3–1.8× now). The
+/// only sleeper leaves the queue for a moment when its clock makes it due
+/// (it parks again at the front); a spinner that looks then gives up too.
 ///
 /// Two more bits of the owner's word carry it, so that an uncontended unlock
 /// stays one `lock xadd` and a contended one skips the parking lot while
 /// someone spins:
 /// - `BitLockBits.spinner`: a thread spins for the lock (set only while the
-///   lock is held, by compare-and-swap, or by an unlocker for the waiter it
-///   wakes). Its owner either takes the lock (clearing the bit in the same
+///   lock is held with `parked`, by compare-and-swap, or by an unlocker for
+///   the waiter it wakes). Its owner either takes the lock (clearing the bit in the same
 ///   compare-and-swap) or clears it while the lock is held, then parks —
 ///   so an unlock that skipped the wake because of it is never the last
 ///   one: no lost wake-up.

@@ -48,8 +48,9 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     /// bit taken has not lost a race. 0: off.
     public var handoffSpin: Int
     /// Concurrency restriction (Malthusian locks; Go 1.24's runtime mutex):
-    /// at most one thread spins for a held lock, up to this many `pause`s,
-    /// and every other waiter parks at once and stays parked — an unlock
+    /// at most one thread spins for a held lock, up to this many `pause`s
+    /// and only while another waiter sleeps, and every other waiter (the
+    /// first one included) parks at once and stays parked — an unlock
     /// wakes nobody while someone spins — until it is due (`maxWait`
     /// parked, or `unfairness` lost races) and the next unlock hands it the
     /// lock. With more threads than cores this keeps the runnable set near

@@ -111,8 +111,9 @@ import Glibc
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
-    /// Holder H holds for long; S spins a short while and gives up (it
-    /// parks, clearing the spinner bit while H holds the lock), P parks.
+    /// Holder H holds for long; S parks (the first waiter), P spins a short
+    /// while and gives up (it parks, clearing the spinner bit while H holds
+    /// the lock).
     /// H's unlock must then wake someone: both get the lock, long before
     /// the 60 s time bound could rescue them.
     @Test func aSpinnerThatGivesUpPassesTheWakeOn() {
@@ -136,18 +137,28 @@ import Glibc
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
-    /// The time bound overrides the spinner: holder H, spinner S (spinning
-    /// for good), P parked with a 20 ms bound. Past the bound P's own clock
-    /// makes it due and it asks for attention; H's unlock — which would
-    /// otherwise skip the parking lot for S — hands P the lock.
+    /// The time bound overrides the spinner: holder H; Q parks first with a
+    /// 60 s bound (a sleeper that stays asleep, so that the spinner never
+    /// sees the queue empty); S spins for good; P parks with a 20 ms bound.
+    /// Past it P's own clock makes it due (it leaves the queue and parks
+    /// again at the front) and it asks for attention; H's unlock — which
+    /// would otherwise skip the parking lot for S — hands P the lock.
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
         var policy = Self.restricted(spin: Self.forGood)
         policy.maxWait = .milliseconds(20)
-        let scene = HolderSpinnerParked(policy)
-        let (stats, w, s, p) = (scene.stats, scene.w, scene.s, scene.p)
+        let sleeperPolicy = Self.restricted(spin: Self.forGood)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let q = Locker(w, lot, sleeperPolicy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the first waiter never parked")
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
+        let p = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 2 }, "the third waiter never parked")
         // P is due and has asked for attention (after its clock fired).
         #expect(waitUntil { w.bits & BitLockBits.attention != 0 }, "the due waiter never asked for attention")
-        scene.unlockHolder()
+        #expect(w.bits & BitLockBits.spinner != 0, "the spinner gave up although Q sleeps")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
         let someone = waitUntil { p.owns.load(ordering: .acquiring) || s.owns.load(ordering: .acquiring) }
         #expect(someone)
         let pOwns = p.owns.load(ordering: .acquiring)
@@ -156,6 +167,8 @@ import Glibc
         #expect(p.finish())
         #expect(waitUntil { s.owns.load(ordering: .acquiring) })
         #expect(s.finish())
+        #expect(waitUntil { q.owns.load(ordering: .acquiring) }, "the sleeper was never woken")
+        #expect(q.finish())
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
