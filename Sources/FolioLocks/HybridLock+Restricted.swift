@@ -26,10 +26,10 @@ import Synchronization
 /// someone spins:
 /// - `BitLockBits.spinner`: a thread spins for the lock (set only while the
 ///   lock is held with `parked`, by compare-and-swap, or by an unlocker for
-///   the waiter it wakes). Its owner either takes the lock (clearing the bit in the same
-///   compare-and-swap) or clears it while the lock is held, then parks —
-///   so an unlock that skipped the wake because of it is never the last
-///   one: no lost wake-up.
+///   the waiter it wakes). Its owner either takes the lock (clearing the bit
+///   in the same compare-and-swap) or clears it while the lock is held, then
+///   parks — so an unlock that skipped the wake because of it is never the
+///   last one: no lost wake-up.
 /// - `BitLockBits.attention`: a parked waiter needs the next unlock to look
 ///   at the queue — it is due a handoff, or it is a task (tasks do not
 ///   spin; while one is parked, unlocks take the slow path as without

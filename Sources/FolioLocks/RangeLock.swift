@@ -34,8 +34,8 @@ import Glibc
 /// conflicts with it — a shared request looks at the exclusive slots only, an
 /// exclusive one at both kinds; it is released by clearing the slot (a
 /// releasing store where membarrier(2) is registered, `asymmetricFences`;
-/// else one exchange) and a load of `slowCount`. So readers of one range on different
-/// processors write only their own slot lines and read only lines nobody
+/// else one exchange) and a load of `slowCount`. So readers of one range on
+/// different processors write only their own slot lines and read only lines nobody
 /// writes while no writer comes: they share no written line. Publish-then-
 /// check on both sides, sequentially consistent, is Dekker's protocol: of two
 /// conflicting fast requests at least one sees the other (and both may: each
@@ -54,9 +54,10 @@ import Glibc
 ///
 /// - Cost: uncontended, a fast lock is a load, a CAS and a load plus a scan of
 ///   the exclusive slot words (and, exclusive, the shared ones), and an
-///   unlock a store and a load (an exchange and a load without membarrier), all on this lock's own lines: two threads
-///   on disjoint ranges of one file touch the lock's shared memory only to
-///   read it, and two readers do not even read each other's slots. The list path:
+///   unlock a store and a load (an exchange and a load without membarrier),
+///   all on this lock's own lines: two threads on disjoint ranges of one
+///   file touch the lock's shared memory only to read it, and two readers do
+///   not even read each other's slots. The list path:
 ///   lock and unlock each take the internal lock and walk the list of
 ///   outstanding requests (O(holders + waiters), small: at most one per
 ///   thread). Nodes are recycled through a free list (up to 64 per lock), so
@@ -484,8 +485,8 @@ public final class RangeLock: @unchecked Sendable {
     /// Whether a queued request still waits: for an earlier list request
     /// (its count) or a conflicting fast range. Acquire pairs with the
     /// releasing decrement in `release` (and the fast slots' loads with the
-    /// releasing store or exchange of `fastUnlock`), so the previous holder's writes
-    /// are visible once we see it gone. (The node's range and mode are ours
+    /// releasing store or exchange of `fastUnlock`), so the previous holder's
+    /// writes are visible once we see it gone. (The node's range and mode are ours
     /// to read: set before it was queued, immutable while it is.)
     func isBlocked(_ node: UnsafeMutablePointer<Node>) -> Bool {
         folio_atomic_load_acquire(Self.blockingWord(node)) != 0

@@ -73,7 +73,6 @@ static inline _Bool folio_atomic_cas64_seqcst(uint64_t *p, uint64_t *expected, u
     return __atomic_compare_exchange_n(p, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
-/// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
 /// A compiler-only barrier: no memory access moves across it at compile time;
 /// the processor may still reorder (the light side of an asymmetric fence,
 /// paired with `folio_membarrier`).
@@ -107,6 +106,7 @@ static inline int folio_membarrier(void) {
 #endif
 }
 
+/// Spin-loop hint (x86 `pause`); a compiler barrier elsewhere.
 static inline void folio_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
