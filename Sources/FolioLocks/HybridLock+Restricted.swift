@@ -9,7 +9,13 @@ import Synchronization
 /// however many threads want the lock (Dice, "Malthusian locks", EuroSys
 /// 2017; Go 1.24's runtime mutex). Long-term fairness comes from the parked
 /// threads' own clocks: a waiter parked `maxWait` (or past `unfairness` lost
-/// races) is due, and the next unlock hands it the lock.
+/// races) is due, and the next unlock hands it the lock. Due waiters queue
+/// by age, oldest first; the spinner too is due once it has waited
+/// `maxWait`; and an arrival that goes to park behind a spinner stays
+/// parked even if the lock frees before its park validates (the spinner
+/// will take it) — else arrivals barged in at that instant and kept most
+/// threads runnable, which is where the tail came from (docs/fairness.md,
+/// "Where the restricted tail went").
 ///
 /// The spinner spins only while another waiter sleeps (`parked`): the
 /// first waiter of a held lock parks, and a spinner that finds the queue
@@ -77,7 +83,9 @@ extension HybridLock {
                 // Spin for the lock, then give the bit up if it never came.
                 var n = 0
                 var expired = false
-                while n < policy.restrictSpin {
+                // Past the time bound: stop spinning and be due.
+                var pastBound = maxWait.map { MonotonicClock.nanoseconds() &- start >= $0 } ?? false
+                while !pastBound && n < policy.restrictSpin {
                     let s = word.load(ordering: .relaxed)
                     // A free lock with `attention` set is a due waiter's:
                     // the unlocker is on its way to hand it over (or, if
@@ -101,10 +109,21 @@ extension HybridLock {
                     // (preempted) or a due waiter its timer just woke
                     // (docs/fairness.md: without the yield the restricted
                     // lock ran at 0.25–0.5× barging).
-                    if n & 63 == 0 { folio_thread_yield() }
-                    if n & 255 == 0, let deadline, MonotonicClock.nanoseconds() >= deadline {
-                        expired = true
-                        break
+                    if n & 63 == 0 {
+                        folio_thread_yield()
+                        // The time bound holds for the spinner too: with
+                        // more threads than cores a yield may cost a slice.
+                        if maxWait != nil || deadline != nil {
+                            let now = MonotonicClock.nanoseconds()
+                            if let deadline, now >= deadline {
+                                expired = true
+                                break
+                            }
+                            if let maxWait, now &- start >= maxWait {
+                                pastBound = true
+                                break
+                            }
+                        }
                     }
                 }
                 if dropSpinnerBit(word) {
@@ -117,6 +136,12 @@ extension HybridLock {
                 lost += 1
                 statistics?.lostRaces.wrappingAdd(1, ordering: .relaxed)
                 if lost >= policy.unfairness { due = true }
+                if pastBound {
+                    // Due by the clock, counted from arrival: the token's
+                    // timestamp says so to the unlocker.
+                    due = true
+                    firstPark = start
+                }
                 if expired {
                     // `spinner` is clear: the holder's unlock wakes a parked
                     // waiter itself.
@@ -161,13 +186,16 @@ extension HybridLock {
             let result = lot.park(
                 key: key,
                 token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: isDue, attention: isDue),
-                // Only a due waiter goes to the front: the unlock hands the
-                // lock to the first waiter or to nobody, so a waiter that
-                // is not due must never stand before one that is.
-                atFront: isDue && policy.requeueAtFront,
+                // Only a due waiter goes ahead: the unlock hands the lock to
+                // the first waiter or to nobody, so a waiter that is not due
+                // must never stand before one that is. Due waiters go by
+                // age, oldest first (at the very front they were served
+                // newest first, and a stream of newly due waiters kept the
+                // oldest waiting).
+                byAge: isDue && policy.requeueAtFront,
                 timeout: remaining,
                 spinBeforeSleep: isDue ? policy.handoffSpin : 0,
-                validate: { isDue ? askForAttention(word) : BitLock.heldWithWaiters(word) },
+                validate: { isDue ? askForAttention(word) : heldOrSpunFor(word) },
                 timedOut: { wasLast in
                     if wasLast { word.bitwiseAnd(~(BitLockBits.parked | BitLockBits.attention), ordering: .relaxed) }
                 })
@@ -224,6 +252,21 @@ extension HybridLock {
             if ok { return false }
             s = current
         }
+    }
+
+    /// The park validation of a waiter that is not due: somebody parked
+    /// (us, by now) and the lock held — or free with a spinner, who is
+    /// committed to take it or to give its bit up, and either way an unlock
+    /// with `parked` and no `spinner` follows. (Returning false on a free
+    /// lock with a spinner, as `BitLock.heldWithWaiters` does, sent every
+    /// arrival that met the lock free in that instant to take it: about 5 of
+    /// 8 threads stayed runnable, and a parked waiter woken by its clock
+    /// queued for a core for 3–5 ms; docs/fairness.md, "Where the
+    /// restricted tail went".)
+    @inline(__always)
+    static func heldOrSpunFor(_ word: borrowing Atomic<UInt64>) -> Bool {
+        let s = word.load(ordering: .relaxed)
+        return s & BitLockBits.parked != 0 && s & (BitLockBits.locked | BitLockBits.spinner) != 0
     }
 
     /// A park validation that also asks for attention: while the lock is

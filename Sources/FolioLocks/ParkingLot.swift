@@ -19,7 +19,8 @@ import Synchronization
 ///   updated and before the woken threads can run, so a lock can decide
 ///   atomically whether to hand itself over or clear its "parked" bit.
 /// - Per key, threads are unparked in the order they were queued (FIFO), except
-///   that `park(atFront: true)` queues a thread ahead of the others.
+///   that `park(atFront: true)` queues a thread ahead of the others and
+///   `park(byAge: true)` ahead of those whose token has a later timestamp.
 /// - A parked thread sleeps on a futex word of its own; nothing spins once parked.
 /// - A parked *task* (`parkAsync`, ParkingLot+Async.swift) waits in the same
 ///   queue under the same rules; its unparker resumes its continuation where
@@ -96,6 +97,11 @@ public final class ParkingLot: @unchecked Sendable {
     ///   - token: stored with the thread; unparkers see it.
     ///   - atFront: queue ahead of the threads already parked on `key` (a
     ///     waiter that lost a race re-queuing at the head).
+    ///   - byAge: queue ahead of the threads parked on `key` whose token's
+    ///     `timestamp` is later than this one's, behind the others (a waiter
+    ///     due a handoff going back to where its age puts it; several such
+    ///     waiters at the front would otherwise be served newest first).
+    ///     Overrides `atFront`. Walks the bucket's queue.
     ///   - timeout: give up after this long; `nil` waits forever.
     ///   - validate: run under the bucket lock; return false to not park.
     ///   - spinBeforeSleep: after queuing, watch the thread's own queue entry
@@ -109,6 +115,7 @@ public final class ParkingLot: @unchecked Sendable {
         key: UInt,
         token: ParkToken = ParkToken(),
         atFront: Bool = false,
+        byAge: Bool = false,
         timeout: Duration? = nil,
         spinBeforeSleep: Int = 0,
         validate: () -> Bool,
@@ -132,7 +139,7 @@ public final class ParkingLot: @unchecked Sendable {
                 m.unlock()
                 return .invalid
             }
-            enqueue(node, in: b, atFront: atFront)
+            if byAge { enqueueByAge(node, in: b) } else { enqueue(node, in: b, atFront: atFront) }
             m.unlock()
 
             beforeSleep()
@@ -386,6 +393,21 @@ public final class ParkingLot: @unchecked Sendable {
             if let t = b.pointee.tail { t.pointee.next = node } else { b.pointee.head = node }
             b.pointee.tail = node
         }
+    }
+
+    /// Queues `node` before the first node of its key with a later token
+    /// timestamp (at the tail if there is none).
+    func enqueueByAge(_ node: UnsafeMutablePointer<WaiterNode>, in b: UnsafeMutablePointer<Bucket>) {
+        let key = node.pointee.key, age = node.pointee.parkToken.timestamp
+        var prev: UnsafeMutablePointer<WaiterNode>? = nil
+        var cur = b.pointee.head
+        while let n = cur, !(n.pointee.key == key && n.pointee.parkToken.timestamp > age) {
+            prev = n
+            cur = n.pointee.next
+        }
+        node.pointee.next = cur
+        if let prev { prev.pointee.next = node } else { b.pointee.head = node }
+        if cur == nil { b.pointee.tail = node }
     }
 
     func unlink(_ node: UnsafeMutablePointer<WaiterNode>, prev: UnsafeMutablePointer<WaiterNode>?, in b: UnsafeMutablePointer<Bucket>) {

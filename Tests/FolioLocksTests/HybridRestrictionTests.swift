@@ -39,6 +39,26 @@ import Glibc
         }
     }
 
+    /// A sleeper that is never due: a thread parked on the lock's key (its
+    /// validation sets `parked`, as a waiter's does) with a token stamped
+    /// at the end of time, so that waiters queued by age go ahead of it and
+    /// no unlock hands it the lock. A spinner keeps spinning while it
+    /// sleeps. Woken (as the spinner, at the end of a test), it gives the
+    /// bit up and leaves without the lock.
+    final class Sleeper: Sendable {
+        let woke = Atomic<Bool>(false)
+        init(_ w: TestWord, _ lot: ParkingLot) {
+            spawnThread { [self] in
+                _ = lot.park(key: w.key, token: ParkToken(timestamp: .max), validate: {
+                    w.word.bitwiseOr(BitLockBits.parked, ordering: .relaxed)
+                    return true
+                })
+                w.word.bitwiseAnd(~BitLockBits.spinner, ordering: .relaxed)
+                woke.store(true, ordering: .releasing)
+            }
+        }
+    }
+
     /// This thread holds the lock (H); P arrives and parks at once (the
     /// first waiter of a held lock does not spin), then S arrives and spins
     /// (the spinner bit appears: somebody sleeps).
@@ -137,21 +157,22 @@ import Glibc
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
-    /// The time bound overrides the spinner: holder H; Q parks first with a
-    /// 60 s bound (a sleeper that stays asleep, so that the spinner never
-    /// sees the queue empty); S spins for good; P parks with a 20 ms bound.
-    /// Past it P's own clock makes it due (it leaves the queue and parks
-    /// again at the front) and it asks for attention; H's unlock — which
-    /// would otherwise skip the parking lot for S — hands P the lock.
+    /// The time bound overrides the spinner: holder H; a sleeper Q that is
+    /// never due (so that the spinner never sees the queue empty); S spins
+    /// for good (on a 60 s bound, so that its own clock never stops it); P
+    /// parks with a 20 ms bound. Past it P's own clock makes it due (it
+    /// leaves the queue and parks again, by age ahead of Q) and it asks for
+    /// attention; H's unlock — which would otherwise skip the parking lot
+    /// for S — hands P the lock.
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
         var policy = Self.restricted(spin: Self.forGood)
         policy.maxWait = .milliseconds(20)
-        let sleeperPolicy = Self.restricted(spin: Self.forGood)
+        let spinnerPolicy = Self.restricted(spin: Self.forGood)
         let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
         HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let q = Locker(w, lot, sleeperPolicy, stats)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the first waiter never parked")
-        let s = Locker(w, lot, policy, stats)
+        let q = Sleeper(w, lot)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
+        let s = Locker(w, lot, spinnerPolicy, stats)
         #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
         let p = Locker(w, lot, policy, stats)
         #expect(waitUntil { lot.parkedCount(key: w.key) == 2 }, "the third waiter never parked")
@@ -167,8 +188,94 @@ import Glibc
         #expect(p.finish())
         #expect(waitUntil { s.owns.load(ordering: .acquiring) })
         #expect(s.finish())
-        #expect(waitUntil { q.owns.load(ordering: .acquiring) }, "the sleeper was never woken")
-        #expect(q.finish())
+        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
+        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// The time bound holds for the spinner too: holder H; a sleeper Q that
+    /// is never due (so the spinner is never told to stop for want of a
+    /// sleeper); S spins with a budget it would never exhaust and a 20 ms
+    /// bound. Past the bound S stops spinning and parks as due (by age,
+    /// ahead of Q), asking for attention, and H's unlock hands it the lock.
+    /// (Before, a spinner's wait had no time bound at all: on the AMD host
+    /// 4000 `pause`s with their yields took 4–7 ms at 8 threads.)
+    @Test func aSpinnerPastTheBoundIsDue() {
+        var policy = Self.restricted(spin: Self.forGood)
+        policy.maxWait = .milliseconds(20)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let q = Sleeper(w, lot)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
+        let due = waitUntil {
+            lot.parkedCount(key: w.key) == 2 && w.bits & (BitLockBits.spinner | BitLockBits.attention) == BitLockBits.attention
+        }
+        #expect(due, "the spinner spun past its time bound: \(String(w.bits, radix: 2))")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { s.owns.load(ordering: .acquiring) }, "the due spinner was not handed the lock")
+        #expect(stats.snapshot.handoffs == 1, "\(stats.snapshot)")
+        let qWoke = q.woke.load(ordering: .acquiring)
+        #expect(!qWoke, "the sleeper was woken before the due waiter")
+        #expect(s.finish())
+        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
+        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// An arrival that finds the lock held with a spinner parks, and stays
+    /// parked even if the lock frees before its park validates: the spinner
+    /// is committed to take the lock or pass the wake on, so a free lock
+    /// with `spinner` set is no reason to barge (docs/fairness.md, "Where the
+    /// restricted tail went": such arrivals kept ~5 of 8 threads runnable).
+    /// Holder H; Q parks; the test plays the spinner (sets the bit); X holds
+    /// the bucket lock in its own park validation, so that A — which finds
+    /// the lock held with a spinner and goes to park — waits for the bucket
+    /// lock between its decision and its validation; H unlocks (no slow
+    /// path: somebody spins); X lets go. A must park, not take the free lock.
+    @Test func anArrivalStaysParkedBehindASpinnerThoughTheLockFrees() {
+        let policy = Self.restricted(spin: Self.forGood)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let q = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the first waiter never parked")
+        #expect(stats.snapshot.parks == 1)
+        // The test is the spinner.
+        w.word.bitwiseOr(BitLockBits.spinner, ordering: .relaxed)
+        final class Gate: Sendable { let inside = Atomic<Bool>(false), hold = Atomic<Bool>(true) }
+        let gate = Gate()
+        spawnThread {
+            // Same bucket (one in this lot), another key: never parks.
+            _ = lot.park(key: w.key &+ 8, validate: {
+                gate.inside.store(true, ordering: .releasing)
+                while gate.hold.load(ordering: .acquiring) { usleep(100) }
+                return false
+            })
+        }
+        #expect(waitUntil { gate.inside.load(ordering: .acquiring) })
+        let a = Locker(w, lot, policy, stats)
+        // A counts its park just before it asks for the bucket lock.
+        #expect(waitUntil { stats.snapshot.parks == 2 }, "the arrival did not go to park behind the spinner")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(w.bits & (BitLockBits.locked | BitLockBits.spinner | BitLockBits.parked) == BitLockBits.spinner | BitLockBits.parked)
+        gate.hold.store(false, ordering: .releasing)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 2 || a.owns.load(ordering: .acquiring) })
+        usleep(20_000)
+        let aOwns = a.owns.load(ordering: .acquiring)
+        #expect(!aOwns, "the arrival took the free lock past the spinner")
+        #expect(lot.parkedCount(key: w.key) == 2)
+        // The spinner takes the free lock and unlocks: the wake passes on.
+        let s = w.word.load(ordering: .relaxed)
+        let took = w.word.compareExchange(
+            expected: s, desired: (s | BitLockBits.locked) & ~BitLockBits.spinner,
+            successOrdering: .acquiring, failureOrdering: .relaxed).exchanged
+        #expect(took, "\(String(s, radix: 2))")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { q.owns.load(ordering: .acquiring) || a.owns.load(ordering: .acquiring) }, "a wake-up was lost")
+        let first = q.owns.load(ordering: .acquiring) ? q : a
+        let second = first === q ? a : q
+        #expect(first.finish())
+        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
+        #expect(second.finish())
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 

@@ -88,6 +88,32 @@ import Glibc
         #expect(waitUntil { woke.events.count == 3 })
     }
 
+    /// `byAge` queues a waiter before the first one of its key with a later
+    /// timestamp: A (timestamp 100) at the back, then B (50) and C (70) by
+    /// age, then D (200) by age; a thread of another key in the same bucket
+    /// is not in the way. Unparked one at a time they wake B, C, A, D
+    /// (`atFront` would give D, C, B, A: newest first).
+    @Test func byAgeQueuesOldestFirst() {
+        let lot = ParkingLot(bucketCount: 1)
+        let woke = EventLog<UInt64>()
+        let other = TestWord()
+        spawnThread { _ = lot.park(key: other.key, token: ParkToken(timestamp: 300), validate: { true }) }
+        #expect(waitUntil { lot.parkedCount(key: other.key) == 1 })
+        for (i, (stamp, byAge)) in [(UInt64(100), false), (50, true), (70, true), (200, true)].enumerated() {
+            spawnThread {
+                _ = lot.park(key: 9, token: ParkToken(timestamp: stamp), byAge: byAge, validate: { true })
+                woke.append(stamp)
+            }
+            #expect(waitUntil { lot.parkedCount(key: 9) == i + 1 })
+        }
+        for n in 1...4 {
+            #expect(lot.unparkOne(key: 9) { _ in .retry }.unparkedThreads == 1)
+            #expect(waitUntil { woke.events.count == n })
+        }
+        #expect(woke.events == [50, 70, 100, 200])
+        #expect(lot.unparkAll(key: other.key) == 1)
+    }
+
     /// The classic lost wake-up: a waker that changes the condition and
     /// unparks between the waiter's check and its sleep. `validate` under the
     /// bucket lock closes it; with every key in one bucket, repeated
