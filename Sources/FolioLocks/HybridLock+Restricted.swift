@@ -83,8 +83,11 @@ extension HybridLock {
                 // Spin for the lock, then give the bit up if it never came.
                 var n = 0
                 var expired = false
-                // Past the time bound: stop spinning and be due.
-                var pastBound = maxWait.map { MonotonicClock.nanoseconds() &- start >= $0 } ?? false
+                // Past the time bound: stop spinning and be due. (Only a
+                // thread that has slept can be past it already: an arrival
+                // read `start` just now, and under restriction most
+                // acquisitions come this way — one clock read saved each.)
+                var pastBound = firstPark != 0 && maxWait.map { MonotonicClock.nanoseconds() &- start >= $0 } ?? false
                 while !pastBound && n < policy.restrictSpin {
                     let s = word.load(ordering: .relaxed)
                     // A free lock with `attention` set is a due waiter's:
