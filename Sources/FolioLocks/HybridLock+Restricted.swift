@@ -10,7 +10,7 @@ import Synchronization
 /// 2017; Go 1.24's runtime mutex). Long-term fairness comes from the parked
 /// threads' own clocks: a waiter parked `maxWait` (or past `unfairness` lost
 /// races) is due, and the next unlock hands it the lock. Due waiters queue
-/// by age, oldest first; the spinner too is due once it has waited
+/// ahead of the others, oldest first; the spinner too is due once it has waited
 /// `maxWait`; and an arrival that goes to park behind a spinner stays
 /// parked even if the lock frees before its park validates (the spinner
 /// will take it) — else arrivals barged in at that instant and kept most
@@ -25,7 +25,8 @@ import Synchronization
 /// (docs/fairness.md, "The spinner only while somebody sleeps": 2 threads
 /// at 0.92–0.99× barging when the first waiter spun, 1.3–1.8× now). The
 /// only sleeper leaves the queue for a moment when its clock makes it due
-/// (it parks again at the front); a spinner that looks then gives up too.
+/// (it parks again, ahead of the waiters that are not due); a spinner that
+/// looks then gives up too.
 ///
 /// Two more bits of the owner's word carry it, so that an uncontended unlock
 /// stays one `lock xadd` and a contended one skips the parking lot while
@@ -72,7 +73,7 @@ extension HybridLock {
         var firstPark: UInt64 = 0
         // This thread owns `spinner`.
         var spinner = false
-        // This thread is due a handoff: it parks at the front, asks for
+        // This thread is due a handoff: it parks ahead, asks for
         // attention, and spins on its queue entry before sleeping.
         var due = false
         // This thread gave up spinning: it parks (and does not take the
@@ -191,11 +192,14 @@ extension HybridLock {
                 token: ParkToken(lostRaces: lost, firstPark: firstPark, spinsBeforeSleep: isDue, attention: isDue),
                 // Only a due waiter goes ahead: the unlock hands the lock to
                 // the first waiter or to nobody, so a waiter that is not due
-                // must never stand before one that is. Due waiters go by
-                // age, oldest first (at the very front they were served
-                // newest first, and a stream of newly due waiters kept the
-                // oldest waiting).
-                byAge: isDue && policy.requeueAtFront,
+                // must never stand before one that is. A due one queues
+                // behind the older due waiters (`attention`) and ahead of
+                // the rest: at the very front they were served newest
+                // first, and a stream of newly due waiters kept the oldest
+                // waiting; by first-park time alone, one due by lost races
+                // stood behind an older waiter that was not due, and the
+                // unlock woke that one instead (review).
+                behind: isDue && policy.requeueAtFront ? { [firstPark] t in t.attention && t.timestamp <= firstPark } : nil,
                 timeout: remaining,
                 spinBeforeSleep: isDue ? policy.handoffSpin : 0,
                 validate: { isDue ? askForAttention(word) : heldOrSpunFor(word) },

@@ -17,6 +17,8 @@ public struct HybridLockPolicy: Sendable, Equatable, CustomStringConvertible {
     public var maxWait: Duration?
     /// Where a waiter that lost a race re-queues: ahead of the other waiters
     /// (true, so the lost-race bound is reached promptly) or behind them.
+    /// Under restriction only a due waiter re-queues ahead, behind the older
+    /// due waiters.
     public var requeueAtFront: Bool
     /// At most this many threads spin at once, over all hybrid locks of the
     /// process (nil: no cap). With more runnable threads than cores, a

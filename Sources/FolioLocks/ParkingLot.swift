@@ -20,7 +20,7 @@ import Synchronization
 ///   atomically whether to hand itself over or clear its "parked" bit.
 /// - Per key, threads are unparked in the order they were queued (FIFO), except
 ///   that `park(atFront: true)` queues a thread ahead of the others and
-///   `park(byAge: true)` ahead of those whose token has a later timestamp.
+///   `park(behind:)` right after the leading threads its predicate picks.
 /// - A parked thread sleeps on a futex word of its own; nothing spins once parked.
 /// - A parked *task* (`parkAsync`, ParkingLot+Async.swift) waits in the same
 ///   queue under the same rules; its unparker resumes its continuation where
@@ -97,11 +97,12 @@ public final class ParkingLot: @unchecked Sendable {
     ///   - token: stored with the thread; unparkers see it.
     ///   - atFront: queue ahead of the threads already parked on `key` (a
     ///     waiter that lost a race re-queuing at the head).
-    ///   - byAge: queue ahead of the threads parked on `key` whose token's
-    ///     `timestamp` is later than this one's, behind the others (a waiter
-    ///     due a handoff going back to where its age puts it; several such
-    ///     waiters at the front would otherwise be served newest first).
-    ///     Overrides `atFront`. Walks the bucket's queue.
+    ///   - behind: if given, queue right after the leading threads of `key`
+    ///     whose token it holds for, before the first one it does not (a
+    ///     waiter due a handoff queuing behind the older due waiters and
+    ///     ahead of everyone else; at the very front several of them would
+    ///     be served newest first). Overrides `atFront`. Runs under the
+    ///     bucket lock, walking the bucket's queue.
     ///   - timeout: give up after this long; `nil` waits forever.
     ///   - validate: run under the bucket lock; return false to not park.
     ///   - spinBeforeSleep: after queuing, watch the thread's own queue entry
@@ -115,7 +116,7 @@ public final class ParkingLot: @unchecked Sendable {
         key: UInt,
         token: ParkToken = ParkToken(),
         atFront: Bool = false,
-        byAge: Bool = false,
+        behind: ((ParkToken) -> Bool)? = nil,
         timeout: Duration? = nil,
         spinBeforeSleep: Int = 0,
         validate: () -> Bool,
@@ -139,7 +140,7 @@ public final class ParkingLot: @unchecked Sendable {
                 m.unlock()
                 return .invalid
             }
-            if byAge { enqueueByAge(node, in: b) } else { enqueue(node, in: b, atFront: atFront) }
+            if let behind { enqueue(node, in: b, behind: behind) } else { enqueue(node, in: b, atFront: atFront) }
             m.unlock()
 
             beforeSleep()
@@ -395,13 +396,13 @@ public final class ParkingLot: @unchecked Sendable {
         }
     }
 
-    /// Queues `node` before the first node of its key with a later token
-    /// timestamp (at the tail if there is none).
-    func enqueueByAge(_ node: UnsafeMutablePointer<WaiterNode>, in b: UnsafeMutablePointer<Bucket>) {
-        let key = node.pointee.key, age = node.pointee.parkToken.timestamp
+    /// Queues `node` before the first node of its key whose token `behind`
+    /// does not hold for (at the tail if there is none).
+    func enqueue(_ node: UnsafeMutablePointer<WaiterNode>, in b: UnsafeMutablePointer<Bucket>, behind: (ParkToken) -> Bool) {
+        let key = node.pointee.key
         var prev: UnsafeMutablePointer<WaiterNode>? = nil
         var cur = b.pointee.head
-        while let n = cur, !(n.pointee.key == key && n.pointee.parkToken.timestamp > age) {
+        while let n = cur, n.pointee.key != key || behind(n.pointee.parkToken) {
             prev = n
             cur = n.pointee.next
         }

@@ -194,14 +194,15 @@ import Glibc
 
     /// The time bound holds for the spinner too: holder H; a sleeper Q that
     /// is never due (so the spinner is never told to stop for want of a
-    /// sleeper); S spins with a budget it would never exhaust and a 20 ms
+    /// sleeper); S spins with a budget it would never exhaust and a 200 ms
     /// bound. Past the bound S stops spinning and parks as due (by age,
     /// ahead of Q), asking for attention, and H's unlock hands it the lock.
     /// (Before, a spinner's wait had no time bound at all: on the AMD host
     /// 4000 `pause`s with their yields took 4–7 ms at 8 threads.)
     @Test func aSpinnerPastTheBoundIsDue() {
         var policy = Self.restricted(spin: Self.forGood)
-        policy.maxWait = .milliseconds(20)
+        // Long enough that the test sees the spinner bit before it goes.
+        policy.maxWait = .milliseconds(200)
         let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
         HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
         let q = Sleeper(w, lot)
@@ -218,6 +219,64 @@ import Glibc
         let qWoke = q.woke.load(ordering: .acquiring)
         #expect(!qWoke, "the sleeper was woken before the due waiter")
         #expect(s.finish())
+        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
+        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// A waiter due by lost races queues ahead of an older waiter that is
+    /// not due, so the next unlock hands it the lock (by first-park time
+    /// alone it stood behind, the unlock woke the older one as the spinner,
+    /// and that one left the free lock alone for the due one's sake).
+    /// Policy: 1 lost race makes a waiter due, the clock never does (60 s).
+    /// Holder H; P parks; S spins 64 `pause`s, gives up (a lost race: due)
+    /// and parks due, asking for attention; H's unlock hands S the lock.
+    @Test func aWaiterDueByRacesGoesAheadOfAnOlderOne() {
+        let policy = HybridLockPolicy(spinLimit: 0, unfairness: 1, maxWait: .seconds(60), handoffSpin: 0, restrictSpin: 64)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let p = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the first waiter never parked")
+        let s = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 2 && w.bits & BitLockBits.attention != 0 }, "the spinner never parked due")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { s.owns.load(ordering: .acquiring) || p.owns.load(ordering: .acquiring) })
+        let sOwns = s.owns.load(ordering: .acquiring)
+        #expect(sOwns, "the older waiter that was not due got the lock first: \(stats.snapshot)")
+        #expect(stats.snapshot.handoffs == 1, "\(stats.snapshot)")
+        let first = sOwns ? s : p, second = sOwns ? p : s
+        #expect(first.finish())
+        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
+        #expect(second.finish())
+        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+    }
+
+    /// Two due waiters are served oldest first: holder H, a sleeper Q that
+    /// is never due; P1 spins (Q sleeps) until its 100 ms bound and parks
+    /// due; P2, which parked while P1 spun, becomes due by its own clock
+    /// and parks due too. H's unlock hands P1 the lock (at the very front
+    /// P2, the newer, stood first), P1's hands P2.
+    @Test func dueWaitersAreServedOldestFirst() {
+        var policy = Self.restricted(spin: Self.forGood)
+        policy.maxWait = .milliseconds(100)
+        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        let q = Sleeper(w, lot)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
+        let p1 = Locker(w, lot, policy, stats)
+        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "P1 never spun")
+        let p2 = Locker(w, lot, policy, stats)
+        #expect(waitUntil { lot.parkedCount(key: w.key) == 2 }, "P2 never parked")
+        // Parks: P2's first, P1's as due, P2's again as due.
+        #expect(waitUntil { stats.snapshot.parks == 3 && lot.parkedCount(key: w.key) == 3 }, "\(stats.snapshot)")
+        HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+        #expect(waitUntil { p1.owns.load(ordering: .acquiring) || p2.owns.load(ordering: .acquiring) })
+        let p1First = p1.owns.load(ordering: .acquiring)
+        #expect(p1First, "the newer due waiter was served first")
+        let first = p1First ? p1 : p2, second = p1First ? p2 : p1
+        #expect(first.finish())
+        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "the second due waiter was never handed the lock")
+        #expect(stats.snapshot.handoffs == 2, "\(stats.snapshot)")
+        #expect(second.finish())
         #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
         #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
     }

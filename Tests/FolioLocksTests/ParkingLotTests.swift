@@ -88,29 +88,35 @@ import Glibc
         #expect(waitUntil { woke.events.count == 3 })
     }
 
-    /// `byAge` queues a waiter before the first one of its key with a later
-    /// timestamp: A (timestamp 100) at the back, then B (50) and C (70) by
-    /// age, then D (200) by age; a thread of another key in the same bucket
-    /// is not in the way. Unparked one at a time they wake B, C, A, D
-    /// (`atFront` would give D, C, B, A: newest first).
-    @Test func byAgeQueuesOldestFirst() {
+    /// `behind:` queues a waiter right after the leading waiters of its key
+    /// that the predicate picks: here "marked (bit 0) and not younger". A
+    /// (timestamp 100, unmarked) at the back, then B (50), C (70) and D
+    /// (200), marked, each `behind` the marked ones no younger than itself;
+    /// a thread of another key in the same bucket is not in the way, and E
+    /// (unmarked, plain FIFO) goes to the tail after them. Unparked one at
+    /// a time they wake B, C, D, A, E (`atFront` would give D, C, B, A, E;
+    /// by timestamp alone D would stand behind A).
+    @Test func behindQueuesAfterTheLeadingPickedWaiters() {
         let lot = ParkingLot(bucketCount: 1)
         let woke = EventLog<UInt64>()
         let other = TestWord()
         spawnThread { _ = lot.park(key: other.key, token: ParkToken(timestamp: 300), validate: { true }) }
         #expect(waitUntil { lot.parkedCount(key: other.key) == 1 })
-        for (i, (stamp, byAge)) in [(UInt64(100), false), (50, true), (70, true), (200, true)].enumerated() {
+        let waiters: [(UInt64, Bool)] = [(100, false), (50, true), (70, true), (200, true), (400, false)]
+        for (i, (stamp, marked)) in waiters.enumerated() {
             spawnThread {
-                _ = lot.park(key: 9, token: ParkToken(timestamp: stamp), byAge: byAge, validate: { true })
+                let token = ParkToken(bits: marked ? 1 : 0, timestamp: stamp)
+                let behind: ((ParkToken) -> Bool)? = marked ? { $0.bits & 1 != 0 && $0.timestamp <= stamp } : nil
+                _ = lot.park(key: 9, token: token, behind: behind, validate: { true })
                 woke.append(stamp)
             }
             #expect(waitUntil { lot.parkedCount(key: 9) == i + 1 })
         }
-        for n in 1...4 {
+        for n in 1...waiters.count {
             #expect(lot.unparkOne(key: 9) { _ in .retry }.unparkedThreads == 1)
             #expect(waitUntil { woke.events.count == n })
         }
-        #expect(woke.events == [50, 70, 100, 200])
+        #expect(woke.events == [50, 70, 200, 100, 400])
         #expect(lot.unparkAll(key: other.key) == 1)
     }
 
