@@ -41,8 +41,8 @@ import Glibc
 
     /// A sleeper that is never due: a thread parked on the lock's key (its
     /// validation sets `parked`, as a waiter's does) with a token stamped
-    /// at the end of time, so that waiters queued by age go ahead of it and
-    /// no unlock hands it the lock. A spinner keeps spinning while it
+    /// at the end of time and no `attention`, so that due waiters queue
+    /// ahead of it and no unlock hands it the lock. A spinner keeps spinning while it
     /// sleeps. Woken (as the spinner, at the end of a test), it gives the
     /// bit up and leaves without the lock.
     final class Sleeper: Sendable {
@@ -161,7 +161,7 @@ import Glibc
     /// never due (so that the spinner never sees the queue empty); S spins
     /// for good (on a 60 s bound, so that its own clock never stops it); P
     /// parks with a 20 ms bound. Past it P's own clock makes it due (it
-    /// leaves the queue and parks again, by age ahead of Q) and it asks for
+    /// leaves the queue and parks again, ahead of Q) and it asks for
     /// attention; H's unlock — which would otherwise skip the parking lot
     /// for S — hands P the lock.
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
@@ -195,8 +195,8 @@ import Glibc
     /// The time bound holds for the spinner too: holder H; a sleeper Q that
     /// is never due (so the spinner is never told to stop for want of a
     /// sleeper); S spins with a budget it would never exhaust and a 200 ms
-    /// bound. Past the bound S stops spinning and parks as due (by age,
-    /// ahead of Q), asking for attention, and H's unlock hands it the lock.
+    /// bound. Past the bound S stops spinning and parks as due (ahead of
+    /// Q), asking for attention, and H's unlock hands it the lock.
     /// (Before, a spinner's wait had no time bound at all: on the AMD host
     /// 4000 `pause`s with their yields took 4–7 ms at 8 threads.)
     @Test func aSpinnerPastTheBoundIsDue() {
