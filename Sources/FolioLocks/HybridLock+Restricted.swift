@@ -117,16 +117,15 @@ extension HybridLock {
                         folio_thread_yield()
                         // The time bound holds for the spinner too: with
                         // more threads than cores a yield may cost a slice.
-                        if maxWait != nil || deadline != nil {
-                            let now = MonotonicClock.nanoseconds()
-                            if let deadline, now >= deadline {
-                                expired = true
-                                break
-                            }
-                            if let maxWait, now &- start >= maxWait {
-                                pastBound = true
-                                break
-                            }
+                        // (Restriction always has a `maxWait`.)
+                        let now = MonotonicClock.nanoseconds()
+                        if let deadline, now >= deadline {
+                            expired = true
+                            break
+                        }
+                        if let maxWait, now &- start >= maxWait {
+                            pastBound = true
+                            break
                         }
                     }
                 }

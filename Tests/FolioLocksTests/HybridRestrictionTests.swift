@@ -39,6 +39,40 @@ import Glibc
         }
     }
 
+    /// Of two lockers waiting for one lock, the one that owns it finishes
+    /// first (it must own it now), then the other must get it and finish.
+    static func finishInTurn(_ a: Locker, _ b: Locker, _ lost: Comment = "a wake-up was lost") {
+        let aFirst = a.owns.load(ordering: .acquiring)
+        let (first, second) = aFirst ? (a, b) : (b, a)
+        #expect(first.finish())
+        #expect(waitUntil(seconds: 5) { second.owns.load(ordering: .acquiring) }, lost)
+        #expect(second.finish())
+    }
+
+    /// Holder H (this thread) with a sleeper Q that is never due, then S
+    /// arriving with `spinnerPolicy` and spinning (Q sleeps). The scene of
+    /// the time-bound tests.
+    struct HolderSleeperSpinner {
+        let lot: ParkingLot, stats: LockStatistics, w: TestWord
+        let q: Sleeper, s: Locker
+
+        init(holding policy: HybridLockPolicy, spinnerPolicy: HybridLockPolicy) {
+            let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
+            HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
+            let q = Sleeper(w, lot)
+            #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
+            let s = Locker(w, lot, spinnerPolicy, stats)
+            #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the spinner never spun")
+            (self.lot, self.stats, self.w, self.q, self.s) = (lot, stats, w, q, s)
+        }
+
+        /// The sleeper is woken at the end and every bit clears.
+        func finish() {
+            #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
+            #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+        }
+    }
+
     /// A sleeper that is never due: a thread parked on the lock's key (its
     /// validation sets `parked`, as a waiter's does) with a token stamped
     /// at the end of time and no `attention`, so that due waiters queue
@@ -149,11 +183,7 @@ import Glibc
         HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
         // One of them gets the lock (woken as the spinner); then the other.
         #expect(waitUntil(seconds: 5) { s.owns.load(ordering: .acquiring) || p.owns.load(ordering: .acquiring) }, "a wake-up was lost")
-        let first = s.owns.load(ordering: .acquiring) ? s : p
-        let second = first === s ? p : s
-        #expect(first.finish())
-        #expect(waitUntil(seconds: 5) { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
-        #expect(second.finish())
+        Self.finishInTurn(s, p)
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
@@ -167,13 +197,8 @@ import Glibc
     @Test func aDueWaiterIsHandedTheLockPastTheSpinner() {
         var policy = Self.restricted(spin: Self.forGood)
         policy.maxWait = .milliseconds(20)
-        let spinnerPolicy = Self.restricted(spin: Self.forGood)
-        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
-        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let q = Sleeper(w, lot)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
-        let s = Locker(w, lot, spinnerPolicy, stats)
-        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
+        let scene = HolderSleeperSpinner(holding: policy, spinnerPolicy: Self.restricted(spin: Self.forGood))
+        let (lot, stats, w, s) = (scene.lot, scene.stats, scene.w, scene.s)
         let p = Locker(w, lot, policy, stats)
         #expect(waitUntil { lot.parkedCount(key: w.key) == 2 }, "the third waiter never parked")
         // P is due and has asked for attention (after its clock fired).
@@ -185,11 +210,8 @@ import Glibc
         let pOwns = p.owns.load(ordering: .acquiring)
         #expect(pOwns, "the spinner got the lock past a due waiter")
         #expect(stats.snapshot.handoffs == 1, "\(stats.snapshot)")
-        #expect(p.finish())
-        #expect(waitUntil { s.owns.load(ordering: .acquiring) })
-        #expect(s.finish())
-        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
-        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+        Self.finishInTurn(p, s)
+        scene.finish()
     }
 
     /// The time bound holds for the spinner too: holder H; a sleeper Q that
@@ -203,12 +225,8 @@ import Glibc
         var policy = Self.restricted(spin: Self.forGood)
         // Long enough that the test sees the spinner bit before it goes.
         policy.maxWait = .milliseconds(200)
-        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
-        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let q = Sleeper(w, lot)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
-        let s = Locker(w, lot, policy, stats)
-        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "the second waiter never spun")
+        let scene = HolderSleeperSpinner(holding: policy, spinnerPolicy: policy)
+        let (lot, stats, w, q, s) = (scene.lot, scene.stats, scene.w, scene.q, scene.s)
         let due = waitUntil {
             lot.parkedCount(key: w.key) == 2 && w.bits & (BitLockBits.spinner | BitLockBits.attention) == BitLockBits.attention
         }
@@ -219,8 +237,7 @@ import Glibc
         let qWoke = q.woke.load(ordering: .acquiring)
         #expect(!qWoke, "the sleeper was woken before the due waiter")
         #expect(s.finish())
-        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
-        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+        scene.finish()
     }
 
     /// A waiter due by lost races queues ahead of an older waiter that is
@@ -243,10 +260,7 @@ import Glibc
         let sOwns = s.owns.load(ordering: .acquiring)
         #expect(sOwns, "the older waiter that was not due got the lock first: \(stats.snapshot)")
         #expect(stats.snapshot.handoffs == 1, "\(stats.snapshot)")
-        let first = sOwns ? s : p, second = sOwns ? p : s
-        #expect(first.finish())
-        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
-        #expect(second.finish())
+        Self.finishInTurn(s, p)
         #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
     }
 
@@ -258,12 +272,8 @@ import Glibc
     @Test func dueWaitersAreServedOldestFirst() {
         var policy = Self.restricted(spin: Self.forGood)
         policy.maxWait = .milliseconds(100)
-        let lot = ParkingLot(bucketCount: 1), stats = LockStatistics(), w = TestWord()
-        HybridLock.lock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
-        let q = Sleeper(w, lot)
-        #expect(waitUntil { lot.parkedCount(key: w.key) == 1 }, "the sleeper never parked")
-        let p1 = Locker(w, lot, policy, stats)
-        #expect(waitUntil { w.bits & BitLockBits.spinner != 0 }, "P1 never spun")
+        let scene = HolderSleeperSpinner(holding: policy, spinnerPolicy: policy)
+        let (lot, stats, w, p1) = (scene.lot, scene.stats, scene.w, scene.s)
         let p2 = Locker(w, lot, policy, stats)
         #expect(waitUntil { lot.parkedCount(key: w.key) == 2 }, "P2 never parked")
         // Parks: P2's first, P1's as due, P2's again as due.
@@ -272,13 +282,9 @@ import Glibc
         #expect(waitUntil { p1.owns.load(ordering: .acquiring) || p2.owns.load(ordering: .acquiring) })
         let p1First = p1.owns.load(ordering: .acquiring)
         #expect(p1First, "the newer due waiter was served first")
-        let first = p1First ? p1 : p2, second = p1First ? p2 : p1
-        #expect(first.finish())
-        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "the second due waiter was never handed the lock")
+        Self.finishInTurn(p1, p2, "the second due waiter was never handed the lock")
         #expect(stats.snapshot.handoffs == 2, "\(stats.snapshot)")
-        #expect(second.finish())
-        #expect(waitUntil { q.woke.load(ordering: .acquiring) }, "the sleeper was never woken")
-        #expect(waitUntil { w.bits & BitLockBits.all == 0 }, "bits left: \(String(w.bits, radix: 2))")
+        scene.finish()
     }
 
     /// An arrival that finds the lock held with a spinner parks, and stays
@@ -330,11 +336,7 @@ import Glibc
         #expect(took, "\(String(s, radix: 2))")
         HybridLock.unlock(w.word, key: w.key, lot: lot, policy: policy, statistics: stats)
         #expect(waitUntil { q.owns.load(ordering: .acquiring) || a.owns.load(ordering: .acquiring) }, "a wake-up was lost")
-        let first = q.owns.load(ordering: .acquiring) ? q : a
-        let second = first === q ? a : q
-        #expect(first.finish())
-        #expect(waitUntil { second.owns.load(ordering: .acquiring) }, "a wake-up was lost")
-        #expect(second.finish())
+        Self.finishInTurn(q, a)
         #expect(w.bits & BitLockBits.all == 0, "bits left: \(String(w.bits, radix: 2))")
     }
 
